@@ -1,0 +1,117 @@
+#include "cli.h"
+
+#include <CLI/CLI.hpp>
+#include <toml.hpp>
+
+#include "memscope/core/error.h"
+#include "memscope/core/version.h"
+
+namespace memscope::cli {
+
+namespace {
+
+std::string scalar_to_string(const toml::value& v, const std::string& path, const std::string& key) {
+  if (v.is_string()) return v.as_string().str;
+  if (v.is_integer()) return std::to_string(v.as_integer());
+  if (v.is_floating()) return str(v.as_floating());
+  if (v.is_boolean()) return v.as_boolean() ? "true" : "false";
+  throw Error(str("--config: ", path, ": key '", key, "' must be a string, number, boolean or array of those"));
+}
+
+void add_run_options(CLI::App& app, RunConfig& c) {
+  app.add_option("--data", c.data.source, "fashion-mnist | idx:IMAGES[:LABELS]")->capture_default_str();
+  app.add_option("--limit", c.data.limit, "keep the first N examples (0: all)")->capture_default_str();
+  app.add_option("--binarize", c.data.binarize, "sample (seeded Bernoulli, once) | threshold (> 0.5)")
+      ->capture_default_str();
+  app.add_flag("!--no-pad", c.data.pad32, "do not pad 28x28 images to 32x32");
+  app.add_option("--model", c.model.family, "model family: mlp-vae")->capture_default_str();
+  app.add_option("--hidden", c.model.hidden, "encoder hidden sizes, e.g. 512,256")->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--latent", c.model.latent, "latent dimension")->capture_default_str();
+  app.add_option("--epochs", c.train.epochs, "training epochs per job")->capture_default_str();
+  app.add_option("--batch-size", c.train.batch_size, "minibatch size")->capture_default_str();
+  app.add_option("--lr", c.train.lr, "Adam learning rate")->capture_default_str();
+  app.add_option("--group-size", c.train.group_size, "jobs trained together (0: all pending)")
+      ->capture_default_str();
+  app.add_option("--folds", c.plan.folds, "folds K per repeat")->capture_default_str();
+  app.add_option("--repeats", c.plan.repeats, "repeats R (J = K R jobs)")->capture_default_str();
+  app.add_option("--iw-samples", c.eval.iw_samples, "importance samples per example")->capture_default_str();
+  app.add_option("--eval-every", c.eval.eval_every, "evaluate every E epochs (0: last only)")
+      ->capture_default_str();
+  app.add_option("--seed", c.seed, "root seed of every random choice")->capture_default_str();
+  app.add_option("--out", c.out, "run directory")->capture_default_str();
+  app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
+  app.add_option("--progress", c.progress, "auto | bar | log | none")->capture_default_str();
+}
+
+}  // namespace
+
+std::vector<std::string> toml_to_flags(const std::string& path) {
+  toml::value root;
+  try {
+    root = toml::parse(path);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    throw Error(str("--config: cannot read ", path, ": ", msg.substr(0, msg.find('\n'))));
+  }
+  if (!root.is_table()) throw Error(str("--config: ", path, " is not a TOML table"));
+  std::vector<std::string> flags;
+  for (const auto& [key, v] : root.as_table()) {
+    std::string name = key;
+    std::replace(name.begin(), name.end(), '_', '-');
+    if (v.is_table()) throw Error(str("--config: ", path, ": key '", key, "' is a table; use flat keys named as the flags"));
+    if (v.is_boolean()) {
+      flags.push_back("--" + name + (v.as_boolean() ? "" : "=false"));
+    } else if (v.is_array()) {
+      std::string joined;
+      for (const auto& e : v.as_array()) joined += (joined.empty() ? "" : ",") + scalar_to_string(e, path, key);
+      flags.insert(flags.end(), {"--" + name, joined});
+    } else {
+      flags.insert(flags.end(), {"--" + name, scalar_to_string(v, path, key)});
+    }
+  }
+  return flags;
+}
+
+Command parse(const std::vector<std::string>& args, std::string* help_or_version) {
+  Command cmd;
+  CLI::App app{"memscope: per-example memorization scores of generative models"};
+  app.set_version_flag("--version", std::string("memscope ") + kVersion);
+  app.require_subcommand(1);
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  CLI::App* run = app.add_subcommand("run", "train the K-fold plan, estimate log p, write scores");
+  run->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  std::string config_file;
+  run->add_option("--config", config_file, "TOML file of options (flags override it)");
+  add_run_options(*run, cmd.run);
+
+  std::vector<std::string> full = args;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") config_file = args[i + 1];
+  }
+  for (const auto& a : args)
+    if (a.rfind("--config=", 0) == 0) config_file = a.substr(9);
+  if (!config_file.empty() && !full.empty()) {
+    std::vector<std::string> flags = toml_to_flags(config_file);
+    for (size_t i = 0; i < flags.size(); ++i) {
+      if (flags[i].rfind("--", 0) != 0) continue;
+      const std::string name = flags[i].substr(0, flags[i].find('='));
+      MEMSCOPE_CHECK(name != "--config" && run->get_option_no_throw(name) != nullptr, "--config: ", config_file,
+                     ": unknown key '", name.substr(2), "'");
+    }
+    full.insert(full.begin() + 1, flags.begin(), flags.end());
+  }
+  std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector
+  try {
+    app.parse(reversed);
+  } catch (const CLI::Success& e) {
+    std::ostringstream os;
+    app.exit(e, os, os);
+    *help_or_version = os.str();
+    return cmd;
+  }
+  if (run->parsed()) cmd.name = "run";
+  return cmd;
+}
+
+}  // namespace memscope::cli

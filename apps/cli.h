@@ -1,0 +1,25 @@
+#pragma once
+// Command line of the memscope program: flags (and a TOML file of the same keys) into config.
+#include <string>
+#include <vector>
+
+#include "memscope/core/config.h"
+
+namespace memscope::cli {
+
+struct Command {
+  /// Subcommand name ("run"); empty when only --help or --version was asked.
+  std::string name;
+  RunConfig run;
+};
+
+/// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE
+/// become flags placed before the command line's own, so flags override the file. Throws
+/// memscope::Error on a bad file and CLI::ParseError on bad flags (including --help).
+Command parse(const std::vector<std::string>& args, std::string* help_or_version);
+
+/// The flags a TOML config file stands for: key = value -> --key value (arrays comma-joined,
+/// true -> --key, false -> --key=false). Throws memscope::Error naming the file and key.
+std::vector<std::string> toml_to_flags(const std::string& path);
+
+}  // namespace memscope::cli

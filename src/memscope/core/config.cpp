@@ -1,0 +1,60 @@
+#include "memscope/core/config.h"
+
+#include "memscope/core/error.h"
+
+namespace memscope {
+
+nlohmann::json identity_json(const RunConfig& c) {
+  return {
+      {"data", {{"source", c.data.source}, {"limit", c.data.limit}, {"binarize", c.data.binarize},
+                {"pad32", c.data.pad32}}},
+      {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent}}},
+      {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr}}},
+      {"plan", {{"folds", c.plan.folds}, {"repeats", c.plan.repeats}}},
+      {"eval", {{"iw_samples", c.eval.iw_samples}, {"eval_every", c.eval.eval_every}}},
+      {"seed", c.seed},
+  };
+}
+
+nlohmann::json to_json(const RunConfig& c) {
+  nlohmann::json j = identity_json(c);
+  j["train"]["group_size"] = c.train.group_size;
+  j["out"] = c.out;
+  j["threads"] = c.threads;
+  j["progress"] = c.progress;
+  return j;
+}
+
+void validate(const RunConfig& c) {
+  MEMSCOPE_CHECK(c.data.limit >= 0, "--limit: must be >= 0, got ", c.data.limit);
+  MEMSCOPE_CHECK(c.data.binarize == "sample" || c.data.binarize == "threshold",
+                 "--binarize: expected 'sample' or 'threshold', got '", c.data.binarize, "'");
+  MEMSCOPE_CHECK(c.model.family == "mlp-vae", "--model: unknown model family '", c.model.family,
+                 "' (known: mlp-vae)");
+  MEMSCOPE_CHECK(!c.model.hidden.empty(), "--hidden: needs at least one layer size");
+  for (int64_t h : c.model.hidden) MEMSCOPE_CHECK(h >= 1, "--hidden: sizes must be >= 1, got ", h);
+  MEMSCOPE_CHECK(c.model.latent >= 1, "--latent: must be >= 1, got ", c.model.latent);
+  MEMSCOPE_CHECK(c.train.epochs >= 1, "--epochs: must be >= 1, got ", c.train.epochs);
+  MEMSCOPE_CHECK(c.train.batch_size >= 1, "--batch-size: must be >= 1, got ", c.train.batch_size);
+  MEMSCOPE_CHECK(c.train.lr > 0 && c.train.lr < 1e3, "--lr: must be in (0, 1000), got ", c.train.lr);
+  MEMSCOPE_CHECK(c.train.group_size >= 0, "--group-size: must be >= 0, got ", c.train.group_size);
+  MEMSCOPE_CHECK(c.plan.folds >= 2, "--folds: must be >= 2, got ", c.plan.folds);
+  MEMSCOPE_CHECK(c.plan.repeats >= 1, "--repeats: must be >= 1, got ", c.plan.repeats);
+  MEMSCOPE_CHECK(c.eval.iw_samples >= 1, "--iw-samples: must be >= 1, got ", c.eval.iw_samples);
+  MEMSCOPE_CHECK(c.eval.eval_every >= 0, "--eval-every: must be >= 0, got ", c.eval.eval_every);
+  MEMSCOPE_CHECK(c.threads >= 0, "--threads: must be >= 0, got ", c.threads);
+  MEMSCOPE_CHECK(c.progress == "auto" || c.progress == "bar" || c.progress == "log" ||
+                     c.progress == "none",
+                 "--progress: expected auto, bar, log or none, got '", c.progress, "'");
+  MEMSCOPE_CHECK(!c.out.empty(), "--out: must not be empty");
+}
+
+std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e) {
+  std::vector<int64_t> epochs;
+  if (e.eval_every > 0)
+    for (int64_t ep = e.eval_every; ep < t.epochs; ep += e.eval_every) epochs.push_back(ep);
+  epochs.push_back(t.epochs);
+  return epochs;
+}
+
+}  // namespace memscope

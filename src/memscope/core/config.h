@@ -1,0 +1,81 @@
+#pragma once
+// Plain configuration structs. The CLI only fills them; the library never reads flags.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace memscope {
+
+struct DataConfig {
+  /// "fashion-mnist" (Debian's dataset-fashion-mnist, training split) or "idx:IMAGES[:LABELS]".
+  std::string source = "fashion-mnist";
+  /// Keep only the first N examples (0 keeps all).
+  int64_t limit = 0;
+  /// "sample": one seeded Bernoulli draw per pixel; "threshold": pixel > 0.5.
+  std::string binarize = "sample";
+  /// Pad 28x28 images to 32x32 with zeros, as in the paper.
+  bool pad32 = true;
+};
+
+struct ModelConfig {
+  /// Model family; "mlp-vae" is the Bernoulli MLP VAE.
+  std::string family = "mlp-vae";
+  /// Encoder hidden sizes (the decoder mirrors them).
+  std::vector<int64_t> hidden = {512, 256};
+  /// Latent dimension.
+  int64_t latent = 16;
+};
+
+struct TrainConfig {
+  /// Training epochs per job.
+  int64_t epochs = 100;
+  /// Minibatch size.
+  int64_t batch_size = 64;
+  /// Adam learning rate.
+  double lr = 1e-3;
+  /// Jobs trained together with stacked weights (0: all pending jobs of the plan at once).
+  int64_t group_size = 0;
+};
+
+struct PlanConfig {
+  /// Folds K per repeat.
+  int64_t folds = 10;
+  /// Repeats R, each a new seeded permutation; J = K * R jobs.
+  int64_t repeats = 1;
+};
+
+struct EvalConfig {
+  /// Importance samples S per example in the log p(x) estimate.
+  int64_t iw_samples = 128;
+  /// Evaluate every E epochs (0: only at the last epoch, which is always evaluated).
+  int64_t eval_every = 0;
+};
+
+struct RunConfig {
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  PlanConfig plan;
+  EvalConfig eval;
+  /// Root seed: every random choice of the run derives from it.
+  uint64_t seed = 0;
+  /// Run directory.
+  std::string out = "runs/memscope";
+  /// CPU threads (0: all cores).
+  int threads = 0;
+  /// Progress display: "auto" (bar on a terminal, log lines otherwise), "bar", "log" or "none".
+  std::string progress = "auto";
+};
+
+/// What determines the results of a run (everything but out, threads and progress), as JSON.
+nlohmann::json identity_json(const RunConfig& c);
+/// The whole resolved configuration as JSON.
+nlohmann::json to_json(const RunConfig& c);
+/// Checks ranges and names ("--folds: must be >= 2, got 0"); throws memscope::Error.
+void validate(const RunConfig& c);
+/// Epochs at which every job is evaluated: multiples of eval_every, and the last epoch.
+std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e);
+
+}  // namespace memscope

@@ -1,0 +1,39 @@
+#pragma once
+// Progress of a plan: a two-part bar with ETAs on a terminal, plain log lines otherwise.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace memscope {
+
+/// "[#####.....]" with width cells for fraction in [0, 1] (clamped).
+std::string render_bar(double fraction, int width);
+/// "1h02m", "3m05s", "12s"; "--" when unknown (negative or not finite).
+std::string format_duration(double seconds);
+
+class Progress {
+ public:
+  enum class Mode { kBar, kLog, kNone };
+  /// "auto" is kBar when stderr is a terminal and kLog otherwise; "bar", "log", "none" as named.
+  static Mode mode_for(const std::string& setting);
+
+  /// total_jobs in the plan, of which done_jobs were finished before this process started.
+  Progress(Mode mode, int64_t total_jobs, int64_t done_jobs);
+  /// The group at hand holds group_jobs jobs and is group_fraction done; what says what it does.
+  void update(int64_t done_jobs, int64_t group_jobs, double group_fraction, const std::string& what);
+  /// Ends the bar line (no-op otherwise).
+  void finish();
+  /// The line update would show, without the bar escape codes (for logs and tests).
+  std::string line(int64_t done_jobs, int64_t group_jobs, double group_fraction, const std::string& what,
+                   bool bars) const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Mode mode_;
+  int64_t total_, start_done_;
+  Clock::time_point start_, group_start_, last_draw_;
+  double last_group_fraction_ = 1.0;
+  bool drawn_ = false;
+};
+
+}  // namespace memscope

@@ -1,0 +1,33 @@
+#pragma once
+// Dataset: the examples of a run in memory as one contiguous tensor, with each example's original
+// index in its source and its label.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace memscope {
+
+struct Dataset {
+  /// [N, D] float32, contiguous, values in [0, 1].
+  torch::Tensor x;
+  /// [N] int64: 0-based position of each example in its source file.
+  torch::Tensor index;
+  /// [N] int64: class label, -1 where the source has none.
+  torch::Tensor label;
+  /// Shape of one example, e.g. {1, 32, 32}; its product is D.
+  std::vector<int64_t> shape;
+  /// Where the data came from (for messages and the report).
+  std::string name;
+
+  int64_t size() const { return x.size(0); }
+  int64_t dim() const { return x.size(1); }
+};
+
+/// Pads [N, H, W] images with zeros on every side to [N, H + 2p, W + 2p].
+torch::Tensor pad_images(const torch::Tensor& images, int64_t p);
+/// Binarizes [N, ...] values in [0, 1]: "sample" draws Bernoulli(x) once with gen,
+/// "threshold" keeps x > 0.5.
+torch::Tensor binarize(const torch::Tensor& x, const std::string& mode, at::Generator gen);
+
+}  // namespace memscope

@@ -1,0 +1,58 @@
+#include "memscope/data/loaders.h"
+
+#include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
+#include "memscope/data/idx.h"
+
+namespace memscope {
+
+namespace {
+
+Dataset from_idx(const std::string& images_path, const std::string& labels_path, int64_t limit) {
+  torch::Tensor images = read_idx_images(images_path);
+  const int64_t n_all = images.size(0);
+  torch::Tensor labels = torch::full({n_all}, -1, torch::kInt64);
+  if (!labels_path.empty()) {
+    torch::Tensor l = read_idx_labels(labels_path);
+    MEMSCOPE_CHECK(l.size(0) == n_all, "idx: ", labels_path, " holds ", l.size(0), " labels but ",
+                   images_path, " holds ", n_all, " images");
+    labels = l.to(torch::kInt64);
+  }
+  const int64_t n = limit > 0 ? std::min(limit, n_all) : n_all;
+  Dataset d;
+  d.x = images.slice(0, 0, n).to(torch::kFloat32).div_(255.0);
+  d.label = labels.slice(0, 0, n).clone();
+  d.index = torch::arange(n, torch::kInt64);
+  d.name = images_path;
+  return d;
+}
+
+}  // namespace
+
+Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
+  Dataset d;
+  const std::string& s = c.source;
+  if (s == "fashion-mnist") {
+    const std::string dir = kFashionMnistDir;
+    d = from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", c.limit);
+    d.name = "fashion-mnist";
+  } else if (s.rfind("idx:", 0) == 0) {
+    std::string rest = s.substr(4);
+    size_t colon = rest.find(':');
+    std::string images = rest.substr(0, colon);
+    std::string labels = colon == std::string::npos ? "" : rest.substr(colon + 1);
+    MEMSCOPE_CHECK(!images.empty(), "--data: 'idx:' needs an image file, as idx:IMAGES[:LABELS]");
+    d = from_idx(images, labels, c.limit);
+  } else {
+    throw Error(str("--data: unknown source '", s, "' (expected fashion-mnist or idx:IMAGES[:LABELS])"));
+  }
+  MEMSCOPE_CHECK(d.x.size(0) >= 2, "--data: ", d.name, " has ", d.x.size(0), " examples; need at least 2");
+  torch::Tensor img = d.x;  // [N, H, W]
+  if (c.pad32 && img.size(1) == 28 && img.size(2) == 28) img = pad_images(img, 2);
+  img = binarize(img, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
+  d.shape = {1, img.size(1), img.size(2)};
+  d.x = img.reshape({img.size(0), -1}).contiguous();
+  return d;
+}
+
+}  // namespace memscope

@@ -1,0 +1,17 @@
+#pragma once
+// From a data specification to a preprocessed Dataset.
+#include <cstdint>
+
+#include "memscope/core/config.h"
+#include "memscope/data/dataset.h"
+
+namespace memscope {
+
+/// Where Debian's dataset-fashion-mnist puts its files.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+/// Loads c.source ("fashion-mnist" or "idx:IMAGES[:LABELS]"), keeps the first c.limit examples,
+/// pads 28x28 to 32x32 when c.pad32, and binarizes with a stream derived from root_seed.
+Dataset load_dataset(const DataConfig& c, uint64_t root_seed);
+
+}  // namespace memscope

@@ -1,0 +1,72 @@
+#include "memscope/io/atomic.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "memscope/core/error.h"
+
+namespace memscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void fsync_path(const std::string& path, bool directory) {
+  int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) throw Error(str("cannot open ", path, " to sync it: ", std::strerror(errno)));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0 && !directory) throw Error(str("cannot sync ", path, ": ", std::strerror(err)));
+}
+
+}  // namespace
+
+void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill) {
+  static std::atomic<uint64_t> counter{0};
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string tmp =
+      (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+              std::to_string(counter++)))
+          .string();
+  try {
+    {
+      std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+      if (!os) throw Error(str("cannot write ", path, ": ", std::strerror(errno)));
+      fill(os);
+      os.flush();
+      if (!os) throw Error(str("cannot write ", path, ": ", std::strerror(errno)));
+    }
+    fsync_path(tmp, false);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw Error(str("cannot write ", path, ": rename failed: ", std::strerror(errno)));
+    fsync_path(dir.string(), true);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    throw;
+  }
+}
+
+void write_atomic(const std::string& path, const std::string& content) {
+  write_atomic(path, [&](std::ostream& os) { os.write(content.data(), std::streamsize(content.size())); });
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream is(path, std::ios::binary);
+  MEMSCOPE_CHECK(is, "cannot read ", path, ": ", std::strerror(errno));
+  std::ostringstream ss;
+  ss << is.rdbuf();
+  MEMSCOPE_CHECK(!is.bad(), "cannot read ", path);
+  return ss.str();
+}
+
+}  // namespace memscope

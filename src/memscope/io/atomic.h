@@ -1,0 +1,18 @@
+#pragma once
+// Atomic file writes: a reader (or a resumed run) sees either the old file or the whole new one.
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+namespace memscope {
+
+/// Writes what fill puts into the stream to a temporary file beside path, fsyncs it, renames it
+/// over path and fsyncs the directory. Throws memscope::Error naming path on any failure (full
+/// disk, read-only directory), leaving no temporary file behind.
+void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill);
+void write_atomic(const std::string& path, const std::string& content);
+
+/// The whole file as a string; throws memscope::Error naming path when it cannot be read.
+std::string read_file(const std::string& path);
+
+}  // namespace memscope

@@ -1,0 +1,103 @@
+#include "memscope/io/run_dir.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
+#include "memscope/core/version.h"
+#include "memscope/io/atomic.h"
+#include "memscope/io/npy.h"
+
+namespace memscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ULL) {
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+nlohmann::json parse_json_file(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(str(path, ": not valid JSON (", e.what(), ")"));
+  }
+}
+
+}  // namespace
+
+RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(cfg), identity_(identity_json(cfg)) {
+  std::error_code ec;
+  if (fs::exists(dir_) && !fs::is_directory(dir_)) throw Error(str("--out: ", dir_, " exists and is not a directory"));
+  const std::string config = file("config.json");
+  if (fs::exists(config)) {
+    const nlohmann::json old = parse_json_file(config);
+    const nlohmann::json theirs = old.value("identity", nlohmann::json());
+    if (theirs != identity_) {
+      std::string diffs;
+      for (const auto& op : nlohmann::json::diff(theirs, identity_)) {
+        const std::string p = op.value("path", "");
+        const nlohmann::json::json_pointer ptr(p);
+        diffs += str(diffs.empty() ? "" : "; ", p.substr(1), ": ", theirs.contains(ptr) ? theirs[ptr].dump() : "unset",
+                     " there, ", identity_.contains(ptr) ? identity_[ptr].dump() : "unset", " here");
+      }
+      throw Error(str("--out: ", dir_, " holds a run with a different configuration (", diffs,
+                      "); use another --out or the same options"));
+    }
+  } else if (fs::exists(dir_) && !fs::is_empty(dir_)) {
+    throw Error(str("--out: ", dir_, " is not empty and holds no memscope run (no config.json)"));
+  }
+  fs::create_directories(dir_ + "/jobs", ec);
+  if (ec) throw Error(str("--out: cannot create ", dir_, ": ", ec.message()));
+}
+
+std::string RunDir::job_dir(int64_t id) const { return fmt::format("{}/jobs/job-{:05d}", dir_, id); }
+
+std::string RunDir::job_key(const Job& job) const {
+  uint64_t h = fnv1a(identity_.dump());
+  h = fnv1a(str(job.id, ":", job.seed, ":", job.train.size()), h);
+  for (int64_t i : job.train) h = mix64(h ^ uint64_t(i));
+  return fmt::format("{:016x}", h);
+}
+
+bool RunDir::job_done(const Job& job) const {
+  const std::string path = job_dir(job.id) + "/result.json";
+  if (!fs::exists(path)) return false;
+  return parse_json_file(path).value("key", "") == job_key(job);
+}
+
+void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs,
+                      DensityEnsemble& model, int64_t member) const {
+  const std::string jd = job_dir(job.id);
+  std::error_code ec;
+  fs::create_directories(jd, ec);
+  if (ec) throw Error(str("cannot create ", jd, ": ", ec.message()));
+  write_atomic(jd + "/model.pt", [&](std::ostream& os) { model.save_member(member, os); });
+  write_npy(jd + "/logp.npy", torch::stack(r.logp));
+  nlohmann::json meta = {{"key", job_key(job)},       {"id", job.id},
+                         {"repeat", job.repeat},      {"fold", job.fold},
+                         {"seed", job.seed},          {"n_train", job.train.size()},
+                         {"status", r.status},        {"diverged_epoch", r.diverged_epoch},
+                         {"seconds", r.seconds},      {"train_loss", r.train_loss},
+                         {"eval_epochs", epochs},     {"memscope_version", kVersion}};
+  write_atomic(jd + "/result.json", meta.dump(2) + "\n");
+}
+
+nlohmann::json RunDir::job_meta(const Job& job) const { return parse_json_file(job_dir(job.id) + "/result.json"); }
+
+torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(job_dir(job.id) + "/logp.npy"); }
+
+void RunDir::write_config(const nlohmann::json& data, const nlohmann::json& jobs) const {
+  nlohmann::json j = {{"memscope_version", kVersion}, {"torch_version", TORCH_VERSION},
+                      {"identity", identity_},       {"config", to_json(cfg_)},
+                      {"data", data},                {"jobs", jobs}};
+  write_atomic(file("config.json"), j.dump(2) + "\n");
+}
+
+}  // namespace memscope

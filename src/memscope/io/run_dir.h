@@ -1,0 +1,54 @@
+#pragma once
+// The run directory: what a run writes, where, and how a resumed run finds what is done.
+//
+//   DIR/config.json            resolved configuration, memscope version, data, per-job status
+//   DIR/index.npy, labels.npy  [N] int64 original index and label of every example
+//   DIR/mask.npy               [N, J] bool: job j trained on example i
+//   DIR/epochs.npy             [E] int64 evaluated epochs
+//   DIR/logp.npy               [E, N, J] float32 log p of every example under every job (NaN: missing)
+//   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
+//   DIR/scores.csv             per-example scores at the last evaluated epoch
+//   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last)
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "memscope/core/config.h"
+#include "memscope/plan/plan.h"
+#include "memscope/train/trainer.h"
+
+namespace memscope {
+
+class RunDir {
+ public:
+  /// Opens dir for a run of cfg, creating it if needed. Throws when dir holds a run made with a
+  /// different configuration (naming the differences) or is a non-empty directory of other files.
+  RunDir(const std::string& dir, const RunConfig& cfg);
+
+  const std::string& path() const { return dir_; }
+  std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  std::string job_dir(int64_t id) const;
+
+  /// Key of a job's result: a hash of the run identity, the job's id, seed and training set.
+  std::string job_key(const Job& job) const;
+  /// True when the job's result.json exists and carries the job's key.
+  bool job_done(const Job& job) const;
+  /// Writes the job's weights and log p, then its result.json (the commit point), atomically.
+  void save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs, DensityEnsemble& model,
+                int64_t member) const;
+  /// The job's result.json.
+  nlohmann::json job_meta(const Job& job) const;
+  /// [E, N] float32 log p of a finished job.
+  torch::Tensor job_logp(const Job& job) const;
+
+  /// Writes config.json: the configuration, version, data description and per-job status.
+  void write_config(const nlohmann::json& data, const nlohmann::json& jobs) const;
+
+ private:
+  std::string dir_;
+  RunConfig cfg_;
+  nlohmann::json identity_;
+};
+
+}  // namespace memscope

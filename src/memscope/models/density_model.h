@@ -1,0 +1,26 @@
+#pragma once
+// DensityEnsemble: G independent density models of one family, stored as stacked weights so that
+// they train and evaluate together in batched matmuls. Member g depends only on slice g of every
+// parameter, so a group of G behaves exactly as G separate models.
+#include <torch/torch.h>
+
+#include <iosfwd>
+
+namespace memscope {
+
+class DensityEnsemble : public torch::nn::Module {
+ public:
+  /// Number of members G.
+  virtual int64_t members() const = 0;
+  /// Standard-normal draws per example that one training step of one member needs.
+  virtual int64_t noise_dim() const = 0;
+  /// Per-example training loss (negative ELBO, nats). x: [G, B, D], eps: [G, B, noise_dim] -> [G, B].
+  virtual torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) = 0;
+  /// Importance-weighted log p(x) of every member. x: [B, D], eps: [G, B, S, noise_dim] -> [G, B].
+  virtual torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) = 0;
+  /// Writes member g's weights as a LibTorch archive; load_member reads them back into slot g.
+  virtual void save_member(int64_t g, std::ostream& os) const = 0;
+  virtual void load_member(int64_t g, std::istream& is) = 0;
+};
+
+}  // namespace memscope

@@ -1,0 +1,105 @@
+#include "memscope/models/mlp_vae.h"
+
+#include <cmath>
+
+#include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
+#include "memscope/train/iw.h"
+
+namespace memscope {
+
+MlpVaeEnsemble::MlpVaeEnsemble(int64_t dim, const ModelConfig& c, const std::vector<uint64_t>& init_seeds)
+    : members_(static_cast<int64_t>(init_seeds.size())), dim_(dim), latent_(c.latent) {
+  MEMSCOPE_CHECK(members_ >= 1, "MlpVaeEnsemble: needs at least one member");
+  std::vector<int64_t> enc_sizes = {dim};
+  enc_sizes.insert(enc_sizes.end(), c.hidden.begin(), c.hidden.end());
+  enc_sizes.push_back(2 * latent_);
+  std::vector<int64_t> dec_sizes = {latent_};
+  dec_sizes.insert(dec_sizes.end(), c.hidden.rbegin(), c.hidden.rend());
+  dec_sizes.push_back(dim);
+
+  std::vector<at::Generator> gens;
+  for (uint64_t s : init_seeds) gens.push_back(make_generator(s));
+  auto make = [&](const std::string& name, int64_t in, int64_t out) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    std::vector<torch::Tensor> ws, bs;
+    for (auto& g : gens) {
+      ws.push_back(torch::empty({in, out}).uniform_(-bound, bound, g));
+      bs.push_back(torch::empty({1, out}).uniform_(-bound, bound, g));
+    }
+    Layer l{register_parameter(name + "_weight", torch::stack(ws)),
+            register_parameter(name + "_bias", torch::stack(bs))};
+    return l;
+  };
+  for (size_t i = 0; i + 1 < enc_sizes.size(); ++i)
+    enc_.push_back(make("enc" + std::to_string(i), enc_sizes[i], enc_sizes[i + 1]));
+  for (size_t i = 0; i + 1 < dec_sizes.size(); ++i)
+    dec_.push_back(make("dec" + std::to_string(i), dec_sizes[i], dec_sizes[i + 1]));
+}
+
+torch::Tensor MlpVaeEnsemble::apply(const Layer& l, const torch::Tensor& h) {
+  if (h.dim() == 2) return torch::matmul(h, l.w) + l.b;  // broadcast one input to all members
+  return torch::baddbmm(l.b, h, l.w);
+}
+
+std::pair<torch::Tensor, torch::Tensor> MlpVaeEnsemble::encode(const torch::Tensor& x) {
+  torch::Tensor h = x;
+  for (size_t i = 0; i + 1 < enc_.size(); ++i) h = torch::relu(apply(enc_[i], h));
+  torch::Tensor out = apply(enc_.back(), h);
+  return {out.slice(-1, 0, latent_), out.slice(-1, latent_, 2 * latent_)};
+}
+
+torch::Tensor MlpVaeEnsemble::decode_hidden(const torch::Tensor& z) {
+  torch::Tensor h = z;
+  for (size_t i = 0; i + 1 < dec_.size(); ++i) h = torch::relu(apply(dec_[i], h));
+  return h;
+}
+
+torch::Tensor MlpVaeEnsemble::decode(const torch::Tensor& z) { return apply(dec_.back(), decode_hidden(z)); }
+
+torch::Tensor MlpVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor& eps) {
+  auto [mu, logvar] = encode(x);
+  torch::Tensor z = mu + (0.5 * logvar).exp() * eps;
+  torch::Tensor logits = decode(z);
+  torch::Tensor rec = (x * logits - torch::softplus(logits)).sum(-1);
+  torch::Tensor kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(-1);
+  return kl - rec;
+}
+
+torch::Tensor MlpVaeEnsemble::bernoulli_log_lik(const torch::Tensor& x, const torch::Tensor& z) {
+  const int64_t G = z.size(0), B = z.size(1), S = z.size(2);
+  const Layer& last = dec_.back();
+  torch::Tensor h = decode_hidden(z.reshape({G, B * S, latent_}));            // [G, B*S, H]
+  torch::Tensor softplus_sum = torch::softplus(torch::baddbmm(last.b, h, last.w)).sum(-1);  // [G, B*S]
+  torch::Tensor xw = torch::matmul(x, last.w.transpose(1, 2));                 // [G, B, H]
+  torch::Tensor xb = torch::matmul(x, last.b.transpose(1, 2));                 // [G, B, 1]
+  const int64_t H = h.size(-1);
+  torch::Tensor xl = torch::bmm(h.reshape({G * B, S, H}), xw.reshape({G * B, H, 1})).reshape({G, B, S}) + xb;
+  return xl - softplus_sum.reshape({G, B, S});
+}
+
+torch::Tensor MlpVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Tensor& eps) {
+  auto [mu, logvar] = encode(x);
+  return iw_log_prob(mu, logvar, eps, [&](const torch::Tensor& z) { return bernoulli_log_lik(x, z); });
+}
+
+void MlpVaeEnsemble::save_member(int64_t g, std::ostream& os) const {
+  torch::serialize::OutputArchive archive;
+  for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().clone());
+  archive.save_to(os);
+}
+
+void MlpVaeEnsemble::load_member(int64_t g, std::istream& is) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(is);
+  torch::NoGradGuard no_grad;
+  for (auto& p : named_parameters()) {
+    torch::Tensor t;
+    MEMSCOPE_CHECK(archive.try_read(p.key(), t), "model: archive lacks parameter ", p.key());
+    MEMSCOPE_CHECK(t.sizes() == p.value()[g].sizes(), "model: parameter ", p.key(), " has shape ", t.sizes(),
+                   ", expected ", p.value()[g].sizes());
+    p.value()[g].copy_(t);
+  }
+}
+
+}  // namespace memscope

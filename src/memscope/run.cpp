@@ -1,0 +1,120 @@
+#include "memscope/run.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "memscope/core/error.h"
+#include "memscope/core/progress.h"
+#include "memscope/data/loaders.h"
+#include "memscope/io/npy.h"
+#include "memscope/io/run_dir.h"
+#include "memscope/plan/plan.h"
+#include "memscope/train/trainer.h"
+
+namespace memscope {
+
+namespace {
+
+nlohmann::json jobs_json(const RunDir& rd, const Plan& plan) {
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const Job& job : plan.jobs) {
+    if (rd.job_done(job)) {
+      nlohmann::json m = rd.job_meta(job);
+      m.erase("key");
+      jobs.push_back(m);
+    } else {
+      jobs.push_back({{"id", job.id}, {"repeat", job.repeat}, {"fold", job.fold}, {"status", "pending"}});
+    }
+  }
+  return jobs;
+}
+
+/// Reads every finished job into logp.npy ([E, N, J]) and writes mem_by_epoch.npy and scores.csv.
+Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const std::vector<int64_t>& epochs) {
+  const int64_t E = int64_t(epochs.size()), N = data.size(), J = int64_t(plan.jobs.size());
+  torch::Tensor logp = torch::full({E, N, J}, std::numeric_limits<float>::quiet_NaN());
+  for (const Job& job : plan.jobs) {
+    if (!rd.job_done(job)) continue;
+    torch::Tensor lp = rd.job_logp(job);
+    MEMSCOPE_CHECK(lp.sizes() == torch::IntArrayRef({E, N}), rd.job_dir(job.id), "/logp.npy has shape ",
+                   lp.sizes(), ", expected [", E, ", ", N, "]");
+    logp.select(2, job.id).copy_(lp);
+  }
+  write_npy(rd.file("logp.npy"), logp);
+  const torch::Tensor mask = plan.in_mask();
+  torch::Tensor mem = torch::empty({E, N}, torch::kFloat64);
+  Scores last;
+  for (int64_t e = 0; e < E; ++e) {
+    last = compute_scores(logp[e], mask);
+    mem[e].copy_(torch::tensor(last.mem, torch::kFloat64));
+  }
+  write_npy(rd.file("mem_by_epoch.npy"), mem);
+  write_scores_csv(rd.file("scores.csv"), data.index, data.label, last);
+  return last;
+}
+
+}  // namespace
+
+RunOutcome run(const RunConfig& cfg) {
+  const auto t0 = std::chrono::steady_clock::now();
+  validate(cfg);
+  const int threads = cfg.threads > 0 ? cfg.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+
+  Dataset data = load_dataset(cfg.data, cfg.seed);
+  spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1],
+               data.shape[2], data.name);
+  const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
+  const RunDir rd(cfg.out, cfg);
+  const std::vector<int64_t> epochs = eval_epochs(cfg.train, cfg.eval);
+  write_npy(rd.file("index.npy"), data.index);
+  write_npy(rd.file("labels.npy"), data.label);
+  write_npy(rd.file("mask.npy"), plan.in_mask());
+  write_npy(rd.file("epochs.npy"), torch::tensor(epochs, torch::kInt64));
+  const nlohmann::json data_json = {{"name", data.name}, {"n", data.size()}, {"shape", data.shape},
+                                    {"binarize", cfg.data.binarize}};
+  rd.write_config(data_json, jobs_json(rd, plan));
+
+  RunOutcome out;
+  out.dir = rd.path();
+  out.jobs_total = int64_t(plan.jobs.size());
+  std::vector<Job> pending;
+  for (const Job& job : plan.jobs)
+    if (!rd.job_done(job)) pending.push_back(job);
+  out.jobs_skipped = out.jobs_total - int64_t(pending.size());
+  if (out.jobs_skipped)
+    spdlog::info("resume: {} of {} jobs already finished in {}", out.jobs_skipped, out.jobs_total, rd.path());
+
+  const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size : std::max<int64_t>(1, pending.size());
+  Progress progress(Progress::mode_for(cfg.progress), out.jobs_total, out.jobs_skipped);
+  int64_t done = out.jobs_skipped;
+  for (size_t start = 0; start < pending.size(); start += size_t(group)) {
+    std::vector<Job> jobs(pending.begin() + start, pending.begin() + std::min(pending.size(), start + size_t(group)));
+    const int64_t G = int64_t(jobs.size());
+    GroupResult gr = train_group(data, jobs, cfg, [&](double f, const std::string& what) {
+      progress.update(done, G, f, what);
+    });
+    progress.finish();
+    for (int64_t g = 0; g < G; ++g) {
+      const JobResult& r = gr.jobs[g];
+      rd.save_job(jobs[g], r, epochs, *gr.model, g);
+      ++done;
+      ++out.jobs_trained;
+      if (r.status != "ok") ++out.jobs_diverged;
+      const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
+      spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s",
+                   jobs[g].id, jobs[g].repeat, jobs[g].fold, r.status, loss, r.logp.back().nanmean().item<double>(),
+                   r.seconds);
+    }
+    rd.write_config(data_json, jobs_json(rd, plan));
+  }
+  out.scores = aggregate(rd, plan, data, epochs);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace memscope

@@ -1,0 +1,22 @@
+#pragma once
+// The main job: data -> plan -> train/evaluate jobs -> log p matrix -> scores, in a run directory
+// that a re-run resumes.
+#include <string>
+
+#include "memscope/core/config.h"
+#include "memscope/score/scores.h"
+
+namespace memscope {
+
+struct RunOutcome {
+  std::string dir;
+  int64_t jobs_total = 0, jobs_trained = 0, jobs_skipped = 0, jobs_diverged = 0;
+  double seconds = 0;
+  Scores scores;
+};
+
+/// Runs (or resumes) the plan of cfg in cfg.out and writes its scores. Throws memscope::Error on
+/// bad configuration or input; jobs finished before an error stay on disk.
+RunOutcome run(const RunConfig& cfg);
+
+}  // namespace memscope

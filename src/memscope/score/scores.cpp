@@ -1,0 +1,74 @@
+#include "memscope/score/scores.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
+#include "memscope/io/atomic.h"
+
+namespace memscope {
+
+namespace {
+
+double median_finite(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
+  MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "scores: logp ", logp.sizes(),
+                 " and in_mask ", in_mask.sizes(), " must both be [N, J]");
+  torch::Tensor lp = logp.to(torch::kFloat64).contiguous();
+  torch::Tensor mask = in_mask.to(torch::kBool).contiguous();
+  const int64_t N = lp.size(0), J = lp.size(1);
+  auto a = lp.accessor<double, 2>();
+  auto in = mask.accessor<bool, 2>();
+  Scores s;
+  std::vector<double> r_in(N), r_out(N);
+  for (int64_t i = 0; i < N; ++i) {
+    std::vector<double> u, v;
+    for (int64_t j = 0; j < J; ++j)
+      if (std::isfinite(a[i][j])) (in[i][j] ? u : v).push_back(a[i][j]);
+    s.logp_in.push_back(logmeanexp(u));
+    s.logp_out.push_back(logmeanexp(v));
+    s.mem.push_back(s.logp_in.back() - s.logp_out.back());
+    s.n_in.push_back(int64_t(u.size()));
+    s.n_out.push_back(int64_t(v.size()));
+    r_in[i] = relative_variance(u);
+    r_out[i] = relative_variance(v);
+  }
+  const double med_in = median_finite(r_in), med_out = median_finite(r_out);
+  const double pooled_in = std::isfinite(med_in) ? med_in : med_out;
+  const double pooled_out = std::isfinite(med_out) ? med_out : med_in;
+  for (int64_t i = 0; i < N; ++i) {
+    const double ri = s.n_in[i] >= 2 ? r_in[i] : pooled_in;
+    const double ro = s.n_out[i] >= 2 ? r_out[i] : pooled_out;
+    s.mem_se.push_back(std::sqrt(ri / double(s.n_in[i]) + ro / double(s.n_out[i])));
+  }
+  return s;
+}
+
+void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label,
+                      const Scores& s) {
+  torch::Tensor idx = index.to(torch::kInt64).contiguous(), lab = label.to(torch::kInt64).contiguous();
+  const int64_t N = idx.size(0);
+  MEMSCOPE_CHECK(int64_t(s.mem.size()) == N && lab.size(0) == N, "scores: ", N, " indices for ", s.mem.size(),
+                 " scores");
+  const int64_t* ip = idx.data_ptr<int64_t>();
+  const int64_t* lp = lab.data_ptr<int64_t>();
+  std::string out = "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out\n";
+  for (int64_t i = 0; i < N; ++i)
+    out += fmt::format("{},{},{:.9g},{:.9g},{:.9g},{:.9g},{},{}\n", ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i],
+                       s.n_out[i]);
+  write_atomic(path, out);
+}
+
+}  // namespace memscope

@@ -1,0 +1,193 @@
+#include "memscope/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
+#include "memscope/models/mlp_vae.h"
+
+namespace memscope {
+
+namespace {
+
+constexpr int64_t kEvalTileRows = 4096;  // examples x samples per evaluation tile
+constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8;
+
+/// Adam (as torch.optim.Adam, no weight decay) with one step count per member; members where
+/// update[g] is false keep their parameters and moments unchanged.
+class MemberAdam {
+ public:
+  MemberAdam(std::vector<torch::Tensor> params, int64_t members, double lr)
+      : params_(std::move(params)), steps_(torch::zeros({members}, torch::kFloat64)), lr_(lr) {
+    for (auto& p : params_) {
+      m_.push_back(torch::zeros_like(p));
+      v_.push_back(torch::zeros_like(p));
+    }
+  }
+
+  /// update: [G] bool.
+  void step(const torch::Tensor& update) {
+    torch::NoGradGuard no_grad;
+    steps_ += update.to(torch::kFloat64);
+    torch::Tensor t = steps_.clamp_min(1);
+    torch::Tensor bc1 = 1 - torch::pow(kBeta1, t), bc2 = 1 - torch::pow(kBeta2, t);
+    for (size_t i = 0; i < params_.size(); ++i) {
+      torch::Tensor& p = params_[i];
+      if (!p.grad().defined()) continue;
+      std::vector<int64_t> bshape(p.dim(), 1);
+      bshape[0] = p.size(0);
+      torch::Tensor mask = update.view(bshape);
+      const torch::Tensor& g = p.grad();
+      m_[i].copy_(torch::where(mask, kBeta1 * m_[i] + (1 - kBeta1) * g, m_[i]));
+      v_[i].copy_(torch::where(mask, kBeta2 * v_[i] + (1 - kBeta2) * g * g, v_[i]));
+      torch::Tensor step_size = (lr_ / bc1).to(p.scalar_type()).view(bshape);
+      torch::Tensor denom = v_[i].sqrt() / bc2.sqrt().to(p.scalar_type()).view(bshape) + kAdamEps;
+      p.sub_(torch::where(mask, step_size * m_[i] / denom, torch::zeros_like(p)));
+    }
+  }
+
+ private:
+  std::vector<torch::Tensor> params_, m_, v_;
+  torch::Tensor steps_;
+  double lr_;
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c,
+                                               const std::vector<uint64_t>& init_seeds) {
+  MEMSCOPE_CHECK(c.family == "mlp-vae", "model: unknown family '", c.family, "'");
+  return std::make_shared<MlpVaeEnsemble>(dim, c, init_seeds);
+}
+
+torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
+                                std::vector<at::Generator>& gens,
+                                const std::function<void(int64_t, int64_t)>& tick) {
+  torch::NoGradGuard no_grad;
+  const int64_t G = model.members(), N = x.size(0), L = model.noise_dim();
+  const int64_t tile = std::max<int64_t>(1, kEvalTileRows / samples);
+  torch::Tensor out = torch::empty({G, N}, torch::kFloat32);
+  for (int64_t start = 0; start < N; start += tile) {
+    const int64_t b = std::min(tile, N - start);
+    std::vector<torch::Tensor> eps;
+    for (auto& gen : gens) eps.push_back(at::randn({b, samples, L}, gen, torch::kFloat32));
+    out.slice(1, start, start + b).copy_(model.log_prob(x.slice(0, start, start + b), torch::stack(eps)));
+    if (tick) tick(start + b, N);
+  }
+  return out;
+}
+
+GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg,
+                        const ProgressFn& progress) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t G = static_cast<int64_t>(jobs.size()), D = data.dim(), B = cfg.train.batch_size;
+  MEMSCOPE_CHECK(G >= 1, "train_group: no jobs");
+  std::vector<uint64_t> init_seeds;
+  std::vector<at::Generator> shuffle_gens, noise_gens;
+  std::vector<torch::Tensor> train_idx;
+  for (const Job& j : jobs) {
+    MEMSCOPE_CHECK(!j.train.empty(), "train_group: job ", j.id, " has an empty training set");
+    init_seeds.push_back(derive_seed(j.seed, SeedTag::kInit));
+    shuffle_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kShuffle)));
+    noise_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kNoise)));
+    train_idx.push_back(torch::tensor(j.train, torch::kInt64));
+  }
+  GroupResult result;
+  result.model = make_ensemble(D, cfg.model, init_seeds);
+  result.jobs.resize(G);
+  DensityEnsemble& model = *result.model;
+  const int64_t L = model.noise_dim();
+  MemberAdam adam(model.parameters(), G, cfg.train.lr);
+  std::vector<bool> active(G, true);
+
+  const std::vector<int64_t> evals = eval_epochs(cfg.train, cfg.eval);
+  const int64_t S = cfg.eval.iw_samples;
+  // Work units for progress: a training example costs ~3 passes of the model, an evaluated example
+  // ~S decoder passes.
+  int64_t max_steps = 0;
+  for (const auto& t : train_idx) max_steps = std::max(max_steps, ceil_div(t.size(0), B));
+  const double train_units = double(cfg.train.epochs) * max_steps * B * 3;
+  const double eval_units = double(evals.size()) * data.size() * S;
+  double done_units = 0;
+  auto report = [&](double units, const std::string& what) {
+    done_units += units;
+    if (progress) progress(done_units / (train_units + eval_units), what);
+  };
+
+  for (int64_t epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
+    std::vector<torch::Tensor> order(G);
+    int64_t steps = 0;
+    for (int64_t g = 0; g < G; ++g) {
+      if (!active[g]) continue;
+      order[g] = train_idx[g].index_select(0, torch::randperm(train_idx[g].size(0), shuffle_gens[g], torch::kInt64));
+      steps = std::max(steps, ceil_div(order[g].size(0), B));
+    }
+    std::vector<double> loss_sum(G, 0.0);
+    for (int64_t s = 0; s < steps; ++s) {
+      torch::Tensor idx = torch::zeros({G, B}, torch::kInt64);
+      torch::Tensor weight = torch::zeros({G, B}, torch::kBool);
+      torch::Tensor has = torch::zeros({G}, torch::kBool);
+      std::vector<torch::Tensor> eps(G);
+      for (int64_t g = 0; g < G; ++g) {
+        const int64_t n_g = active[g] ? order[g].size(0) : 0;
+        if (s * B >= n_g) {
+          eps[g] = torch::zeros({B, L});
+          continue;
+        }
+        const int64_t cnt = std::min(B, n_g - s * B);
+        idx[g].slice(0, 0, cnt).copy_(order[g].slice(0, s * B, s * B + cnt));
+        weight[g].slice(0, 0, cnt).fill_(true);
+        has[g] = true;
+        eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
+      }
+      torch::Tensor x = data.x.index_select(0, idx.view(-1)).view({G, B, D});
+      torch::Tensor per_example = model.loss(x, torch::stack(eps));  // [G, B]
+      torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
+      torch::Tensor sums = masked.sum(1);                              // [G]
+      torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
+      torch::Tensor sums_cpu = sums.detach().to(torch::kCPU, torch::kFloat64);
+      torch::Tensor update = has.clone();
+      for (int64_t g = 0; g < G; ++g) {
+        if (!has[g].item<bool>()) continue;
+        const double v = sums_cpu[g].item<double>();
+        if (!std::isfinite(v)) {
+          active[g] = false;
+          update[g] = false;
+          result.jobs[g].status = "diverged";
+          result.jobs[g].diverged_epoch = epoch;
+        }
+        loss_sum[g] += v;
+      }
+      model.zero_grad();
+      torch::where(update, mean, torch::zeros_like(mean)).sum().backward();
+      adam.step(update);
+      report(double(B) * 3, str("train epoch ", epoch, "/", cfg.train.epochs));
+    }
+    report(double(max_steps - steps) * B * 3, "");
+    for (int64_t g = 0; g < G; ++g)
+      if (active[g] || result.jobs[g].diverged_epoch == epoch)
+        result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
+
+    if (std::find(evals.begin(), evals.end(), epoch) == evals.end()) continue;
+    std::vector<at::Generator> eval_gens;
+    for (const Job& j : jobs) eval_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)})));
+    int64_t last = 0;
+    torch::Tensor lp = evaluate_log_prob(model, data.x, S, eval_gens, [&](int64_t done, int64_t total) {
+      report(double(done - last) * S, str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
+      last = done;
+    });
+    for (int64_t g = 0; g < G; ++g)
+      result.jobs[g].logp.push_back(active[g] ? lp[g].clone()
+                                              : torch::full({data.size()}, std::numeric_limits<float>::quiet_NaN()));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& j : result.jobs) j.seconds = seconds / G;
+  return result;
+}
+
+}  // namespace memscope

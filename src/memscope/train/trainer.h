@@ -1,0 +1,57 @@
+#pragma once
+// Trains a group of jobs together as one DensityEnsemble and evaluates log p(x) of every example
+// under every member at the evaluation epochs.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memscope/core/config.h"
+#include "memscope/data/dataset.h"
+#include "memscope/models/density_model.h"
+#include "memscope/plan/plan.h"
+
+namespace memscope {
+
+/// What one job of a group produced.
+struct JobResult {
+  /// "ok", or "diverged" when its loss became NaN or infinite (it then stops training).
+  std::string status = "ok";
+  /// Epoch (1-based) in which the loss diverged; 0 when it did not.
+  int64_t diverged_epoch = 0;
+  /// Mean per-example training loss (negative ELBO, nats) of every completed epoch.
+  std::vector<double> train_loss;
+  /// One [N] float32 tensor per evaluation epoch: log p of every example (NaN once diverged).
+  std::vector<torch::Tensor> logp;
+  /// Wall seconds of the job (its share of the group's time).
+  double seconds = 0;
+};
+
+struct GroupResult {
+  std::vector<JobResult> jobs;
+  std::shared_ptr<DensityEnsemble> model;
+};
+
+/// Progress callback: fraction of the group's work done in [0, 1], and what is happening.
+using ProgressFn = std::function<void(double fraction, const std::string& what)>;
+
+/// A fresh ensemble of the configured family, one member per init seed.
+std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c,
+                                               const std::vector<uint64_t>& init_seeds);
+
+/// Trains the jobs as one ensemble (member g <-> jobs[g]), each member drawing its own shuffled
+/// minibatches of its own in-set and its own noise from streams derived from its job seed, with
+/// Adam per member; evaluates every example under every member at each epoch of eval_epochs.
+/// A member's results do not depend on which other jobs share its group.
+GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg,
+                        const ProgressFn& progress = nullptr);
+
+/// log p(x) of every example under every member with S importance samples, on tiles of examples.
+/// x: [N, D]; gens: one per member -> [G, N] float32.
+torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
+                                std::vector<at::Generator>& gens,
+                                const std::function<void(int64_t done, int64_t total)>& tick = nullptr);
+
+}  // namespace memscope
