@@ -145,7 +145,9 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         has[g] = true;
         eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
       }
+      // Padding rows (members with fewer examples left this step) are zeros, never real data.
       torch::Tensor x = data.x.index_select(0, idx.view(-1)).view({G, B, D});
+      x = torch::where(weight.unsqueeze(-1), x, torch::zeros({}, x.options()));
       torch::Tensor per_example = model.loss(x, torch::stack(eps));  // [G, B]
       torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
       torch::Tensor sums = masked.sum(1);                              // [G]

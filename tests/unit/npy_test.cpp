@@ -1,0 +1,53 @@
+#include "memscope/io/npy.h"
+
+#include <gtest/gtest.h>
+
+#include "memscope/core/error.h"
+#include "memscope/io/atomic.h"
+#include "test_util.h"
+
+using namespace memscope;
+
+TEST(Npy, RoundTripsEveryType) {
+  const std::string dir = test::scratch_dir();
+  std::vector<torch::Tensor> ts = {torch::randn({3, 4, 5}), torch::randn({7}, torch::kFloat64),
+                                   torch::arange(6, torch::kInt64).view({2, 3}), torch::rand({4, 2}) > 0.5,
+                                   torch::tensor({1, 2, 255}, torch::kUInt8), torch::zeros({0, 3})};
+  for (size_t i = 0; i < ts.size(); ++i) {
+    const std::string p = dir + "/t" + std::to_string(i) + ".npy";
+    write_npy(p, ts[i]);
+    torch::Tensor back = read_npy(p);
+    EXPECT_EQ(back.scalar_type(), ts[i].scalar_type());
+    EXPECT_TRUE(torch::equal(back, ts[i])) << i;
+  }
+  // The header is what numpy expects: magic, version 1.0, 64-byte aligned, C order.
+  const std::string bytes = read_file(dir + "/t0.npy");
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  const size_t header_end = 10 + (uint8_t(bytes[8]) | (uint8_t(bytes[9]) << 8));
+  EXPECT_EQ(header_end % 64, 0u);
+  EXPECT_NE(bytes.find("'shape': (3, 4, 5)"), std::string::npos);
+  EXPECT_NE(read_file(dir + "/t1.npy").find("'shape': (7,)"), std::string::npos);
+}
+
+TEST(Npy, RejectsBrokenFiles) {
+  const std::string dir = test::scratch_dir();
+  write_npy(dir + "/ok.npy", torch::ones({4, 4}));
+  std::string bytes = read_file(dir + "/ok.npy");
+  write_atomic(dir + "/trunc.npy", bytes.substr(0, bytes.size() - 3));
+  EXPECT_THROW(read_npy(dir + "/trunc.npy"), Error);
+  write_atomic(dir + "/magic.npy", "NOTNUMPY" + bytes.substr(8));
+  EXPECT_THROW(read_npy(dir + "/magic.npy"), Error);
+  std::string fortran = bytes;
+  fortran.replace(fortran.find("False"), 5, "True ");
+  write_atomic(dir + "/fortran.npy", fortran);
+  EXPECT_THROW(read_npy(dir + "/fortran.npy"), Error);
+  std::string complex = bytes;
+  complex.replace(complex.find("<f4"), 3, "<c8");
+  write_atomic(dir + "/complex.npy", complex);
+  EXPECT_THROW(read_npy(dir + "/complex.npy"), Error);
+  EXPECT_THROW(read_npy(dir + "/missing.npy"), Error);
+}
+
+TEST(Atomic, FailsCleanlyOnAnUnwritableDirectory) {
+  EXPECT_THROW(write_atomic("/nonexistent-dir/x.txt", "hi"), Error);
+}

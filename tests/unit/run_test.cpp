@@ -1,0 +1,106 @@
+#include "memscope/run.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "memscope/core/error.h"
+#include "memscope/io/atomic.h"
+#include "memscope/io/npy.h"
+#include "test_util.h"
+
+using namespace memscope;
+namespace fs = std::filesystem;
+
+namespace {
+
+RunConfig tiny_run(const std::string& dir) {
+  test::write_image_set(dir, 160, 8, 8);
+  RunConfig c;
+  c.data.source = "idx:" + dir + "/images.idx:" + dir + "/labels.idx";
+  c.model.hidden = {32, 16};
+  c.model.latent = 4;
+  c.train.epochs = 4;
+  c.train.batch_size = 16;
+  c.plan.folds = 4;
+  c.plan.repeats = 2;
+  c.eval.iw_samples = 16;
+  c.eval.eval_every = 2;
+  c.out = dir + "/run";
+  c.progress = "none";
+  c.threads = 1;
+  return c;
+}
+
+}  // namespace
+
+TEST(Run, EndToEndOnAFewHundredExamples) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  RunOutcome o = run(c);
+  EXPECT_EQ(o.jobs_trained, 8);
+  EXPECT_EQ(o.jobs_skipped, 0);
+  ASSERT_EQ(o.scores.mem.size(), 160u);
+  for (size_t i = 0; i < 160; ++i) {
+    EXPECT_EQ(o.scores.n_in[i], 6);
+    EXPECT_EQ(o.scores.n_out[i], 2);
+    EXPECT_TRUE(std::isfinite(o.scores.mem[i]) && std::isfinite(o.scores.mem_se[i]));
+  }
+  // Raw material: [E, N, J] log p, [N, J] mask, epochs, and the CSV header.
+  torch::Tensor logp = read_npy(c.out + "/logp.npy");
+  EXPECT_EQ(logp.sizes(), torch::IntArrayRef({2, 160, 8}));
+  EXPECT_TRUE(torch::isfinite(logp).all().item<bool>());
+  EXPECT_EQ(read_npy(c.out + "/mask.npy").sizes(), torch::IntArrayRef({160, 8}));
+  EXPECT_TRUE(torch::equal(read_npy(c.out + "/epochs.npy"), torch::tensor({2, 4}, torch::kInt64)));
+  EXPECT_EQ(read_npy(c.out + "/mem_by_epoch.npy").sizes(), torch::IntArrayRef({2, 160}));
+  const std::string csv = read_file(c.out + "/scores.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out");
+  EXPECT_TRUE(fs::exists(c.out + "/jobs/job-00007/model.pt"));
+  const std::string config = read_file(c.out + "/config.json");
+  EXPECT_NE(config.find("\"train_loss\""), std::string::npos);
+  EXPECT_NE(config.find("\"memscope_version\""), std::string::npos);
+}
+
+TEST(Run, ResumesSkippingFinishedJobsWithIdenticalScores) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.train.group_size = 3;
+  run(c);
+  const std::string first = read_file(c.out + "/scores.csv");
+  const torch::Tensor mem_first = read_npy(c.out + "/mem_by_epoch.npy");
+  // Same command again: nothing to train, same scores.
+  RunOutcome again = run(c);
+  EXPECT_EQ(again.jobs_trained, 0);
+  EXPECT_EQ(read_file(c.out + "/scores.csv"), first);
+  // A run killed before jobs 6 and 7 committed: their result.json never got written.
+  fs::remove(c.out + "/jobs/job-00006/result.json");
+  fs::remove_all(c.out + "/jobs/job-00007");
+  fs::remove(c.out + "/scores.csv");
+  RunOutcome resumed = run(c);
+  EXPECT_EQ(resumed.jobs_trained, 2);
+  EXPECT_EQ(resumed.jobs_skipped, 6);
+  // Jobs 6 and 7 trained in another group than the first time; a member does not depend on its group.
+  EXPECT_TRUE(torch::allclose(mem_first, read_npy(c.out + "/mem_by_epoch.npy"), 1e-4, 1e-3));
+}
+
+TEST(Run, RefusesADifferentConfigurationOnTheSameDirectory) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.train.epochs = 1;
+  c.plan.repeats = 1;
+  run(c);
+  c.train.epochs = 2;
+  try {
+    run(c);
+    FAIL() << "a different configuration was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train/epochs: 1 there, 2 here"), std::string::npos) << e.what();
+  }
+  // Threads and progress do not change results and may differ.
+  c.train.epochs = 1;
+  c.threads = 2;
+  EXPECT_NO_THROW(run(c));
+  // A directory of unrelated files is not taken over.
+  c.out = dir;
+  EXPECT_THROW(run(c), Error);
+}
