@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -62,8 +61,6 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
 RunOutcome run(const RunConfig& cfg) {
   const auto t0 = std::chrono::steady_clock::now();
   validate(cfg);
-  const int threads = cfg.threads > 0 ? cfg.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
 
   Dataset data = load_dataset(cfg.data, cfg.seed);
   spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1],
@@ -106,9 +103,10 @@ RunOutcome run(const RunConfig& cfg) {
       ++out.jobs_trained;
       if (r.status != "ok") ++out.jobs_diverged;
       const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
-      spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s",
+      spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
+                   "(train {:.1f} s, evaluate {:.1f} s)",
                    jobs[g].id, jobs[g].repeat, jobs[g].fold, r.status, loss, r.logp.back().nanmean().item<double>(),
-                   r.seconds);
+                   r.seconds, r.train_seconds, r.eval_seconds);
     }
     rd.write_config(data_json, jobs_json(rd, plan));
   }

@@ -84,7 +84,8 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"repeat", job.repeat},      {"fold", job.fold},
                          {"seed", job.seed},          {"n_train", job.train.size()},
                          {"status", r.status},        {"diverged_epoch", r.diverged_epoch},
-                         {"seconds", r.seconds},      {"train_loss", r.train_loss},
+                         {"seconds", r.seconds},      {"train_seconds", r.train_seconds},
+                         {"eval_seconds", r.eval_seconds}, {"train_loss", r.train_loss},
                          {"eval_epochs", epochs},     {"memscope_version", kVersion}};
   write_atomic(jd + "/result.json", meta.dump(2) + "\n");
 }

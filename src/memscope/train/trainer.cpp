@@ -7,6 +7,7 @@
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
+#include "memscope/core/threads.h"
 #include "memscope/models/mlp_vae.h"
 
 namespace memscope {
@@ -107,19 +108,22 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
 
   const std::vector<int64_t> evals = eval_epochs(cfg.train, cfg.eval);
   const int64_t S = cfg.eval.iw_samples;
-  // Work units for progress: a training example costs ~3 passes of the model, an evaluated example
-  // ~S decoder passes.
+  // Work units for progress, in decoder passes: one evaluated sample is one; a training example
+  // (encoder and decoder, forward and backward, optimizer) measured about 12.
+  constexpr double kTrainCost = 12;
   int64_t max_steps = 0;
   for (const auto& t : train_idx) max_steps = std::max(max_steps, ceil_div(t.size(0), B));
-  const double train_units = double(cfg.train.epochs) * max_steps * B * 3;
+  const double train_units = double(cfg.train.epochs) * max_steps * B * kTrainCost;
   const double eval_units = double(evals.size()) * data.size() * S;
-  double done_units = 0;
+  double done_units = 0, eval_seconds = 0;
   auto report = [&](double units, const std::string& what) {
     done_units += units;
     if (progress) progress(done_units / (train_units + eval_units), what);
   };
 
+  const int threads = resolve_threads(cfg.threads);
   for (int64_t epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
+    set_thread_owner(ThreadOwner::kTorch, threads);
     std::vector<torch::Tensor> order(G);
     int64_t steps = 0;
     for (int64_t g = 0; g < G; ++g) {
@@ -168,14 +172,16 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       model.zero_grad();
       torch::where(update, mean, torch::zeros_like(mean)).sum().backward();
       adam.step(update);
-      report(double(B) * 3, str("train epoch ", epoch, "/", cfg.train.epochs));
+      report(double(B) * kTrainCost, str("train epoch ", epoch, "/", cfg.train.epochs));
     }
-    report(double(max_steps - steps) * B * 3, "");
+    report(double(max_steps - steps) * B * kTrainCost, "");
     for (int64_t g = 0; g < G; ++g)
       if (active[g] || result.jobs[g].diverged_epoch == epoch)
         result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
 
     if (std::find(evals.begin(), evals.end(), epoch) == evals.end()) continue;
+    const auto eval_start = std::chrono::steady_clock::now();
+    set_thread_owner(ThreadOwner::kBlas, threads);
     std::vector<at::Generator> eval_gens;
     for (const Job& j : jobs) eval_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)})));
     int64_t last = 0;
@@ -186,9 +192,14 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     for (int64_t g = 0; g < G; ++g)
       result.jobs[g].logp.push_back(active[g] ? lp[g].clone()
                                               : torch::full({data.size()}, std::numeric_limits<float>::quiet_NaN()));
+    eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (auto& j : result.jobs) j.seconds = seconds / G;
+  for (auto& j : result.jobs) {
+    j.seconds = seconds / G;
+    j.eval_seconds = eval_seconds / G;
+    j.train_seconds = (seconds - eval_seconds) / G;
+  }
   return result;
 }
 

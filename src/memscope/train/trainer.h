@@ -25,8 +25,8 @@ struct JobResult {
   std::vector<double> train_loss;
   /// One [N] float32 tensor per evaluation epoch: log p of every example (NaN once diverged).
   std::vector<torch::Tensor> logp;
-  /// Wall seconds of the job (its share of the group's time).
-  double seconds = 0;
+  /// Wall seconds of the job (its share of the group's time), in total and per phase.
+  double seconds = 0, train_seconds = 0, eval_seconds = 0;
 };
 
 struct GroupResult {

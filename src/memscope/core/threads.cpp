@@ -1,0 +1,33 @@
+#include "memscope/core/threads.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <ATen/Parallel.h>
+
+namespace memscope {
+
+namespace {
+
+using SetThreads = void (*)(int);
+
+SetThreads openblas_setter() {
+  static SetThreads fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  return fn;
+}
+
+}  // namespace
+
+void set_thread_owner(ThreadOwner owner, int threads) {
+  const bool blas = owner == ThreadOwner::kBlas && openblas_setter() != nullptr;
+  if (SetThreads set = openblas_setter()) set(blas ? threads : 1);
+  at::set_num_threads(blas ? 1 : threads);
+}
+
+int resolve_threads(int requested) {
+  return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+}  // namespace memscope
