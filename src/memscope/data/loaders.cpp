@@ -1,5 +1,7 @@
 #include "memscope/data/loaders.h"
 
+#include <filesystem>
+
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/data/idx.h"
@@ -34,6 +36,8 @@ Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
   const std::string& s = c.source;
   if (s == "fashion-mnist") {
     const std::string dir = kFashionMnistDir;
+    MEMSCOPE_CHECK(std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz"), "--data fashion-mnist: ", dir,
+                   " has no train-images-idx3-ubyte.gz; install Debian's dataset-fashion-mnist (scripts/setup.sh does)");
     d = from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", c.limit);
     d.name = "fashion-mnist";
   } else if (s.rfind("idx:", 0) == 0) {
