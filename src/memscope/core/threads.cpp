@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -18,12 +19,17 @@ SetThreads openblas_setter() {
   return fn;
 }
 
+std::atomic<int> g_kernel_threads{1};
+
 }  // namespace
+
+int kernel_threads() { return g_kernel_threads.load(); }
 
 void set_thread_owner(ThreadOwner owner, int threads) {
   const bool blas = owner == ThreadOwner::kBlas && openblas_setter() != nullptr;
   if (SetThreads set = openblas_setter()) set(blas ? threads : 1);
   at::set_num_threads(blas ? 1 : threads);
+  g_kernel_threads = threads;
 }
 
 int resolve_threads(int requested) {

@@ -11,6 +11,10 @@ enum class ThreadOwner { kTorch, kBlas };
 /// openblas_set_num_threads when the process has it (other BLAS libraries are left alone).
 void set_thread_owner(ThreadOwner owner, int threads);
 
+/// Threads memscope's own kernels (models/kernels.h) may use: the count last given to
+/// set_thread_owner (1 before any call).
+int kernel_threads();
+
 /// Threads to use for a --threads value (0: all cores).
 int resolve_threads(int requested);
 

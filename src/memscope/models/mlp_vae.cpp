@@ -4,6 +4,7 @@
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
+#include "memscope/models/kernels.h"
 #include "memscope/train/iw.h"
 
 namespace memscope {
@@ -70,12 +71,12 @@ torch::Tensor MlpVaeEnsemble::bernoulli_log_lik(const torch::Tensor& x, const to
   const int64_t G = z.size(0), B = z.size(1), S = z.size(2);
   const Layer& last = dec_.back();
   torch::Tensor h = decode_hidden(z.reshape({G, B * S, latent_}));            // [G, B*S, H]
-  torch::Tensor softplus_sum = torch::softplus(torch::baddbmm(last.b, h, last.w)).sum(-1);  // [G, B*S]
+  torch::Tensor sp = softplus_sum(torch::baddbmm(last.b, h, last.w));        // [G, B*S]
   torch::Tensor xw = torch::matmul(x, last.w.transpose(1, 2));                 // [G, B, H]
   torch::Tensor xb = torch::matmul(x, last.b.transpose(1, 2));                 // [G, B, 1]
   const int64_t H = h.size(-1);
   torch::Tensor xl = torch::bmm(h.reshape({G * B, S, H}), xw.reshape({G * B, H, 1})).reshape({G, B, S}) + xb;
-  return xl - softplus_sum.reshape({G, B, S});
+  return xl - sp.reshape({G, B, S});
 }
 
 torch::Tensor MlpVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Tensor& eps) {

@@ -14,7 +14,7 @@ namespace memscope {
 
 namespace {
 
-constexpr int64_t kEvalTileRows = 4096;  // examples x samples per evaluation tile
+constexpr int64_t kEvalTileRows = 512;  // examples x samples per evaluation tile (stays in cache)
 constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8;
 
 /// Adam (as torch.optim.Adam, no weight decay) with one step count per member; members where
@@ -67,16 +67,20 @@ std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c
 }
 
 torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
-                                std::vector<at::Generator>& gens,
-                                const std::function<void(int64_t, int64_t)>& tick) {
-  torch::NoGradGuard no_grad;
+                                const std::vector<uint64_t>& seeds, const std::function<void(int64_t, int64_t)>& tick) {
   const int64_t G = model.members(), N = x.size(0), L = model.noise_dim();
+  MEMSCOPE_CHECK(int64_t(seeds.size()) == G, "evaluate_log_prob: ", seeds.size(), " seeds for ", G, " members");
   const int64_t tile = std::max<int64_t>(1, kEvalTileRows / samples);
+  const int64_t tiles = ceil_div(N, tile);
   torch::Tensor out = torch::empty({G, N}, torch::kFloat32);
-  for (int64_t start = 0; start < N; start += tile) {
-    const int64_t b = std::min(tile, N - start);
+  torch::NoGradGuard no_grad;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t start = t * tile, b = std::min(tile, N - start);
     std::vector<torch::Tensor> eps;
-    for (auto& gen : gens) eps.push_back(at::randn({b, samples, L}, gen, torch::kFloat32));
+    for (uint64_t seed : seeds) {
+      auto gen = make_generator(derive_seed(seed, SeedTag::kEval, {uint64_t(t)}));
+      eps.push_back(at::randn({b, samples, L}, gen, torch::kFloat32));
+    }
     out.slice(1, start, start + b).copy_(model.log_prob(x.slice(0, start, start + b), torch::stack(eps)));
     if (tick) tick(start + b, N);
   }
@@ -182,10 +186,10 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     if (std::find(evals.begin(), evals.end(), epoch) == evals.end()) continue;
     const auto eval_start = std::chrono::steady_clock::now();
     set_thread_owner(ThreadOwner::kBlas, threads);
-    std::vector<at::Generator> eval_gens;
-    for (const Job& j : jobs) eval_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)})));
+    std::vector<uint64_t> eval_seeds;
+    for (const Job& j : jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
     int64_t last = 0;
-    torch::Tensor lp = evaluate_log_prob(model, data.x, S, eval_gens, [&](int64_t done, int64_t total) {
+    torch::Tensor lp = evaluate_log_prob(model, data.x, S, eval_seeds, [&](int64_t done, int64_t total) {
       report(double(done - last) * S, str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
       last = done;
     });

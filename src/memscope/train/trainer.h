@@ -48,10 +48,11 @@ std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c
 GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg,
                         const ProgressFn& progress = nullptr);
 
-/// log p(x) of every example under every member with S importance samples, on tiles of examples.
-/// x: [N, D]; gens: one per member -> [G, N] float32.
+/// log p(x) of every example under every member with S importance samples, on tiles of examples
+/// processed in parallel; the noise of tile t of member g comes from derive_seed(seeds[g], kEval, {t}).
+/// x: [N, D]; seeds: one per member -> [G, N] float32.
 torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
-                                std::vector<at::Generator>& gens,
+                                const std::vector<uint64_t>& seeds,
                                 const std::function<void(int64_t done, int64_t total)>& tick = nullptr);
 
 }  // namespace memscope
