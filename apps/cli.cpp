@@ -46,6 +46,18 @@ void add_run_options(CLI::App& app, RunConfig& c) {
 
 }  // namespace
 
+RunConfig fmnist_6k() {
+  RunConfig c;
+  c.data.limit = 6000;
+  c.plan.folds = 5;
+  c.plan.repeats = 1;
+  c.train.epochs = 5;
+  c.eval.iw_samples = 256;
+  c.out = "";  // bench: a fresh temporary directory
+  c.progress = "log";
+  return c;
+}
+
 std::vector<std::string> toml_to_flags(const std::string& path) {
   toml::value root;
   try {
@@ -85,6 +97,14 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   run->add_option("--config", config_file, "TOML file of options (flags override it)");
   add_run_options(*run, cmd.run);
 
+  // bench: the same options, with the fmnist-6k workload as defaults and a fresh run directory.
+  RunConfig bench_cfg = fmnist_6k();
+  CLI::App* bench = app.add_subcommand("bench", "time the fmnist-6k workload (or any plan) per phase against the sgemm peak");
+  bench->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  bench->add_option("--config", config_file, "TOML file of options (flags override it)");
+  add_run_options(*bench, bench_cfg);
+  bench->add_option("--json", cmd.json_out, "write the figures as JSON to this file")->capture_default_str();
+
   std::vector<std::string> full = args;
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--config") config_file = args[i + 1];
@@ -111,6 +131,10 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     return cmd;
   }
   if (run->parsed()) cmd.name = "run";
+  if (bench->parsed()) {
+    cmd.name = "bench";
+    cmd.run = bench_cfg;
+  }
   return cmd;
 }
 

@@ -8,15 +8,21 @@
 namespace memscope::cli {
 
 struct Command {
-  /// Subcommand name ("run"); empty when only --help or --version was asked.
+  /// Subcommand name ("run", "bench"); empty when only --help or --version was asked.
   std::string name;
   RunConfig run;
+  /// bench: where to write the figures as JSON.
+  std::string json_out;
 };
 
 /// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE
 /// become flags placed before the command line's own, so flags override the file. Throws
 /// memscope::Error on a bad file and CLI::ParseError on bad flags (including --help).
 Command parse(const std::vector<std::string>& args, std::string* help_or_version);
+
+/// The fmnist-6k workload of the benchmark: Fashion-MNIST's first 6,000 images, 5 folds x 1
+/// repeat, 5 epochs, 256 importance samples, paper defaults otherwise.
+RunConfig fmnist_6k();
 
 /// The flags a TOML config file stands for: key = value -> --key value (arrays comma-joined,
 /// true -> --key, false -> --key=false). Throws memscope::Error naming the file and key.

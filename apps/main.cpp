@@ -5,7 +5,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
 #include "cli.h"
+#include "memscope/bench/bench.h"
+#include "memscope/io/atomic.h"
 #include "memscope/core/error.h"
 #include "memscope/run.h"
 
@@ -26,6 +33,41 @@ int run_command(const memscope::RunConfig& cfg) {
   return 0;
 }
 
+int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
+  namespace fs = std::filesystem;
+  const bool temporary = cfg.out.empty();
+  if (temporary) {
+    std::string tmpl = (fs::temp_directory_path() / "memscope-bench-XXXXXX").string();
+    MEMSCOPE_CHECK(::mkdtemp(tmpl.data()) != nullptr, "bench: cannot create a temporary directory");
+    cfg.out = tmpl;
+  } else {
+    MEMSCOPE_CHECK(!fs::exists(cfg.out + "/config.json"), "--out: ", cfg.out,
+                   " already holds a run; a benchmark needs a fresh directory");
+  }
+  const memscope::BenchReport r = memscope::run_bench(cfg);
+  const nlohmann::json j = r.to_json(cfg);
+  auto line = [&](const char* phase, const char* key) {
+    fmt::print("{:<9}{:7.1f} s {:7.2f} TFLOP {:7.1f} GFLOP/s ({:.0f}% of peak)\n", phase,
+               j["seconds"][key].get<double>(), j["matmul_tflop"][key].get<double>(), j["gflops"][key].get<double>(),
+               100 * j["fraction_of_peak"][key].get<double>());
+  };
+  fmt::print("workload: {} examples, {} folds x {} repeats, {} epochs, S = {}, {} threads\n",
+             cfg.data.limit, cfg.plan.folds, cfg.plan.repeats, cfg.train.epochs, cfg.eval.iw_samples, r.threads);
+  fmt::print("total    {:7.1f} s   ({:.2f}x the paper's code, {} s)\n", r.total_seconds,
+             j["speedup_vs_reference"].get<double>(), memscope::kReferenceSeconds);
+  line("train", "train");
+  line("evaluate", "evaluate");
+  fmt::print("sgemm peak {:.1f} GFLOP/s (2048^3 float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n",
+             r.peak_gflops, r.peak_rss_kb / 1024.0, r.mean_mem);
+  const std::string json_path = !json_out.empty() ? json_out : (temporary ? "" : cfg.out + "/bench.json");
+  if (!json_path.empty()) {
+    memscope::write_atomic(json_path, j.dump(2) + "\n");
+    fmt::print("figures: {}\n", json_path);
+  }
+  if (temporary) fs::remove_all(cfg.out);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,6 +82,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd.name == "run") return run_command(cmd.run);
+    if (cmd.name == "bench") return bench_command(cmd.run, cmd.json_out);
     return 2;
   } catch (const CLI::ParseError& e) {
     std::cerr << "memscope: error: " << first_line(e.what()) << " (see memscope --help)\n";

@@ -102,6 +102,10 @@ RunOutcome run(const RunConfig& cfg) {
       ++done;
       ++out.jobs_trained;
       if (r.status != "ok") ++out.jobs_diverged;
+      out.train_seconds += r.train_seconds;
+      out.eval_seconds += r.eval_seconds;
+      out.train_flops += gr.model->train_flops_per_example() * double(jobs[g].train.size()) * double(r.train_loss.size());
+      out.eval_flops += gr.model->eval_flops_per_example(cfg.eval.iw_samples) * double(data.size()) * double(r.logp.size());
       const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
       spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
                    "(train {:.1f} s, evaluate {:.1f} s)",

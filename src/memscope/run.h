@@ -11,7 +11,10 @@ namespace memscope {
 struct RunOutcome {
   std::string dir;
   int64_t jobs_total = 0, jobs_trained = 0, jobs_skipped = 0, jobs_diverged = 0;
-  double seconds = 0;
+  /// Wall seconds of the whole call, and of the training and evaluation of the jobs it ran.
+  double seconds = 0, train_seconds = 0, eval_seconds = 0;
+  /// Matmul FLOPs of the training and evaluation of the jobs this call ran.
+  double train_flops = 0, eval_flops = 0;
   Scores scores;
 };
 

@@ -18,6 +18,10 @@ class DensityEnsemble : public torch::nn::Module {
   virtual torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) = 0;
   /// Importance-weighted log p(x) of every member. x: [B, D], eps: [G, B, S, noise_dim] -> [G, B].
   virtual torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) = 0;
+  /// Matmul FLOPs of one member: a training step per example (forward and backward), and the
+  /// log p evaluation of one example with S importance samples.
+  virtual double train_flops_per_example() const = 0;
+  virtual double eval_flops_per_example(int64_t samples) const = 0;
   /// Writes member g's weights as a LibTorch archive; load_member reads them back into slot g.
   virtual void save_member(int64_t g, std::ostream& os) const = 0;
   virtual void load_member(int64_t g, std::istream& is) = 0;

@@ -24,9 +24,44 @@ __attribute__((target_clones("avx2", "default"))) void softplus_row_sums(const f
   }
 }
 
+__attribute__((target_clones("avx2", "default"))) void adam_span(float* p, const float* g, float* m, float* v,
+                                                                  int64_t n, float b1, float b2, float step_size,
+                                                                  float inv_sqrt_bc2, float eps) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float mi = b1 * m[i] + (1 - b1) * g[i];
+    const float vi = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+  }
+}
+
 constexpr int64_t kMinValuesPerThread = 1 << 16;
 
+/// Runs fn(begin, end) over [0, n) split into at most kernel_threads() contiguous parts of at least
+/// min_part items.
+template <typename Fn>
+void split_over_threads(int64_t n, int64_t min_part, const Fn& fn) {
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(kernel_threads(), n / std::max<int64_t>(1, min_part)));
+  const int64_t per = (n + threads - 1) / threads;
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t b = std::min(n, t * per), e = std::min(n, b + per);
+    pool.emplace_back([=, &fn] { fn(b, e); });
+  }
+  fn(0, std::min(n, per));
+  for (auto& th : pool) th.join();
+}
+
 }  // namespace
+
+void adam_update(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2, float step_size,
+                 float inv_sqrt_bc2, float eps) {
+  split_over_threads(n, kMinValuesPerThread, [&](int64_t b, int64_t e) {
+    adam_span(p + b, g + b, m + b, v + b, e - b, b1, b2, step_size, inv_sqrt_bc2, eps);
+  });
+}
 
 torch::Tensor softplus_sum(const torch::Tensor& logits) {
   MEMSCOPE_CHECK(logits.scalar_type() == torch::kFloat32 && logits.device().is_cpu(),
@@ -37,15 +72,7 @@ torch::Tensor softplus_sum(const torch::Tensor& logits) {
   torch::Tensor out = torch::empty(out_shape, torch::kFloat32);
   const float* in = l.data_ptr<float>();
   float* o = out.data_ptr<float>();
-  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(kernel_threads(), rows * cols / kMinValuesPerThread));
-  std::vector<std::thread> pool;
-  const int64_t per = (rows + threads - 1) / threads;
-  for (int64_t t = 1; t < threads; ++t) {
-    const int64_t r0 = std::min(rows, t * per), r1 = std::min(rows, r0 + per);
-    pool.emplace_back([=] { softplus_row_sums(in + r0 * cols, r1 - r0, cols, o + r0); });
-  }
-  softplus_row_sums(in, std::min(rows, per), cols, o);
-  for (auto& th : pool) th.join();
+  split_over_threads(rows, kMinValuesPerThread / std::max<int64_t>(1, cols), [&](int64_t b, int64_t e) { softplus_row_sums(in + b * cols, e - b, cols, o + b); });
   return out;
 }
 

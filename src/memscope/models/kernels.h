@@ -11,3 +11,13 @@ namespace memscope {
 torch::Tensor softplus_sum(const torch::Tensor& logits);
 
 }  // namespace memscope
+
+namespace memscope {
+
+/// One Adam step (as torch.optim.Adam without weight decay) in a single pass over n contiguous
+/// floats: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= step_size m / (sqrt(v) * inv_sqrt_bc2 + eps)
+/// with step_size = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t). Split over kernel threads.
+void adam_update(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2, float step_size,
+                 float inv_sqrt_bc2, float eps);
+
+}  // namespace memscope

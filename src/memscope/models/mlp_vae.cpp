@@ -84,6 +84,20 @@ torch::Tensor MlpVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Tens
   return iw_log_prob(mu, logvar, eps, [&](const torch::Tensor& z) { return bernoulli_log_lik(x, z); });
 }
 
+double MlpVaeEnsemble::macs(const std::vector<Layer>& layers) {
+  double m = 0;
+  for (const Layer& l : layers) m += double(l.w.size(1)) * double(l.w.size(2));
+  return m;
+}
+
+double MlpVaeEnsemble::train_flops_per_example() const { return 2 * 3 * (macs(enc_) + macs(dec_)); }
+
+double MlpVaeEnsemble::eval_flops_per_example(int64_t samples) const {
+  const double h = double(dec_.back().w.size(1));
+  // encoder once; decoder per sample; the x.l term: x W^T once, then one dot product per sample.
+  return 2 * (macs(enc_) + samples * macs(dec_) + h * dim_ + samples * h);
+}
+
 void MlpVaeEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
   for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().clone());

@@ -21,6 +21,8 @@ class MlpVaeEnsemble : public DensityEnsemble {
   int64_t noise_dim() const override { return latent_; }
   torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
+  double train_flops_per_example() const override;
+  double eval_flops_per_example(int64_t samples) const override;
   void save_member(int64_t g, std::ostream& os) const override;
   void load_member(int64_t g, std::istream& is) override;
 
@@ -39,6 +41,8 @@ class MlpVaeEnsemble : public DensityEnsemble {
   };
   /// h: [G, M, in] (or [M, in]) -> [G, M, out].
   static torch::Tensor apply(const Layer& l, const torch::Tensor& h);
+  /// Multiply-accumulates of one example through a stack of layers.
+  static double macs(const std::vector<Layer>& layers);
   /// z: [G, M, L] -> last decoder hidden layer [G, M, h1].
   torch::Tensor decode_hidden(const torch::Tensor& z);
 

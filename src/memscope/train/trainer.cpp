@@ -8,6 +8,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/models/kernels.h"
 #include "memscope/models/mlp_vae.h"
 
 namespace memscope {
@@ -18,41 +19,44 @@ constexpr int64_t kEvalTileRows = 512;  // examples x samples per evaluation til
 constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8;
 
 /// Adam (as torch.optim.Adam, no weight decay) with one step count per member; members where
-/// update[g] is false keep their parameters and moments unchanged.
+/// update[g] is false keep their parameters and moments unchanged. Parameters are [G, ...] and
+/// contiguous, so member g owns one contiguous slice of each.
 class MemberAdam {
  public:
   MemberAdam(std::vector<torch::Tensor> params, int64_t members, double lr)
-      : params_(std::move(params)), steps_(torch::zeros({members}, torch::kFloat64)), lr_(lr) {
+      : params_(std::move(params)), steps_(members, 0), lr_(lr) {
     for (auto& p : params_) {
+      MEMSCOPE_CHECK(p.is_contiguous() && p.scalar_type() == torch::kFloat32 && p.size(0) == members,
+                     "MemberAdam: parameters must be contiguous float32 [G, ...]");
       m_.push_back(torch::zeros_like(p));
       v_.push_back(torch::zeros_like(p));
     }
   }
 
-  /// update: [G] bool.
-  void step(const torch::Tensor& update) {
+  void step(const std::vector<bool>& update) {
     torch::NoGradGuard no_grad;
-    steps_ += update.to(torch::kFloat64);
-    torch::Tensor t = steps_.clamp_min(1);
-    torch::Tensor bc1 = 1 - torch::pow(kBeta1, t), bc2 = 1 - torch::pow(kBeta2, t);
+    const int64_t G = int64_t(steps_.size());
+    for (int64_t g = 0; g < G; ++g) steps_[g] += update[g];
     for (size_t i = 0; i < params_.size(); ++i) {
       torch::Tensor& p = params_[i];
       if (!p.grad().defined()) continue;
-      std::vector<int64_t> bshape(p.dim(), 1);
-      bshape[0] = p.size(0);
-      torch::Tensor mask = update.view(bshape);
-      const torch::Tensor& g = p.grad();
-      m_[i].copy_(torch::where(mask, kBeta1 * m_[i] + (1 - kBeta1) * g, m_[i]));
-      v_[i].copy_(torch::where(mask, kBeta2 * v_[i] + (1 - kBeta2) * g * g, v_[i]));
-      torch::Tensor step_size = (lr_ / bc1).to(p.scalar_type()).view(bshape);
-      torch::Tensor denom = v_[i].sqrt() / bc2.sqrt().to(p.scalar_type()).view(bshape) + kAdamEps;
-      p.sub_(torch::where(mask, step_size * m_[i] / denom, torch::zeros_like(p)));
+      const torch::Tensor grad = p.grad().contiguous();
+      const int64_t per = p.numel() / G;
+      for (int64_t g = 0; g < G; ++g) {
+        if (!update[g]) continue;
+        const double t = double(steps_[g]);
+        const double step_size = lr_ / (1 - std::pow(kBeta1, t));
+        const double inv_sqrt_bc2 = 1 / std::sqrt(1 - std::pow(kBeta2, t));
+        adam_update(p.data_ptr<float>() + g * per, grad.data_ptr<float>() + g * per, m_[i].data_ptr<float>() + g * per,
+                    v_[i].data_ptr<float>() + g * per, per, float(kBeta1), float(kBeta2), float(step_size),
+                    float(inv_sqrt_bc2), float(kAdamEps));
+      }
     }
   }
 
  private:
   std::vector<torch::Tensor> params_, m_, v_;
-  torch::Tensor steps_;
+  std::vector<int64_t> steps_;
   double lr_;
 };
 
@@ -139,7 +143,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     for (int64_t s = 0; s < steps; ++s) {
       torch::Tensor idx = torch::zeros({G, B}, torch::kInt64);
       torch::Tensor weight = torch::zeros({G, B}, torch::kBool);
-      torch::Tensor has = torch::zeros({G}, torch::kBool);
+      std::vector<bool> has_data(G, false);
       std::vector<torch::Tensor> eps(G);
       for (int64_t g = 0; g < G; ++g) {
         const int64_t n_g = active[g] ? order[g].size(0) : 0;
@@ -150,7 +154,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         const int64_t cnt = std::min(B, n_g - s * B);
         idx[g].slice(0, 0, cnt).copy_(order[g].slice(0, s * B, s * B + cnt));
         weight[g].slice(0, 0, cnt).fill_(true);
-        has[g] = true;
+        has_data[g] = true;
         eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
       }
       // Padding rows (members with fewer examples left this step) are zeros, never real data.
@@ -161,9 +165,10 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       torch::Tensor sums = masked.sum(1);                              // [G]
       torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
       torch::Tensor sums_cpu = sums.detach().to(torch::kCPU, torch::kFloat64);
-      torch::Tensor update = has.clone();
+      std::vector<bool> update(G);
+      for (int64_t g = 0; g < G; ++g) update[g] = has_data[g];
       for (int64_t g = 0; g < G; ++g) {
-        if (!has[g].item<bool>()) continue;
+        if (!has_data[g]) continue;
         const double v = sums_cpu[g].item<double>();
         if (!std::isfinite(v)) {
           active[g] = false;
@@ -174,7 +179,8 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         loss_sum[g] += v;
       }
       model.zero_grad();
-      torch::where(update, mean, torch::zeros_like(mean)).sum().backward();
+      torch::Tensor update_mask = torch::tensor(std::vector<uint8_t>(update.begin(), update.end())).to(torch::kBool);
+      torch::where(update_mask, mean, torch::zeros_like(mean)).sum().backward();
       adam.step(update);
       report(double(B) * kTrainCost, str("train epoch ", epoch, "/", cfg.train.epochs));
     }

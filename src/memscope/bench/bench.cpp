@@ -1,0 +1,64 @@
+#include "memscope/bench/bench.h"
+
+#include <sys/resource.h>
+
+#include <chrono>
+
+#include "memscope/core/threads.h"
+#include "memscope/core/version.h"
+#include "memscope/run.h"
+
+namespace memscope {
+
+double measure_sgemm_peak(int threads, int reps) {
+  set_thread_owner(ThreadOwner::kBlas, threads);
+  torch::NoGradGuard no_grad;
+  const int64_t n = 2048;
+  torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  at::mm_out(c, a, b);  // warm up
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * n * n * n / s / 1e9);
+  }
+  return best;
+}
+
+BenchReport run_bench(const RunConfig& cfg) {
+  BenchReport r;
+  r.threads = resolve_threads(cfg.threads);
+  r.peak_gflops = measure_sgemm_peak(r.threads);
+  const RunOutcome o = run(cfg);
+  r.total_seconds = o.seconds;
+  r.train_seconds = o.train_seconds;
+  r.eval_seconds = o.eval_seconds;
+  for (double m : o.scores.mem) r.mean_mem += m / double(o.scores.mem.size());
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  r.peak_rss_kb = ru.ru_maxrss;
+  r.train_flops = o.train_flops;
+  r.eval_flops = o.eval_flops;
+  return r;
+}
+
+nlohmann::json BenchReport::to_json(const RunConfig& cfg) const {
+  auto rate = [](double flops, double s) { return s > 0 ? flops / s / 1e9 : 0.0; };
+  return {{"memscope_version", kVersion},
+          {"config", memscope::to_json(cfg)},
+          {"threads", threads},
+          {"seconds", {{"total", total_seconds}, {"train", train_seconds}, {"evaluate", eval_seconds}}},
+          {"matmul_tflop", {{"train", train_flops / 1e12}, {"evaluate", eval_flops / 1e12}}},
+          {"gflops", {{"train", rate(train_flops, train_seconds)}, {"evaluate", rate(eval_flops, eval_seconds)}}},
+          {"sgemm_peak_gflops", peak_gflops},
+          {"fraction_of_peak",
+           {{"train", rate(train_flops, train_seconds) / peak_gflops},
+            {"evaluate", rate(eval_flops, eval_seconds) / peak_gflops}}},
+          {"peak_rss_mb", peak_rss_kb / 1024.0},
+          {"reference_seconds", kReferenceSeconds},
+          {"speedup_vs_reference", total_seconds > 0 ? kReferenceSeconds / total_seconds : 0.0},
+          {"mean_mem", mean_mem}};
+}
+
+}  // namespace memscope

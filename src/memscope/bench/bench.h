@@ -1,0 +1,33 @@
+#pragma once
+// The throughput benchmark: one plan timed per phase, with matmul FLOPs against the sgemm peak
+// measured in the same process.
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "memscope/core/config.h"
+
+namespace memscope {
+
+/// The paper's own PyTorch code on the fmnist-6k workload on this class of machine (DESIGN.md).
+inline constexpr double kReferenceSeconds = 288;
+
+struct BenchReport {
+  double total_seconds = 0, train_seconds = 0, eval_seconds = 0;
+  /// Matmul FLOPs of each phase.
+  double train_flops = 0, eval_flops = 0;
+  /// GFLOP/s of a 2048^3 float32 matmul on the same threads (best of 5).
+  double peak_gflops = 0;
+  int64_t peak_rss_kb = 0;
+  int threads = 0;
+  double mean_mem = 0;
+  nlohmann::json to_json(const RunConfig& cfg) const;
+};
+
+/// GFLOP/s of a large float32 matmul with `threads` BLAS threads (best of `reps`).
+double measure_sgemm_peak(int threads, int reps = 5);
+
+/// Runs cfg (into cfg.out, which must not hold a finished run) and measures it.
+BenchReport run_bench(const RunConfig& cfg);
+
+}  // namespace memscope
