@@ -67,21 +67,44 @@ torch::Tensor MlpVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor& 
   return kl - rec;
 }
 
-torch::Tensor MlpVaeEnsemble::bernoulli_log_lik(const torch::Tensor& x, const torch::Tensor& z) {
+std::pair<torch::Tensor, torch::Tensor> MlpVaeEnsemble::x_terms(const torch::Tensor& x) const {
+  const Layer& last = dec_.back();
+  // W x^T as one [G*H, D] x [D, B] product (transposing W instead would copy it every call).
+  return {torch::matmul(last.w, x.t()).transpose(1, 2),  // [G, B, H]
+          torch::matmul(x, last.b.transpose(1, 2))};      // [G, B, 1]
+}
+
+torch::Tensor MlpVaeEnsemble::bernoulli_log_lik(const torch::Tensor& xw, const torch::Tensor& xb,
+                                                const torch::Tensor& z) {
   const int64_t G = z.size(0), B = z.size(1), S = z.size(2);
   const Layer& last = dec_.back();
-  torch::Tensor h = decode_hidden(z.reshape({G, B * S, latent_}));            // [G, B*S, H]
-  torch::Tensor sp = softplus_sum(torch::baddbmm(last.b, h, last.w));        // [G, B*S]
-  torch::Tensor xw = torch::matmul(x, last.w.transpose(1, 2));                 // [G, B, H]
-  torch::Tensor xb = torch::matmul(x, last.b.transpose(1, 2));                 // [G, B, 1]
+  torch::Tensor h = decode_hidden(z.reshape({G, B * S, latent_}));  // [G, B*S, H]
+  torch::Tensor sp = softplus_sum(torch::baddbmm(last.b, h, last.w));  // [G, B*S]
   const int64_t H = h.size(-1);
   torch::Tensor xl = torch::bmm(h.reshape({G * B, S, H}), xw.reshape({G * B, H, 1})).reshape({G, B, S}) + xb;
   return xl - sp.reshape({G, B, S});
 }
 
+torch::Tensor MlpVaeEnsemble::bernoulli_log_lik(const torch::Tensor& x, const torch::Tensor& z) {
+  auto [xw, xb] = x_terms(x);
+  return bernoulli_log_lik(xw, xb, z);
+}
+
 torch::Tensor MlpVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Tensor& eps) {
+  // Encoder and x terms once for all B examples; the decoder on chunks of about kDecodeRows
+  // latents, so that its activations stay in cache.
   auto [mu, logvar] = encode(x);
-  return iw_log_prob(mu, logvar, eps, [&](const torch::Tensor& z) { return bernoulli_log_lik(x, z); });
+  auto [xw, xb] = x_terms(x);
+  const int64_t B = x.size(0), S = eps.size(2);
+  const int64_t chunk = std::max<int64_t>(1, kDecodeRows / S);
+  std::vector<torch::Tensor> parts;
+  for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+    const int64_t b1 = std::min(B, b0 + chunk);
+    torch::Tensor xw_c = xw.slice(1, b0, b1), xb_c = xb.slice(1, b0, b1);
+    parts.push_back(iw_log_prob(mu.slice(1, b0, b1), logvar.slice(1, b0, b1), eps.slice(1, b0, b1),
+                                [&](const torch::Tensor& z) { return bernoulli_log_lik(xw_c, xb_c, z); }));
+  }
+  return torch::cat(parts, 1);
 }
 
 double MlpVaeEnsemble::macs(const std::vector<Layer>& layers) {

@@ -34,6 +34,9 @@ class MlpVaeEnsemble : public DensityEnsemble {
   /// logits: the x.l term comes from the last hidden layer. x: [B, D], z: [G, B, S, L] -> [G, B, S].
   torch::Tensor bernoulli_log_lik(const torch::Tensor& x, const torch::Tensor& z);
 
+  /// Latent rows decoded at once in log_prob.
+  static constexpr int64_t kDecodeRows = 256;
+
  private:
   struct Layer {
     torch::Tensor w;  // [G, in, out]
@@ -41,6 +44,10 @@ class MlpVaeEnsemble : public DensityEnsemble {
   };
   /// h: [G, M, in] (or [M, in]) -> [G, M, out].
   static torch::Tensor apply(const Layer& l, const torch::Tensor& h);
+  /// The x-dependent parts of sum_d x_d l_d: (x W^T [G, B, H], x b [G, B, 1]) for x: [B, D].
+  std::pair<torch::Tensor, torch::Tensor> x_terms(const torch::Tensor& x) const;
+  /// As the public overload, from x_terms(x). xw: [G, B, H], xb: [G, B, 1], z: [G, B, S, L].
+  torch::Tensor bernoulli_log_lik(const torch::Tensor& xw, const torch::Tensor& xb, const torch::Tensor& z);
   /// Multiply-accumulates of one example through a stack of layers.
   static double macs(const std::vector<Layer>& layers);
   /// z: [G, M, L] -> last decoder hidden layer [G, M, h1].

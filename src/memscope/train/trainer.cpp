@@ -15,7 +15,7 @@ namespace memscope {
 
 namespace {
 
-constexpr int64_t kEvalTileRows = 512;  // examples x samples per evaluation tile (stays in cache)
+constexpr int64_t kEvalTileRows = 16384;  // examples x samples per evaluation tile
 constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8;
 
 /// Adam (as torch.optim.Adam, no weight decay) with one step count per member; members where
