@@ -42,6 +42,7 @@ void add_run_options(CLI::App& app, RunConfig& c) {
   app.add_option("--out", c.out, "run directory")->capture_default_str();
   app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
   app.add_option("--progress", c.progress, "auto | bar | log | none")->capture_default_str();
+  app.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
 }
 
 }  // namespace

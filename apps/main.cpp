@@ -57,7 +57,7 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
              j["speedup_vs_reference"].get<double>(), memscope::kReferenceSeconds);
   line("train", "train");
   line("evaluate", "evaluate");
-  fmt::print("sgemm peak {:.1f} GFLOP/s (2048^3 float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n",
+  fmt::print("sgemm peak {:.1f} GFLOP/s (float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n",
              r.peak_gflops, r.peak_rss_kb / 1024.0, r.mean_mem);
   const std::string json_path = !json_out.empty() ? json_out : (temporary ? "" : cfg.out + "/bench.json");
   if (!json_path.empty()) {

@@ -8,7 +8,7 @@ using namespace memscope;
 
 TEST(Kernels, SoftplusSumMatchesLibTorchOverTheWholeRange) {
   for (int threads : {1, 2, 3}) {
-    set_thread_owner(ThreadOwner::kBlas, threads);
+    set_threads(threads);
     // Large enough to be split over threads; values from -60 to 60 (softplus ~ 0 to ~ x).
     torch::Tensor l = (torch::rand({3, 700, 129}) - 0.5) * 120;
     l[0][0][0] = 0;
@@ -22,5 +22,5 @@ TEST(Kernels, SoftplusSumMatchesLibTorchOverTheWholeRange) {
   // Strided input and a single row.
   torch::Tensor t = torch::randn({10, 8}).t();
   EXPECT_TRUE(torch::allclose(softplus_sum(t), torch::softplus(t).sum(-1), 1e-5, 1e-5));
-  set_thread_owner(ThreadOwner::kTorch, 1);
+  set_threads(1);
 }

@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <torch/cuda.h>
+
 #include <chrono>
 
 #include "memscope/core/threads.h"
@@ -10,16 +12,22 @@
 
 namespace memscope {
 
-double measure_sgemm_peak(int threads, int reps) {
-  set_thread_owner(ThreadOwner::kBlas, threads);
+double measure_sgemm_peak(int threads, const torch::Device& device, int reps) {
+  set_threads(threads);
   torch::NoGradGuard no_grad;
-  const int64_t n = 2048;
-  torch::Tensor a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});
+  const int64_t n = device.is_cpu() ? 2048 : 8192;
+  const auto opts = torch::TensorOptions().device(device);
+  torch::Tensor a = torch::randn({n, n}, opts), b = torch::randn({n, n}, opts), c = torch::empty({n, n}, opts);
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
   at::mm_out(c, a, b);  // warm up
+  sync();
   double best = 0;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     at::mm_out(c, a, b);
+    sync();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, 2.0 * n * n * n / s / 1e9);
   }
@@ -29,7 +37,7 @@ double measure_sgemm_peak(int threads, int reps) {
 BenchReport run_bench(const RunConfig& cfg) {
   BenchReport r;
   r.threads = resolve_threads(cfg.threads);
-  r.peak_gflops = measure_sgemm_peak(r.threads);
+  r.peak_gflops = measure_sgemm_peak(r.threads, torch::Device(cfg.device));
   const RunOutcome o = run(cfg);
   r.total_seconds = o.seconds;
   r.train_seconds = o.train_seconds;

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include <nlohmann/json.hpp>
+#include <torch/types.h>
 
 #include "memscope/core/config.h"
 
@@ -16,7 +17,7 @@ struct BenchReport {
   double total_seconds = 0, train_seconds = 0, eval_seconds = 0;
   /// Matmul FLOPs of each phase.
   double train_flops = 0, eval_flops = 0;
-  /// GFLOP/s of a 2048^3 float32 matmul on the same threads (best of 5).
+  /// GFLOP/s of a large float32 matmul on the same threads or GPU (best of 5).
   double peak_gflops = 0;
   int64_t peak_rss_kb = 0;
   int threads = 0;
@@ -24,8 +25,9 @@ struct BenchReport {
   nlohmann::json to_json(const RunConfig& cfg) const;
 };
 
-/// GFLOP/s of a large float32 matmul with `threads` BLAS threads (best of `reps`).
-double measure_sgemm_peak(int threads, int reps = 5);
+/// GFLOP/s of a large float32 matmul (2048^3 on a CPU with `threads` BLAS threads, 8192^3 on a
+/// GPU), best of `reps`.
+double measure_sgemm_peak(int threads, const torch::Device& device, int reps = 5);
 
 /// Runs cfg (into cfg.out, which must not hold a finished run) and measures it.
 BenchReport run_bench(const RunConfig& cfg);

@@ -1,5 +1,10 @@
 #include "memscope/core/config.h"
 
+#include <torch/cuda.h>
+#include <torch/types.h>
+
+#include <optional>
+
 #include "memscope/core/error.h"
 
 namespace memscope {
@@ -21,6 +26,7 @@ nlohmann::json to_json(const RunConfig& c) {
   j["train"]["group_size"] = c.train.group_size;
   j["out"] = c.out;
   j["threads"] = c.threads;
+  j["device"] = c.device;
   j["progress"] = c.progress;
   return j;
 }
@@ -47,6 +53,14 @@ void validate(const RunConfig& c) {
                      c.progress == "none",
                  "--progress: expected auto, bar, log or none, got '", c.progress, "'");
   MEMSCOPE_CHECK(!c.out.empty(), "--out: must not be empty");
+  std::optional<torch::Device> device;
+  try {
+    device = torch::Device(c.device);
+  } catch (const c10::Error&) {
+    throw Error(str("--device: expected cpu, cuda or cuda:N, got '", c.device, "'"));
+  }
+  MEMSCOPE_CHECK(device->is_cpu() || (device->is_cuda() && torch::cuda::is_available()), "--device: ", c.device,
+                 " is not available (this LibTorch has no CUDA, or no GPU is visible)");
 }
 
 std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e) {

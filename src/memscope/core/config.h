@@ -65,6 +65,8 @@ struct RunConfig {
   std::string out = "runs/memscope";
   /// CPU threads (0: all cores).
   int threads = 0;
+  /// "cpu", or "cuda" / "cuda:N" where LibTorch has CUDA and a GPU is visible.
+  std::string device = "cpu";
   /// Progress display: "auto" (bar on a terminal, log lines otherwise), "bar", "log" or "none".
   std::string progress = "auto";
 };

@@ -25,10 +25,13 @@ std::atomic<int> g_kernel_threads{1};
 
 int kernel_threads() { return g_kernel_threads.load(); }
 
-void set_thread_owner(ThreadOwner owner, int threads) {
-  const bool blas = owner == ThreadOwner::kBlas && openblas_setter() != nullptr;
-  if (SetThreads set = openblas_setter()) set(blas ? threads : 1);
-  at::set_num_threads(blas ? 1 : threads);
+void set_threads(int threads) {
+  if (SetThreads set = openblas_setter()) {
+    set(threads);
+    at::set_num_threads(1);
+  } else {
+    at::set_num_threads(threads);
+  }
   g_kernel_threads = threads;
 }
 

@@ -1,18 +1,16 @@
 #pragma once
-// Who owns the cores. LibTorch's intra-op pool and OpenBLAS's own threads oversubscribe the
-// machine when both run T threads (measured: 2x slower on 2 cores), so one owner at a time:
-// LibTorch for training (many small matmuls and element-wise passes), OpenBLAS for evaluation
-// (few large matmuls).
+// Who owns the cores. LibTorch's OpenMP pool and OpenBLAS's own threads oversubscribe the machine
+// when both run T threads (measured: 2x slower on 2 cores: OpenMP threads spin while OpenBLAS
+// works), and OpenBLAS serialises calls made from several threads at once. So OpenBLAS gets the
+// T threads for every matmul, LibTorch's pool one, and memscope's own element-wise kernels
+// (models/kernels.h) split their work over T short-lived threads between matmuls.
 namespace memscope {
 
-enum class ThreadOwner { kTorch, kBlas };
+/// Applies the policy above for `threads` threads. Where the process has no OpenBLAS (another
+/// LibTorch build, e.g. with MKL), LibTorch's pool gets the T threads instead.
+void set_threads(int threads);
 
-/// Gives `threads` threads to owner and one to the other. OpenBLAS is driven through
-/// openblas_set_num_threads when the process has it (other BLAS libraries are left alone).
-void set_thread_owner(ThreadOwner owner, int threads);
-
-/// Threads memscope's own kernels (models/kernels.h) may use: the count last given to
-/// set_thread_owner (1 before any call).
+/// Threads memscope's own kernels may use: the count last given to set_threads (1 before).
 int kernel_threads();
 
 /// Threads to use for a --threads value (0: all cores).

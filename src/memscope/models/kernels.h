@@ -6,8 +6,9 @@
 namespace memscope {
 
 /// sum_d softplus(l[r, d]) for each row of a contiguous float32 tensor, vectorised (AVX2 where the
-/// CPU has it) and split over the threads set by set_thread_owner. logits: [..., D] -> [...].
-/// Agrees with torch::softplus(logits).sum(-1) to float rounding; no autograd.
+/// CPU has it) and split over the threads set by set_threads. logits: [..., D] -> [...].
+/// Agrees with torch::softplus(logits).sum(-1) to float rounding (which it is, on other devices
+/// and types); no autograd.
 torch::Tensor softplus_sum(const torch::Tensor& logits);
 
 }  // namespace memscope

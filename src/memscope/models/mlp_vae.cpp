@@ -123,7 +123,7 @@ double MlpVaeEnsemble::eval_flops_per_example(int64_t samples) const {
 
 void MlpVaeEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
-  for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().clone());
+  for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().to(torch::kCPU).clone());
   archive.save_to(os);
 }
 

@@ -47,9 +47,16 @@ class MemberAdam {
         const double t = double(steps_[g]);
         const double step_size = lr_ / (1 - std::pow(kBeta1, t));
         const double inv_sqrt_bc2 = 1 / std::sqrt(1 - std::pow(kBeta2, t));
-        adam_update(p.data_ptr<float>() + g * per, grad.data_ptr<float>() + g * per, m_[i].data_ptr<float>() + g * per,
-                    v_[i].data_ptr<float>() + g * per, per, float(kBeta1), float(kBeta2), float(step_size),
-                    float(inv_sqrt_bc2), float(kAdamEps));
+        if (p.is_cpu()) {
+          adam_update(p.data_ptr<float>() + g * per, grad.data_ptr<float>() + g * per,
+                      m_[i].data_ptr<float>() + g * per, v_[i].data_ptr<float>() + g * per, per, float(kBeta1),
+                      float(kBeta2), float(step_size), float(inv_sqrt_bc2), float(kAdamEps));
+        } else {  // the same step with LibTorch operations, for other devices
+          torch::Tensor pg = p[g], gg = grad[g], mg = m_[i][g], vg = v_[i][g];
+          mg.mul_(kBeta1).add_(gg, 1 - kBeta1);
+          vg.mul_(kBeta2).addcmul_(gg, gg, 1 - kBeta2);
+          pg.addcdiv_(mg, vg.sqrt().mul_(inv_sqrt_bc2).add_(kAdamEps), -step_size);
+        }
       }
     }
   }
@@ -85,7 +92,7 @@ torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, 
       auto gen = make_generator(derive_seed(seed, SeedTag::kEval, {uint64_t(t)}));
       eps.push_back(at::randn({b, samples, L}, gen, torch::kFloat32));
     }
-    out.slice(1, start, start + b).copy_(model.log_prob(x.slice(0, start, start + b), torch::stack(eps)));
+    out.slice(1, start, start + b).copy_(model.log_prob(x.slice(0, start, start + b), torch::stack(eps).to(x.device())));
     if (tick) tick(start + b, N);
   }
   return out;
@@ -107,7 +114,10 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     train_idx.push_back(torch::tensor(j.train, torch::kInt64));
   }
   GroupResult result;
+  const torch::Device device(cfg.device);
+  const torch::Tensor X = data.x.to(device);
   result.model = make_ensemble(D, cfg.model, init_seeds);
+  result.model->to(device);
   result.jobs.resize(G);
   DensityEnsemble& model = *result.model;
   const int64_t L = model.noise_dim();
@@ -129,9 +139,8 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     if (progress) progress(done_units / (train_units + eval_units), what);
   };
 
-  const int threads = resolve_threads(cfg.threads);
+  set_threads(resolve_threads(cfg.threads));
   for (int64_t epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
-    set_thread_owner(ThreadOwner::kTorch, threads);
     std::vector<torch::Tensor> order(G);
     int64_t steps = 0;
     for (int64_t g = 0; g < G; ++g) {
@@ -158,9 +167,11 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
       }
       // Padding rows (members with fewer examples left this step) are zeros, never real data.
-      torch::Tensor x = data.x.index_select(0, idx.view(-1)).view({G, B, D});
+      idx = idx.to(device);
+      weight = weight.to(device);
+      torch::Tensor x = X.index_select(0, idx.view(-1)).view({G, B, D});
       x = torch::where(weight.unsqueeze(-1), x, torch::zeros({}, x.options()));
-      torch::Tensor per_example = model.loss(x, torch::stack(eps));  // [G, B]
+      torch::Tensor per_example = model.loss(x, torch::stack(eps).to(device));  // [G, B]
       torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
       torch::Tensor sums = masked.sum(1);                              // [G]
       torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
@@ -179,7 +190,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         loss_sum[g] += v;
       }
       model.zero_grad();
-      torch::Tensor update_mask = torch::tensor(std::vector<uint8_t>(update.begin(), update.end())).to(torch::kBool);
+      torch::Tensor update_mask = torch::tensor(std::vector<uint8_t>(update.begin(), update.end())).to(device, torch::kBool);
       torch::where(update_mask, mean, torch::zeros_like(mean)).sum().backward();
       adam.step(update);
       report(double(B) * kTrainCost, str("train epoch ", epoch, "/", cfg.train.epochs));
@@ -191,11 +202,10 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
 
     if (std::find(evals.begin(), evals.end(), epoch) == evals.end()) continue;
     const auto eval_start = std::chrono::steady_clock::now();
-    set_thread_owner(ThreadOwner::kBlas, threads);
     std::vector<uint64_t> eval_seeds;
     for (const Job& j : jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
     int64_t last = 0;
-    torch::Tensor lp = evaluate_log_prob(model, data.x, S, eval_seeds, [&](int64_t done, int64_t total) {
+    torch::Tensor lp = evaluate_log_prob(model, X, S, eval_seeds, [&](int64_t done, int64_t total) {
       report(double(done - last) * S, str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
       last = done;
     });
