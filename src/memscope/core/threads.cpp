@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <vector>
 
 #include <ATen/Parallel.h>
 
@@ -33,6 +34,18 @@ void set_threads(int threads) {
     at::set_num_threads(threads);
   }
   g_kernel_threads = threads;
+}
+
+void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(kernel_threads(), n / std::max<int64_t>(1, min_part)));
+  const int64_t per = (n + parts - 1) / parts;
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < parts; ++t) {
+    const int64_t b = std::min(n, t * per), e = std::min(n, b + per);
+    pool.emplace_back([=, &fn] { fn(b, e); });
+  }
+  fn(0, std::min(n, per));
+  for (auto& th : pool) th.join();
 }
 
 int resolve_threads(int requested) {

@@ -4,6 +4,9 @@
 // works), and OpenBLAS serialises calls made from several threads at once. So OpenBLAS gets the
 // T threads for every matmul, LibTorch's pool one, and memscope's own element-wise kernels
 // (models/kernels.h) split their work over T short-lived threads between matmuls.
+#include <cstdint>
+#include <functional>
+
 namespace memscope {
 
 /// Applies the policy above for `threads` threads. Where the process has no OpenBLAS (another
@@ -12,6 +15,10 @@ void set_threads(int threads);
 
 /// Threads memscope's own kernels may use: the count last given to set_threads (1 before).
 int kernel_threads();
+
+/// Runs fn(begin, end) over [0, n) split into at most kernel_threads() contiguous parts of at
+/// least min_part items each, on short-lived threads (the caller runs the first part).
+void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_t, int64_t)>& fn);
 
 /// Threads to use for a --threads value (0: all cores).
 int resolve_threads(int requested);

@@ -1,8 +1,6 @@
 #include "memscope/models/kernels.h"
 
 #include <cmath>
-#include <thread>
-#include <vector>
 
 #include "memscope/core/error.h"
 #include "memscope/core/threads.h"
@@ -39,26 +37,11 @@ __attribute__((target_clones("avx2", "default"))) void adam_span(float* p, const
 
 constexpr int64_t kMinValuesPerThread = 1 << 16;
 
-/// Runs fn(begin, end) over [0, n) split into at most kernel_threads() contiguous parts of at least
-/// min_part items.
-template <typename Fn>
-void split_over_threads(int64_t n, int64_t min_part, const Fn& fn) {
-  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(kernel_threads(), n / std::max<int64_t>(1, min_part)));
-  const int64_t per = (n + threads - 1) / threads;
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t) {
-    const int64_t b = std::min(n, t * per), e = std::min(n, b + per);
-    pool.emplace_back([=, &fn] { fn(b, e); });
-  }
-  fn(0, std::min(n, per));
-  for (auto& th : pool) th.join();
-}
-
 }  // namespace
 
 void adam_update(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2, float step_size,
                  float inv_sqrt_bc2, float eps) {
-  split_over_threads(n, kMinValuesPerThread, [&](int64_t b, int64_t e) {
+  parallel_range(n, kMinValuesPerThread, [&](int64_t b, int64_t e) {
     adam_span(p + b, g + b, m + b, v + b, e - b, b1, b2, step_size, inv_sqrt_bc2, eps);
   });
 }
@@ -72,7 +55,7 @@ torch::Tensor softplus_sum(const torch::Tensor& logits) {
   torch::Tensor out = torch::empty(out_shape, torch::kFloat32);
   const float* in = l.data_ptr<float>();
   float* o = out.data_ptr<float>();
-  split_over_threads(rows, kMinValuesPerThread / std::max<int64_t>(1, cols), [&](int64_t b, int64_t e) { softplus_row_sums(in + b * cols, e - b, cols, o + b); });
+  parallel_range(rows, kMinValuesPerThread / std::max<int64_t>(1, cols), [&](int64_t b, int64_t e) { softplus_row_sums(in + b * cols, e - b, cols, o + b); });
   return out;
 }
 
