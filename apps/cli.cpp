@@ -19,12 +19,15 @@ std::string scalar_to_string(const toml::value& v, const std::string& path, cons
 }
 
 void add_run_options(CLI::App& app, RunConfig& c) {
-  app.add_option("--data", c.data.source, "fashion-mnist | idx:IMAGES[:LABELS]")->capture_default_str();
+  app.add_option("--data", c.data.source, "fashion-mnist | idx:IMAGES[:LABELS] | npy:FILE | csv:FILE")
+      ->capture_default_str();
   app.add_option("--limit", c.data.limit, "keep the first N examples (0: all)")->capture_default_str();
-  app.add_option("--binarize", c.data.binarize, "sample (seeded Bernoulli, once) | threshold (> 0.5)")
+  app.add_option("--binarize", c.data.binarize,
+                 "sample (seeded Bernoulli, once) | threshold (> 0.5) | none | auto (sample for the VAE, none otherwise)")
       ->capture_default_str();
   app.add_flag("!--no-pad", c.data.pad32, "do not pad 28x28 images to 32x32");
-  app.add_option("--model", c.model.family, "model family: mlp-vae")->capture_default_str();
+  app.add_option("--model", c.model.family, "mlp-vae | gaussian | ppca:Q")->capture_default_str();
+  app.add_option("--ridge", c.model.ridge, "gaussian, ppca: add R I to the fitted covariance")->capture_default_str();
   app.add_option("--hidden", c.model.hidden, "encoder hidden sizes, e.g. 512,256")->delimiter(',')
       ->capture_default_str();
   app.add_option("--latent", c.model.latent, "latent dimension")->capture_default_str();
@@ -106,6 +109,15 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   add_run_options(*bench, bench_cfg);
   bench->add_option("--json", cmd.json_out, "write the figures as JSON to this file")->capture_default_str();
 
+  RunConfig exact_cfg;
+  exact_cfg.model.family = "gaussian";
+  exact_cfg.out = "runs/exact";
+  CLI::App* exact = app.add_subcommand("exact", "exact leave-one-out and K-fold target for gaussian or ppca:Q");
+  exact->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  exact->add_option("--config", config_file, "TOML file of options (flags override it)");
+  add_run_options(*exact, exact_cfg);
+  exact->add_option("--compare", cmd.compare_dir, "a run directory whose K-fold scores to check against the exact values");
+
   std::vector<std::string> full = args;
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--config") config_file = args[i + 1];
@@ -132,6 +144,10 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     return cmd;
   }
   if (run->parsed()) cmd.name = "run";
+  if (exact->parsed()) {
+    cmd.name = "exact";
+    cmd.run = exact_cfg;
+  }
   if (bench->parsed()) {
     cmd.name = "bench";
     cmd.run = bench_cfg;

@@ -13,6 +13,8 @@ struct Command {
   RunConfig run;
   /// bench: where to write the figures as JSON.
   std::string json_out;
+  /// exact: a run directory to compare with.
+  std::string compare_dir;
 };
 
 /// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE

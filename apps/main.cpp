@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "memscope/bench/bench.h"
+#include "memscope/exact.h"
 #include "memscope/io/atomic.h"
 #include "memscope/core/error.h"
 #include "memscope/run.h"
@@ -82,6 +83,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd.name == "run") return run_command(cmd.run);
+    if (cmd.name == "exact") {
+      const memscope::ExactOutcome o = memscope::exact(cmd.run, cmd.compare_dir);
+      std::cout << "exact leave-one-out: " << o.dir << "/scores.csv\n"
+                << "K-fold target:       " << o.dir << "/kfold_target.csv\n"
+                << "summary:             " << o.dir << "/summary.json\n";
+      return 0;
+    }
     if (cmd.name == "bench") return bench_command(cmd.run, cmd.json_out);
     return 2;
   } catch (const CLI::ParseError& e) {

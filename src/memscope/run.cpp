@@ -58,9 +58,10 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
 
 }  // namespace
 
-RunOutcome run(const RunConfig& cfg) {
+RunOutcome run(const RunConfig& cfg_in) {
   const auto t0 = std::chrono::steady_clock::now();
-  validate(cfg);
+  validate(cfg_in);
+  const RunConfig cfg = resolved(cfg_in);
 
   Dataset data = load_dataset(cfg.data, cfg.seed);
   spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1],

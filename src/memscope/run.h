@@ -20,6 +20,6 @@ struct RunOutcome {
 
 /// Runs (or resumes) the plan of cfg in cfg.out and writes its scores. Throws memscope::Error on
 /// bad configuration or input; jobs finished before an error stay on disk.
-RunOutcome run(const RunConfig& cfg);
+RunOutcome run(const RunConfig& cfg_in);
 
 }  // namespace memscope

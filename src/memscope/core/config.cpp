@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 #include <torch/types.h>
 
+#include <cmath>
 #include <optional>
 
 #include "memscope/core/error.h"
@@ -13,7 +14,8 @@ nlohmann::json identity_json(const RunConfig& c) {
   return {
       {"data", {{"source", c.data.source}, {"limit", c.data.limit}, {"binarize", c.data.binarize},
                 {"pad32", c.data.pad32}}},
-      {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent}}},
+      {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
+                 {"ridge", c.model.ridge}}},
       {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr}}},
       {"plan", {{"folds", c.plan.folds}, {"repeats", c.plan.repeats}}},
       {"eval", {{"iw_samples", c.eval.iw_samples}, {"eval_every", c.eval.eval_every}}},
@@ -33,10 +35,14 @@ nlohmann::json to_json(const RunConfig& c) {
 
 void validate(const RunConfig& c) {
   MEMSCOPE_CHECK(c.data.limit >= 0, "--limit: must be >= 0, got ", c.data.limit);
-  MEMSCOPE_CHECK(c.data.binarize == "sample" || c.data.binarize == "threshold",
-                 "--binarize: expected 'sample' or 'threshold', got '", c.data.binarize, "'");
-  MEMSCOPE_CHECK(c.model.family == "mlp-vae", "--model: unknown model family '", c.model.family,
-                 "' (known: mlp-vae)");
+  const std::string& b = c.data.binarize;
+  MEMSCOPE_CHECK(b == "sample" || b == "threshold" || b == "none" || b == "auto",
+                 "--binarize: expected sample, threshold, none or auto, got '", b, "'");
+  MEMSCOPE_CHECK(c.model.family == "mlp-vae" || is_linear_gaussian(c.model.family), "--model: unknown model family '",
+                 c.model.family, "' (known: mlp-vae, gaussian, ppca:Q)");
+  MEMSCOPE_CHECK(!(c.model.family == "mlp-vae" && b == "none"),
+                 "--binarize none: the Bernoulli VAE needs binary data (sample or threshold)");
+  MEMSCOPE_CHECK(c.model.ridge >= 0 && std::isfinite(c.model.ridge), "--ridge: must be >= 0, got ", c.model.ridge);
   MEMSCOPE_CHECK(!c.model.hidden.empty(), "--hidden: needs at least one layer size");
   for (int64_t h : c.model.hidden) MEMSCOPE_CHECK(h >= 1, "--hidden: sizes must be >= 1, got ", h);
   MEMSCOPE_CHECK(c.model.latent >= 1, "--latent: must be >= 1, got ", c.model.latent);
@@ -61,6 +67,21 @@ void validate(const RunConfig& c) {
   }
   MEMSCOPE_CHECK(device->is_cpu() || (device->is_cuda() && torch::cuda::is_available()), "--device: ", c.device,
                  " is not available (this LibTorch has no CUDA, or no GPU is visible)");
+}
+
+int64_t ppca_components(const std::string& family) {
+  if (family.rfind("ppca:", 0) != 0) return 0;
+  const std::string q = family.substr(5);
+  MEMSCOPE_CHECK(!q.empty() && q.size() < 7 && q.find_first_not_of("0123456789") == std::string::npos && std::stoll(q) >= 1,
+                 "--model: expected ppca:Q with Q a positive number of components, got '", family, "'");
+  return std::stoll(q);
+}
+
+bool is_linear_gaussian(const std::string& family) { return family == "gaussian" || ppca_components(family) > 0; }
+
+RunConfig resolved(RunConfig c) {
+  if (c.data.binarize == "auto") c.data.binarize = c.model.family == "mlp-vae" ? "sample" : "none";
+  return c;
 }
 
 std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e) {

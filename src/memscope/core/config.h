@@ -9,19 +9,23 @@
 namespace memscope {
 
 struct DataConfig {
-  /// "fashion-mnist" (Debian's dataset-fashion-mnist, training split) or "idx:IMAGES[:LABELS]".
+  /// "fashion-mnist" (Debian's dataset-fashion-mnist, training split), "idx:IMAGES[:LABELS]",
+  /// "npy:FILE" (2-D float32/float64 array) or "csv:FILE" (numeric, optional header row).
   std::string source = "fashion-mnist";
   /// Keep only the first N examples (0 keeps all).
   int64_t limit = 0;
-  /// "sample": one seeded Bernoulli draw per pixel; "threshold": pixel > 0.5.
-  std::string binarize = "sample";
+  /// "sample": one seeded Bernoulli draw per pixel; "threshold": pixel > 0.5; "none": keep values;
+  /// "auto": sample for the VAE, none for the Gaussian models.
+  std::string binarize = "auto";
   /// Pad 28x28 images to 32x32 with zeros, as in the paper.
   bool pad32 = true;
 };
 
 struct ModelConfig {
-  /// Model family; "mlp-vae" is the Bernoulli MLP VAE.
+  /// Model family: "mlp-vae" (Bernoulli MLP VAE), "gaussian" (full covariance) or "ppca:Q".
   std::string family = "mlp-vae";
+  /// Gaussian models: add ridge * I to the fitted covariance (0: none).
+  double ridge = 0;
   /// Encoder hidden sizes (the decoder mirrors them).
   std::vector<int64_t> hidden = {512, 256};
   /// Latent dimension.
@@ -70,6 +74,13 @@ struct RunConfig {
   /// Progress display: "auto" (bar on a terminal, log lines otherwise), "bar", "log" or "none".
   std::string progress = "auto";
 };
+
+/// Components Q of a "ppca:Q" family; 0 for other families. Throws on a malformed Q.
+int64_t ppca_components(const std::string& family);
+/// True for the closed-form families (gaussian, ppca:Q).
+bool is_linear_gaussian(const std::string& family);
+/// c with "auto" settings made explicit (binarize).
+RunConfig resolved(RunConfig c);
 
 /// What determines the results of a run (everything but out, threads and progress), as JSON.
 nlohmann::json identity_json(const RunConfig& c);

@@ -10,8 +10,9 @@ namespace memscope {
 /// Where Debian's dataset-fashion-mnist puts its files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
-/// Loads c.source ("fashion-mnist" or "idx:IMAGES[:LABELS]"), keeps the first c.limit examples,
-/// pads 28x28 to 32x32 when c.pad32, and binarizes with a stream derived from root_seed.
+/// Loads c.source ("fashion-mnist", "idx:IMAGES[:LABELS]", "npy:FILE", "csv:FILE"), keeps the
+/// first c.limit examples, pads 28x28 images to 32x32 when c.pad32, and binarizes (unless "none")
+/// with a stream derived from root_seed. c.binarize must be resolved (not "auto").
 Dataset load_dataset(const DataConfig& c, uint64_t root_seed);
 
 }  // namespace memscope

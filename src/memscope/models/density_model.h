@@ -22,6 +22,10 @@ class DensityEnsemble : public torch::nn::Module {
   /// log p evaluation of one example with S importance samples.
   virtual double train_flops_per_example() const = 0;
   virtual double eval_flops_per_example(int64_t samples) const = 0;
+  /// Closed-form families are fitted, not trained: fit(g, x) sets member g from its training
+  /// examples x: [n, D] (training-only members never see it).
+  virtual bool closed_form() const { return false; }
+  virtual void fit(int64_t /*g*/, const torch::Tensor& /*x*/) {}
   /// Writes member g's weights as a LibTorch archive; load_member reads them back into slot g.
   virtual void save_member(int64_t g, std::ostream& os) const = 0;
   virtual void load_member(int64_t g, std::istream& is) = 0;

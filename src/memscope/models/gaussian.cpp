@@ -95,6 +95,45 @@ torch::Tensor GaussianDensity::log_prob(const torch::Tensor& x) const {
   return -0.5 * (quad + logdet_ + double(dim()) * kLog2Pi);
 }
 
+LinearGaussianEnsemble::LinearGaussianEnsemble(int64_t members, int64_t dim, int64_t q, double ridge)
+    : dim_(dim), q_(q), ridge_(ridge), fits_(members) {}
+
+void LinearGaussianEnsemble::fit(int64_t g, const torch::Tensor& x) {
+  const GaussianStats s = gaussian_stats(x);
+  fits_[g] = q_ > 0 ? GaussianDensity::fit_ppca(s, q_, ridge_) : GaussianDensity::fit(s, ridge_);
+}
+
+torch::Tensor LinearGaussianEnsemble::loss(const torch::Tensor&, const torch::Tensor&) {
+  throw Error("gaussian: closed-form models are fitted, not trained by gradient");
+}
+
+torch::Tensor LinearGaussianEnsemble::log_prob(const torch::Tensor& x, const torch::Tensor&) {
+  std::vector<torch::Tensor> rows;
+  for (const auto& f : fits_) {
+    MEMSCOPE_CHECK(f.mean().defined(), "gaussian: log_prob of a member that was never fitted");
+    rows.push_back(f.log_prob(x.to(torch::kCPU)).to(torch::kFloat32));
+  }
+  return torch::stack(rows).to(x.device());
+}
+
+void LinearGaussianEnsemble::save_member(int64_t g, std::ostream& os) const {
+  torch::serialize::OutputArchive archive;
+  archive.write("mean", fits_[g].mean());
+  archive.write("whiten", fits_[g].whiten());
+  archive.write("logdet", torch::tensor(fits_[g].logdet(), torch::kFloat64));
+  archive.save_to(os);
+}
+
+void LinearGaussianEnsemble::load_member(int64_t g, std::istream& is) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(is);
+  torch::Tensor mean, whiten, logdet;
+  archive.read("mean", mean);
+  archive.read("whiten", whiten);
+  archive.read("logdet", logdet);
+  fits_[g] = GaussianDensity(mean, whiten, logdet.item<double>());
+}
+
 ExactLoo gaussian_exact_loo(const torch::Tensor& x, double ridge) {
   const GaussianStats s = gaussian_stats(x);
   const int64_t n = s.n, D = s.mean.size(0);

@@ -4,6 +4,10 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <iosfwd>
+#include <vector>
+
+#include "memscope/models/density_model.h"
 
 namespace memscope {
 
@@ -29,6 +33,13 @@ class GaussianDensity {
   /// top q eigenpairs (U, L) of W / n + ridge I, s2 the mean of the other eigenvalues.
   static GaussianDensity fit_ppca(const GaussianStats& s, int64_t q, double ridge);
 
+  GaussianDensity() = default;
+  GaussianDensity(torch::Tensor mean, torch::Tensor whiten, double logdet)
+      : mean_(std::move(mean)), whiten_(std::move(whiten)), logdet_(logdet) {}
+  const torch::Tensor& mean() const { return mean_; }
+  const torch::Tensor& whiten() const { return whiten_; }
+  double logdet() const { return logdet_; }
+
   /// x: [M, D] -> [M] float64 log densities.
   torch::Tensor log_prob(const torch::Tensor& x) const;
   int64_t dim() const { return mean_.size(0); }
@@ -38,6 +49,30 @@ class GaussianDensity {
   /// C^{-1/2} as a matrix P with P^T P = C^{-1}: the quadratic form is |P (x - mean)|^2.
   torch::Tensor whiten_;
   double logdet_ = 0;
+};
+
+/// Closed-form Gaussian (q = 0) or PPCA (q components) members behind the DensityEnsemble
+/// interface, so the K-fold pipeline can run them; fitted in float64.
+class LinearGaussianEnsemble : public DensityEnsemble {
+ public:
+  LinearGaussianEnsemble(int64_t members, int64_t dim, int64_t q, double ridge);
+  int64_t members() const override { return int64_t(fits_.size()); }
+  int64_t noise_dim() const override { return 0; }
+  bool closed_form() const override { return true; }
+  void fit(int64_t g, const torch::Tensor& x) override;
+  /// Not trained by gradient: throws.
+  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) override;
+  /// Exact log density; eps is ignored. x: [B, D] -> [G, B] float32.
+  torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
+  double train_flops_per_example() const override { return 2.0 * dim_ * dim_; }
+  double eval_flops_per_example(int64_t) const override { return 2.0 * dim_ * dim_; }
+  void save_member(int64_t g, std::ostream& os) const override;
+  void load_member(int64_t g, std::istream& is) override;
+
+ private:
+  int64_t dim_, q_;
+  double ridge_;
+  std::vector<GaussianDensity> fits_;
 };
 
 /// Exact leave-one-out of every example. logp_full: log p(x_i) under the fit to all n examples;

@@ -1,0 +1,118 @@
+#include "memscope/exact.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "memscope/core/error.h"
+#include "memscope/core/threads.h"
+#include "memscope/core/version.h"
+#include "memscope/data/loaders.h"
+#include "memscope/io/atomic.h"
+#include "memscope/io/csv.h"
+#include "memscope/io/npy.h"
+#include "memscope/models/gaussian.h"
+#include "memscope/plan/plan.h"
+#include "memscope/score/compare.h"
+#include "memscope/score/scores.h"
+
+namespace memscope {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+std::string cell(double v) { return std::isfinite(v) ? fmt::format("{:.12g}", v) : ""; }
+
+}  // namespace
+
+ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
+  validate(cfg_in);
+  const RunConfig cfg = resolved(cfg_in);
+  MEMSCOPE_CHECK(is_linear_gaussian(cfg.model.family), "exact: --model must be gaussian or ppca:Q, got '",
+                 cfg.model.family, "'");
+  set_threads(resolve_threads(cfg.threads));
+  const Dataset data = load_dataset(cfg.data, cfg.seed);
+  const int64_t n = data.size(), D = data.dim(), q = ppca_components(cfg.model.family);
+  spdlog::info("exact: {} on {} examples in {} dimensions from {}", cfg.model.family, n, D, data.name);
+  const std::string dir = cfg.out;
+  if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir + "/summary.json"))
+    throw Error(str("--out: ", dir, " is not empty and holds no memscope exact result"));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  MEMSCOPE_CHECK(!ec, "--out: cannot create ", dir, ": ", ec.message());
+
+  const torch::Tensor x = data.x.to(torch::kFloat64);
+  auto t = std::chrono::steady_clock::now();
+  const ExactLoo loo = q > 0 ? ppca_exact_loo(x, q, cfg.model.ridge) : gaussian_exact_loo(x, cfg.model.ridge);
+  const double loo_seconds = seconds_since(t);
+  spdlog::info("exact: leave-one-out of {} examples in {:.2f} s", n, loo_seconds);
+
+  // The K-fold target: the same plan as `memscope run`, each fold-removed fit in closed form.
+  t = std::chrono::steady_clock::now();
+  const Plan plan = make_kfold_plan(n, cfg.plan, cfg.seed);
+  const torch::Tensor mask = plan.in_mask();
+  const GaussianStats all = gaussian_stats(x);
+  const int64_t J = int64_t(plan.jobs.size());
+  torch::Tensor logp = torch::empty({n, J}, torch::kFloat64);
+  for (const Job& job : plan.jobs) {
+    const torch::Tensor held_out = (~mask.select(1, job.id)).nonzero().flatten();
+    const GaussianStats s = remove_subset(all, gaussian_stats(x.index_select(0, held_out)));
+    const GaussianDensity fit = q > 0 ? GaussianDensity::fit_ppca(s, q, cfg.model.ridge) : GaussianDensity::fit(s, cfg.model.ridge);
+    logp.select(1, job.id).copy_(fit.log_prob(x));
+  }
+  const Scores kfold = compute_scores(logp, mask);
+  const double kfold_seconds = seconds_since(t);
+  spdlog::info("exact: K-fold target of {} fold-removed fits in {:.2f} s", J, kfold_seconds);
+
+  const int64_t* idx = data.index.data_ptr<int64_t>();
+  const int64_t* lab = data.label.data_ptr<int64_t>();
+  std::string loo_csv = "index,label,logp_in,logp_out,mem,leverage\n", kfold_csv =
+                                                                          "index,label,logp_in,logp_out,mem,n_in,n_out\n";
+  auto full = loo.logp_full.accessor<double, 1>(), out = loo.logp_loo.accessor<double, 1>(),
+       mem = loo.mem.accessor<double, 1>(), lev = loo.leverage.accessor<double, 1>();
+  for (int64_t i = 0; i < n; ++i) {
+    loo_csv += fmt::format("{},{},{},{},{},{}\n", idx[i], lab[i], cell(full[i]), cell(out[i]), cell(mem[i]), cell(lev[i]));
+    kfold_csv += fmt::format("{},{},{},{},{},{},{}\n", idx[i], lab[i], cell(kfold.logp_in[i]), cell(kfold.logp_out[i]),
+                             cell(kfold.mem[i]), kfold.n_in[i], kfold.n_out[i]);
+  }
+  write_atomic(dir + "/scores.csv", loo_csv);
+  write_atomic(dir + "/kfold_target.csv", kfold_csv);
+  write_npy(dir + "/logp_kfold.npy", logp);
+  write_npy(dir + "/mask.npy", mask);
+
+  const torch::Tensor kfold_mem = torch::tensor(kfold.mem, torch::kFloat64);
+  nlohmann::json summary = {
+      {"memscope_version", kVersion},
+      {"model", cfg.model.family},
+      {"ridge", cfg.model.ridge},
+      {"data", {{"name", data.name}, {"n", n}, {"dim", D}, {"binarize", cfg.data.binarize}}},
+      {"plan", {{"folds", cfg.plan.folds}, {"repeats", cfg.plan.repeats}, {"seed", cfg.seed}}},
+      {"seconds", {{"loo", loo_seconds}, {"kfold_target", kfold_seconds}}},
+      {"loo_mem", {{"mean", loo.mem.mean().item<double>()}, {"max", loo.mem.max().item<double>()}}},
+      {"kfold_target_vs_loo", compare_scores(kfold_mem, loo.mem)},
+  };
+  if (cfg.model.ridge == 0) summary["spearman_mem_leverage"] = spearman(loo.mem, loo.leverage);
+  if (!compare_dir.empty()) {
+    const std::string path = compare_dir + "/scores.csv";
+    const CsvTable run = read_numeric_csv(path);
+    const torch::Tensor run_index = run.column("index", path).to(torch::kInt64);
+    MEMSCOPE_CHECK(run_index.size(0) == n && torch::equal(run_index, data.index), "exact: ", path,
+                   " scores other examples than --data (compare a run on the same data)");
+    const torch::Tensor run_mem = run.column("mem", path);
+    summary["compared_run"] = compare_dir;
+    summary["kfold_estimate_vs_kfold_target"] = compare_scores(run_mem, kfold_mem);
+    summary["kfold_estimate_vs_loo"] = compare_scores(run_mem, loo.mem);
+  }
+  write_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  return {dir, summary};
+}
+
+}  // namespace memscope
