@@ -33,6 +33,32 @@ nlohmann::json to_json(const RunConfig& c) {
   return j;
 }
 
+RunConfig run_config_from_json(const nlohmann::json& j) {
+  RunConfig c;
+  auto get = [&](const char* section, const char* key, auto& field) {
+    if (j.contains(section) && j[section].contains(key)) j[section][key].get_to(field);
+  };
+  get("data", "source", c.data.source);
+  get("data", "limit", c.data.limit);
+  get("data", "binarize", c.data.binarize);
+  get("data", "pad32", c.data.pad32);
+  get("model", "family", c.model.family);
+  get("model", "hidden", c.model.hidden);
+  get("model", "latent", c.model.latent);
+  get("model", "ridge", c.model.ridge);
+  get("train", "epochs", c.train.epochs);
+  get("train", "batch_size", c.train.batch_size);
+  get("train", "lr", c.train.lr);
+  get("train", "group_size", c.train.group_size);
+  get("plan", "folds", c.plan.folds);
+  get("plan", "repeats", c.plan.repeats);
+  get("eval", "iw_samples", c.eval.iw_samples);
+  get("eval", "eval_every", c.eval.eval_every);
+  if (j.contains("seed")) j["seed"].get_to(c.seed);
+  if (j.contains("out")) j["out"].get_to(c.out);
+  return c;
+}
+
 void validate(const RunConfig& c) {
   MEMSCOPE_CHECK(c.data.limit >= 0, "--limit: must be >= 0, got ", c.data.limit);
   const std::string& b = c.data.binarize;

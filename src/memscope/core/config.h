@@ -86,6 +86,8 @@ RunConfig resolved(RunConfig c);
 nlohmann::json identity_json(const RunConfig& c);
 /// The whole resolved configuration as JSON.
 nlohmann::json to_json(const RunConfig& c);
+/// The configuration to_json wrote (missing keys keep their defaults).
+RunConfig run_config_from_json(const nlohmann::json& j);
 /// Checks ranges and names ("--folds: must be >= 2, got 0"); throws memscope::Error.
 void validate(const RunConfig& c);
 /// Epochs at which every job is evaluated: multiples of eval_every, and the last epoch.

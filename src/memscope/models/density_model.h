@@ -26,6 +26,9 @@ class DensityEnsemble : public torch::nn::Module {
   /// examples x: [n, D] (training-only members never see it).
   virtual bool closed_form() const { return false; }
   virtual void fit(int64_t /*g*/, const torch::Tensor& /*x*/) {}
+  /// count samples of member g in data space ([count, D], for images pixel means in [0, 1]), or an
+  /// undefined tensor when the family cannot sample.
+  virtual torch::Tensor sample(int64_t /*g*/, int64_t /*count*/, at::Generator /*gen*/) { return {}; }
   /// Writes member g's weights as a LibTorch archive; load_member reads them back into slot g.
   virtual void save_member(int64_t g, std::ostream& os) const = 0;
   virtual void load_member(int64_t g, std::istream& is) = 0;

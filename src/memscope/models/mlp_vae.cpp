@@ -121,6 +121,14 @@ double MlpVaeEnsemble::eval_flops_per_example(int64_t samples) const {
   return 2 * (macs(enc_) + samples * macs(dec_) + h * dim_ + samples * h);
 }
 
+torch::Tensor MlpVaeEnsemble::sample(int64_t g, int64_t count, at::Generator gen) {
+  torch::NoGradGuard no_grad;
+  const auto device = dec_.back().w.device();
+  torch::Tensor z = at::randn({count, latent_}, gen, torch::kFloat32).to(device);
+  torch::Tensor logits = decode(z.unsqueeze(0).expand({members_, count, latent_}).contiguous());
+  return torch::sigmoid(logits[g]).to(torch::kCPU);
+}
+
 void MlpVaeEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
   for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().to(torch::kCPU).clone());

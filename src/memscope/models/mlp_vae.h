@@ -23,6 +23,8 @@ class MlpVaeEnsemble : public DensityEnsemble {
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
   double train_flops_per_example() const override;
   double eval_flops_per_example(int64_t samples) const override;
+  /// Decoder means sigmoid(logits) of z ~ N(0, I).
+  torch::Tensor sample(int64_t g, int64_t count, at::Generator gen) override;
   void save_member(int64_t g, std::ostream& os) const override;
   void load_member(int64_t g, std::istream& is) override;
 
