@@ -109,6 +109,11 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   add_run_options(*bench, bench_cfg);
   bench->add_option("--json", cmd.json_out, "write the figures as JSON to this file")->capture_default_str();
 
+  CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
+  report->add_option("--run", cmd.report.run_dir, "run directory")->required();
+  report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")->capture_default_str();
+  run->add_option("--high-quantile", cmd.report.high_quantile, "report: highly memorized above this quantile of M")->capture_default_str();
+
   RunConfig exact_cfg;
   exact_cfg.model.family = "gaussian";
   exact_cfg.out = "runs/exact";
@@ -144,6 +149,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     return cmd;
   }
   if (run->parsed()) cmd.name = "run";
+  if (report->parsed()) cmd.name = "report";
   if (exact->parsed()) {
     cmd.name = "exact";
     cmd.run = exact_cfg;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "memscope/core/config.h"
+#include "memscope/report/report.h"
 
 namespace memscope::cli {
 
@@ -13,6 +14,8 @@ struct Command {
   RunConfig run;
   /// bench: where to write the figures as JSON.
   std::string json_out;
+  /// report (and run, which ends with a report).
+  ReportConfig report;
   /// exact: a run directory to compare with.
   std::string compare_dir;
 };

@@ -21,8 +21,17 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-int run_command(const memscope::RunConfig& cfg) {
+int run_command(const memscope::RunConfig& cfg, memscope::ReportConfig report) {
   const memscope::RunOutcome o = memscope::run(cfg);
+  report.run_dir = o.dir;
+  report.progress = cfg.progress;
+  std::string report_line;
+  try {
+    memscope::write_report(report);
+    report_line = "report: " + o.dir + "/report.html (numbers in summary.json)\n";
+  } catch (const std::exception& e) {
+    report_line = std::string("report: not written: ") + first_line(e.what()) + "\n";
+  }
   double mean = 0;
   for (double m : o.scores.mem) mean += m;
   mean /= double(std::max<size_t>(1, o.scores.mem.size()));
@@ -30,7 +39,8 @@ int run_command(const memscope::RunConfig& cfg) {
             << o.jobs_diverged << " diverged, in " << o.seconds << " s; mean memorization " << mean << "\n"
             << "scores: " << o.dir << "/scores.csv\n"
             << "raw:    " << o.dir << "/logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy\n"
-            << "config: " << o.dir << "/config.json\n";
+            << "config: " << o.dir << "/config.json\n"
+            << report_line;
   return 0;
 }
 
@@ -82,7 +92,12 @@ int main(int argc, char** argv) {
       std::cout << shown;
       return 0;
     }
-    if (cmd.name == "run") return run_command(cmd.run);
+    if (cmd.name == "run") return run_command(cmd.run, cmd.report);
+    if (cmd.name == "report") {
+      memscope::write_report(cmd.report);
+      std::cout << "report: " << cmd.report.run_dir << "/report.html\nsummary: " << cmd.report.run_dir << "/summary.json\n";
+      return 0;
+    }
     if (cmd.name == "exact") {
       const memscope::ExactOutcome o = memscope::exact(cmd.run, cmd.compare_dir);
       std::cout << "exact leave-one-out: " << o.dir << "/scores.csv\n"

@@ -13,9 +13,14 @@ packages=(
   libtoml11-dev           # --config FILE
   libspdlog-dev libfmt-dev  # logging and formatting
   zlib1g-dev              # gzip-compressed IDX files
+  libpng-dev              # PNG images in the report
+  chromium                # the report test opens the page headless
   libgtest-dev            # the test suite
   dataset-fashion-mnist   # the default data set
 )
+# npm installs the report's chart libraries (report/package-lock.json); machines that already
+# have Node.js (e.g. from NodeSource) keep theirs.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +30,10 @@ if ((${#missing[@]})); then
   sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -d report/node_modules/vega-embed ]]; then
+  (cd report && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
