@@ -110,6 +110,13 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
     summary["compared_run"] = compare_dir;
     summary["kfold_estimate_vs_kfold_target"] = compare_scores(run_mem, kfold_mem);
     summary["kfold_estimate_vs_loo"] = compare_scores(run_mem, loo.mem);
+    // The run's report shows these numbers in its validation section.
+    const nlohmann::json validation = {{"exact_dir", dir},
+                                       {"model", cfg.model.family},
+                                       {"kfold_estimate_vs_kfold_target", summary["kfold_estimate_vs_kfold_target"]},
+                                       {"kfold_estimate_vs_loo", summary["kfold_estimate_vs_loo"]},
+                                       {"kfold_target_vs_loo", summary["kfold_target_vs_loo"]}};
+    write_atomic(compare_dir + "/validation.json", validation.dump(2) + "\n");
   }
   write_atomic(dir + "/summary.json", summary.dump(2) + "\n");
   return {dir, summary};

@@ -23,7 +23,8 @@ struct ExactOutcome {
 ///   logp_kfold.npy     [N, J] float64 log p under each fold-removed fit; mask.npy [N, J]
 ///   summary.json       settings, timings, and agreement (Spearman, max |error|, top-5% overlap) of
 ///                      the K-fold target with exact LOO, and of the run in compare_dir (if given)
-///                      with both
+///                      with both (also written to compare_dir/validation.json, which the run's
+///                      report shows)
 ExactOutcome exact(const RunConfig& cfg, const std::string& compare_dir);
 
 }  // namespace memscope

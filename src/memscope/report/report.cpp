@@ -398,7 +398,24 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
   html += ratio.defined() ? "<h3>Nearest-neighbour ratio</h3><div class=\"chart\" id=\"chart-ratio\"></div>" : "<p class=\"note\">No nearest-neighbour ratio: this model family cannot sample, or job 0 has no saved weights.</p>";
   html += "</section><section id=\"classes\"><h2>Per class</h2>";
   html += a.summary["classes"].empty() ? "<p class=\"note\">The data set has no labels.</p>" : "<div class=\"chart\" id=\"chart-class\"></div><div class=\"chart\" id=\"chart-class-share\"></div>";
-  html += "</section></main>";
+  html += "</section>";
+  if (fs::exists(dir + "/validation.json")) {
+    const json v = parse_json(dir + "/validation.json");
+    summary["validation"] = v;
+    std::string rows_html;
+    for (const char* key : {"kfold_estimate_vs_kfold_target", "kfold_estimate_vs_loo", "kfold_target_vs_loo"}) {
+      const json& m = v.value(key, json::object());
+      auto f = [&](const char* k, int d) { return m.contains(k) && m[k].is_number() ? fmt_num(m[k].get<double>(), d) : "n/a"; };
+      rows_html += fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(key), f("spearman", 4),
+                               f("max_abs_error", 4), f("top5_agreement", 3));
+    }
+    html += fmt::format(
+        "<section id=\"validation\"><h2>Validation against exact values</h2><p class=\"note\">From memscope exact ({}) on {}: "
+        "the K-fold estimate of this run against the exact K-fold target and exact leave-one-out.</p>"
+        "<table class=\"facts\"><tr><th>comparison</th><th>Spearman</th><th>max |error| (nats)</th><th>top-5% agreement</th></tr>{}</table></section>",
+        html_escape(v.value("model", "")), html_escape(v.value("exact_dir", "")), rows_html);
+  }
+  html += "</main>";
   html += "<script type=\"application/json\" id=\"page-data\">" + script_json(page) + "</script>";
   html += "<script>" + read_asset(assets, "vega/build/vega.min.js") + "</script>";
   html += "<script>" + read_asset(assets, "vega-lite/build/vega-lite.min.js") + "</script>";
