@@ -86,6 +86,7 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"status", r.status},        {"diverged_epoch", r.diverged_epoch},
                          {"seconds", r.seconds},      {"train_seconds", r.train_seconds},
                          {"eval_seconds", r.eval_seconds}, {"train_loss", r.train_loss},
+                         {"heldout_loss", r.heldout_loss},
                          {"eval_epochs", epochs},     {"memscope_version", kVersion}};
   write_atomic(jd + "/result.json", meta.dump(2) + "\n");
 }

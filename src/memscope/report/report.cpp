@@ -117,6 +117,17 @@ std::string read_asset(const std::string& dir, const std::string& rel) {
   return js;
 }
 
+/// Logs the progress of a long search every tenth of the way.
+std::function<void(int64_t, int64_t)> progress_lines(const std::string& what) {
+  auto last = std::make_shared<int64_t>(-1);
+  return [what, last](int64_t done, int64_t total) {
+    const int64_t tenth = 10 * done / std::max<int64_t>(1, total);
+    if (tenth == *last) return;
+    *last = tenth;
+    spdlog::info("report: {}: {}/{} examples", what, done, total);
+  };
+}
+
 /// The nearest-neighbour ratio of the paper for every example: distance to the nearest held-out
 /// real image (of job 0) over distance to the nearest of as many samples of job 0's model.
 /// Undefined tensor when the model cannot sample or job 0 has no saved weights.
@@ -134,8 +145,11 @@ torch::Tensor nn_ratio(const Run& r, const std::string& dir, json& info) {
   // A held-out example is not its own nearest held-out neighbour.
   torch::Tensor own = torch::full({r.data.size()}, -1, torch::kInt64);
   own.index_put_({held_out}, torch::arange(m));
-  const torch::Tensor real = nearest_neighbours(r.data.x, r.data.x.index_select(0, held_out), 1, own).distance.select(1, 0);
-  const torch::Tensor fake = nearest_neighbours(r.data.x, samples, 1).distance.select(1, 0);
+  const torch::Tensor real =
+      nearest_neighbours(r.data.x, r.data.x.index_select(0, held_out), 1, own, progress_lines("nearest held-out image"))
+          .distance.select(1, 0);
+  const torch::Tensor fake =
+      nearest_neighbours(r.data.x, samples, 1, {}, progress_lines("nearest model sample")).distance.select(1, 0);
   info = {{"job", 0}, {"held_out_real", m}, {"model_samples", m}, {"sample", "decoder mean of z ~ N(0, I)"}};
   return real / fake.clamp_min(1e-12);
 }
@@ -231,9 +245,10 @@ json write_report(const ReportConfig& c) {
     train_s += j.value("train_seconds", 0.0);
     eval_s += j.value("eval_seconds", 0.0);
     if (j.value("status", "") != "ok") failed.push_back({{"id", j.value("id", -1)}, {"status", j.value("status", "")}, {"diverged_epoch", j.value("diverged_epoch", 0)}});
-    if (j.contains("train_loss"))
-      for (size_t e = 0; e < j["train_loss"].size(); ++e)
-        losses.push_back({{"job", j.value("id", -1)}, {"epoch", e + 1}, {"loss", j["train_loss"][e]}});
+    for (const auto& [key, kind] : {std::pair{"train_loss", "training"}, std::pair{"heldout_loss", "held-out"}})
+      if (j.contains(key))
+        for (size_t e = 0; e < j[key].size(); ++e)
+          losses.push_back({{"job", j.value("id", -1)}, {"epoch", e + 1}, {"loss", j[key][e]}, {"set", kind}});
   }
   json summary = {
       {"memscope_version", kVersion},
@@ -252,8 +267,9 @@ json write_report(const ReportConfig& c) {
   json specs = json::object();
   specs["chart-loss"] = vl({{"data", {{"values", losses}}}, {"mark", {{"type", "line"}, {"point", losses.size() < 400}}},
                             {"encoding", {{"x", {{"field", "epoch"}, {"type", "quantitative"}}},
-                                          {"y", {{"field", "loss"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}, {"title", "training loss (nats)"}}},
-                                          {"color", {{"field", "job"}, {"type", "nominal"}}}}},
+                                          {"y", {{"field", "loss"}, {"type", "quantitative"}, {"scale", {{"zero", false}}}, {"title", "loss (negative ELBO, nats)"}}},
+                                          {"color", {{"field", "job"}, {"type", "nominal"}}},
+                                          {"strokeDash", {{"field", "set"}, {"type", "nominal"}}}}},
                             {"height", 220}});
   json mem_values = json::array();
   for (int64_t i = 0; i < N; ++i)
@@ -377,7 +393,7 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
 .note{color:#555;font-size:13px}.scroll{max-height:420px;overflow:auto;border:1px solid #eee}</style></head><body>)";
   html += fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(r.data.name + " - " + dir));
   html += R"(<nav><a href="#run">Run</a><a href="#scores">Scores</a><a href="#outliers">Memorization vs outliers</a><a href="#scatter">M vs U</a><a href="#training">Over training</a><a href="#neighbours">Neighbours</a><a href="#classes">Classes</a></nav><main>)";
-  html += "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts + "</table><h3>Training loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
+  html += "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts + "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
   html += fmt::format(
       "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div><div class=\"kpi\"><b>{}</b>mean standard error</div>"
       "<div class=\"kpi\"><b>{}</b>threshold of \"highly memorized\" (quantile {})</div><div class=\"chart\" id=\"chart-hist\"></div>"

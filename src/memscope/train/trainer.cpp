@@ -70,6 +70,40 @@ class MemberAdam {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Mean training loss (one-sample negative ELBO) of each member on its held-out examples, in
+/// chunks of rows, with noise from a stream of its own (training streams are not touched).
+std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X, const std::vector<torch::Tensor>& heldout,
+                                 const std::vector<Job>& jobs, int64_t epoch) {
+  torch::NoGradGuard no_grad;
+  constexpr int64_t kRows = 1024;
+  const int64_t G = model.members(), L = model.noise_dim(), D = X.size(1);
+  int64_t most = 0;
+  for (const auto& h : heldout) most = std::max(most, h.size(0));
+  std::vector<double> sum(G, 0.0);
+  std::vector<at::Generator> gens;
+  for (const Job& j : jobs) gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kNoise, {uint64_t(epoch)})));
+  for (int64_t r0 = 0; r0 < most; r0 += kRows) {
+    const int64_t rows = std::min(kRows, most - r0);
+    torch::Tensor idx = torch::zeros({G, rows}, torch::kInt64), weight = torch::zeros({G, rows}, torch::kBool);
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t cnt = std::clamp<int64_t>(heldout[g].size(0) - r0, 0, rows);
+      idx[g].slice(0, 0, cnt).copy_(heldout[g].slice(0, r0, r0 + cnt));
+      weight[g].slice(0, 0, cnt).fill_(true);
+    }
+    std::vector<torch::Tensor> eps;
+    for (auto& gen : gens) eps.push_back(at::randn({rows, L}, gen, torch::kFloat32));
+    idx = idx.to(X.device());
+    weight = weight.to(X.device());
+    torch::Tensor x = X.index_select(0, idx.view(-1)).view({G, rows, D});
+    torch::Tensor per = model.loss(torch::where(weight.unsqueeze(-1), x, torch::zeros({}, x.options())),
+                                   torch::stack(eps).to(X.device()));
+    torch::Tensor sums = torch::where(weight, per, torch::zeros_like(per)).sum(1).to(torch::kCPU, torch::kFloat64);
+    for (int64_t g = 0; g < G; ++g) sum[g] += sums[g].item<double>();
+  }
+  for (int64_t g = 0; g < G; ++g) sum[g] /= double(std::max<int64_t>(1, heldout[g].size(0)));
+  return sum;
+}
+
 }  // namespace
 
 std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c,
@@ -149,6 +183,12 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     if (progress) progress(1.0, "fitted");
     return result;
   }
+  std::vector<torch::Tensor> heldout_idx;
+  for (const Job& j : jobs) {
+    torch::Tensor in = torch::zeros({data.size()}, torch::kBool);
+    in.index_fill_(0, torch::tensor(j.train, torch::kInt64), true);
+    heldout_idx.push_back((~in).nonzero().flatten());
+  }
   MemberAdam adam(model.parameters(), G, cfg.train.lr);
   std::vector<bool> active(G, true);
 
@@ -224,6 +264,9 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     for (int64_t g = 0; g < G; ++g)
       if (active[g] || result.jobs[g].diverged_epoch == epoch)
         result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
+    const std::vector<double> held = heldout_loss(model, X, heldout_idx, jobs, epoch);
+    for (int64_t g = 0; g < G; ++g)
+      if (active[g]) result.jobs[g].heldout_loss.push_back(held[g]);
 
     if (std::find(evals.begin(), evals.end(), epoch) == evals.end()) continue;
     const auto eval_start = std::chrono::steady_clock::now();

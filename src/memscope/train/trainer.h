@@ -23,6 +23,9 @@ struct JobResult {
   int64_t diverged_epoch = 0;
   /// Mean per-example training loss (negative ELBO, nats) of every completed epoch.
   std::vector<double> train_loss;
+  /// Mean loss on the job's held-out examples after every completed epoch (one-sample negative
+  /// ELBO; empty for closed-form models).
+  std::vector<double> heldout_loss;
   /// One [N] float32 tensor per evaluation epoch: log p of every example (NaN once diverged).
   std::vector<torch::Tensor> logp;
   /// Wall seconds of the job (its share of the group's time), in total and per phase.
