@@ -114,6 +114,16 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")->capture_default_str();
   run->add_option("--high-quantile", cmd.report.high_quantile, "report: highly memorized above this quantile of M")->capture_default_str();
 
+  CLI::App* extract = app.add_subcommand("extract", "sample the models of a run and find the training images they copy");
+  extract->add_option("--run", cmd.extract.run_dir, "run directory")->required();
+  extract->add_option("--samples", cmd.extract.samples, "samples per model")->capture_default_str();
+  extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
+  extract->add_option("--draw", cmd.extract.draw, "mean (decoder means) | bernoulli")->capture_default_str();
+  extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
+  extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")->capture_default_str();
+  extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
+  extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
+
   RunConfig exact_cfg;
   exact_cfg.model.family = "gaussian";
   exact_cfg.out = "runs/exact";
@@ -150,6 +160,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   }
   if (run->parsed()) cmd.name = "run";
   if (report->parsed()) cmd.name = "report";
+  if (extract->parsed()) cmd.name = "extract";
   if (exact->parsed()) {
     cmd.name = "exact";
     cmd.run = exact_cfg;

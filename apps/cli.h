@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "memscope/core/config.h"
+#include "memscope/extract.h"
 #include "memscope/report/report.h"
 
 namespace memscope::cli {
@@ -16,6 +17,7 @@ struct Command {
   std::string json_out;
   /// report (and run, which ends with a report).
   ReportConfig report;
+  ExtractConfig extract;
   /// exact: a run directory to compare with.
   std::string compare_dir;
 };

@@ -98,6 +98,18 @@ int main(int argc, char** argv) {
       std::cout << "report: " << cmd.report.run_dir << "/report.html\nsummary: " << cmd.report.run_dir << "/summary.json\n";
       return 0;
     }
+    if (cmd.name == "extract") {
+      const nlohmann::json r = memscope::extract(cmd.extract);
+      const auto& o = r["overall"];
+      std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, " << o["copies_of_held_out"]
+                << " a held-out one (adaptive rule); rates " << o["copy_rate_training"] << " vs " << o["copy_rate_held_out"] << "\n"
+                << "pairs:   " << cmd.extract.run_dir << "/extraction.csv, copies.csv, extraction.json\n";
+      memscope::ReportConfig rc = cmd.report;
+      rc.run_dir = cmd.extract.run_dir;
+      memscope::write_report(rc);
+      std::cout << "report:  " << rc.run_dir << "/report.html\n";
+      return 0;
+    }
     if (cmd.name == "exact") {
       const memscope::ExactOutcome o = memscope::exact(cmd.run, cmd.compare_dir);
       std::cout << "exact leave-one-out: " << o.dir << "/scores.csv\n"

@@ -1,6 +1,7 @@
 #include "memscope/io/run_dir.h"
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -9,6 +10,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/core/version.h"
 #include "memscope/io/atomic.h"
+#include "memscope/data/loaders.h"
 #include "memscope/io/npy.h"
 
 namespace memscope {
@@ -31,6 +33,42 @@ nlohmann::json parse_json_file(const std::string& path) {
 }
 
 }  // namespace
+
+FinishedRun load_finished_run(const std::string& dir) {
+  MEMSCOPE_CHECK(fs::exists(dir + "/config.json"), "run: ", dir, " has no config.json (not a memscope run directory)");
+  MEMSCOPE_CHECK(fs::exists(dir + "/logp.npy"), "run: ", dir, " has no logp.npy (the run has not finished)");
+  FinishedRun r;
+  r.config = parse_json_file(dir + "/config.json");
+  r.cfg = resolved(run_config_from_json(r.config.value("config", nlohmann::json::object())));
+  r.data = load_dataset(r.cfg.data, r.cfg.seed);
+  torch::Tensor logp = read_npy(dir + "/logp.npy");
+  r.mask = read_npy(dir + "/mask.npy");
+  torch::Tensor ep = read_npy(dir + "/epochs.npy");
+  const int64_t N = r.data.size();
+  MEMSCOPE_CHECK(logp.dim() == 3 && logp.size(1) == N && r.mask.dim() == 2 && r.mask.size(0) == N &&
+                     r.mask.size(1) == logp.size(2) && ep.size(0) == logp.size(0),
+                 "run: ", dir, ": logp.npy ", logp.sizes(), ", mask.npy ", r.mask.sizes(), " and epochs.npy ",
+                 ep.sizes(), " do not agree with ", N, " examples");
+  r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
+  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask);
+  if (fs::exists(dir + "/mem_by_epoch.npy")) r.mem_by_epoch = read_npy(dir + "/mem_by_epoch.npy");
+  r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;
+  return r;
+}
+
+std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const FinishedRun& run, int64_t job) {
+  const std::string weights = fmt::format("{}/jobs/job-{:05d}/model.pt", dir, job);
+  MEMSCOPE_CHECK(fs::exists(weights), "run: ", weights, " does not exist (job ", job, " has not finished)");
+  auto model = make_ensemble(run.data.dim(), run.cfg.model, {0});
+  std::ifstream is(weights, std::ios::binary);
+  MEMSCOPE_CHECK(is, "run: cannot read ", weights);
+  try {
+    model->load_member(0, is);
+  } catch (const c10::Error& e) {
+    throw Error(str("run: ", weights, " is not a readable model archive"));
+  }
+  return model;
+}
 
 RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(cfg), identity_(identity_json(cfg)) {
   std::error_code ec;

@@ -15,10 +15,30 @@
 #include <torch/torch.h>
 
 #include "memscope/core/config.h"
+#include "memscope/data/dataset.h"
+#include "memscope/score/scores.h"
 #include "memscope/plan/plan.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {
+
+/// A finished run read back: its configuration, the data as it was preprocessed, and the scores
+/// at the last evaluated epoch.
+struct FinishedRun {
+  nlohmann::json config;  // config.json
+  RunConfig cfg;
+  Dataset data;
+  Scores scores;
+  std::vector<int64_t> epochs;
+  torch::Tensor mask, mem_by_epoch;  // [N, J] bool; [E, N] (undefined if absent)
+  bool images = false;               // examples are images (C x H x W with H > 1)
+};
+
+/// Reads DIR; throws memscope::Error naming what is missing or inconsistent.
+FinishedRun load_finished_run(const std::string& dir);
+
+/// Loads member `job` of a finished run into a one-member ensemble.
+std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const FinishedRun& run, int64_t job);
 
 class RunDir {
  public:

@@ -18,6 +18,7 @@
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
+#include "memscope/io/run_dir.h"
 #include "memscope/report/images.h"
 #include "memscope/score/scores.h"
 #include "memscope/train/trainer.h"
@@ -70,40 +71,8 @@ json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 std::string fmt_num(double v, int digits = 2) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
 
-struct Run {
-  json config;
-  RunConfig cfg;
-  Dataset data;
-  Scores scores;
-  std::vector<int64_t> epochs;
-  torch::Tensor mask, mem_by_epoch;
-  bool images = false;
-};
-
-Run load_run(const std::string& dir) {
-  MEMSCOPE_CHECK(fs::exists(dir + "/config.json"), "report: ", dir, " has no config.json (not a memscope run directory)");
-  MEMSCOPE_CHECK(fs::exists(dir + "/logp.npy"), "report: ", dir, " has no logp.npy (the run has not finished)");
-  Run r;
-  r.config = parse_json(dir + "/config.json");
-  r.cfg = resolved(run_config_from_json(r.config.value("config", json::object())));
-  r.data = load_dataset(r.cfg.data, r.cfg.seed);
-  torch::Tensor logp = read_npy(dir + "/logp.npy");
-  r.mask = read_npy(dir + "/mask.npy");
-  torch::Tensor ep = read_npy(dir + "/epochs.npy");
-  const int64_t N = r.data.size();
-  MEMSCOPE_CHECK(logp.dim() == 3 && logp.size(1) == N && r.mask.dim() == 2 && r.mask.size(0) == N &&
-                     r.mask.size(1) == logp.size(2) && ep.size(0) == logp.size(0),
-                 "report: ", dir, ": logp.npy ", logp.sizes(), ", mask.npy ", r.mask.sizes(), " and epochs.npy ",
-                 ep.sizes(), " do not agree with ", N, " examples");
-  r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
-  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask);
-  if (fs::exists(dir + "/mem_by_epoch.npy")) r.mem_by_epoch = read_npy(dir + "/mem_by_epoch.npy");
-  r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;
-  return r;
-}
-
 /// The image of example i as a data URI ("" for tabular data).
-std::string image_uri(const Run& r, int64_t i) {
+std::string image_uri(const FinishedRun& r, int64_t i) {
   if (!r.images) return "";
   return png_data_uri(r.data.x[i].view({r.data.shape[0], r.data.shape[1], r.data.shape[2]}));
 }
@@ -131,12 +100,9 @@ std::function<void(int64_t, int64_t)> progress_lines(const std::string& what) {
 /// The nearest-neighbour ratio of the paper for every example: distance to the nearest held-out
 /// real image (of job 0) over distance to the nearest of as many samples of job 0's model.
 /// Undefined tensor when the model cannot sample or job 0 has no saved weights.
-torch::Tensor nn_ratio(const Run& r, const std::string& dir, json& info) {
-  const std::string weights = dir + "/jobs/job-00000/model.pt";
-  if (!fs::exists(weights) || r.mask.size(1) == 0) return {};
-  auto model = make_ensemble(r.data.dim(), r.cfg.model, {0});
-  std::ifstream is(weights, std::ios::binary);
-  model->load_member(0, is);
+torch::Tensor nn_ratio(const FinishedRun& r, const std::string& dir, json& info) {
+  if (!fs::exists(dir + "/jobs/job-00000/model.pt") || r.mask.size(1) == 0) return {};
+  auto model = load_job_model(dir, r, 0);
   torch::Tensor held_out = (~r.mask.select(1, 0).to(torch::kBool)).nonzero().flatten();
   const int64_t m = held_out.size(0);
   if (m < 2) return {};
@@ -170,7 +136,7 @@ std::string default_asset_dir() {
 json write_report(const ReportConfig& c) {
   const std::string& dir = c.run_dir;
   spdlog::info("report: reading {}", dir);
-  const Run r = load_run(dir);
+  const FinishedRun r = load_finished_run(dir);
   const Scores& s = r.scores;
   const int64_t N = r.data.size();
   const MemAnalysis a = analyse_memorization(s, r.data.label, r.mem_by_epoch, r.epochs, c.high_quantile);
@@ -356,7 +322,8 @@ json write_report(const ReportConfig& c) {
   json grids = {{"top", json::array()}, {"bottom", json::array()}};
   for (int64_t i : top) grids["top"].push_back(example(i, true));
   for (int64_t i : bottom) grids["bottom"].push_back(example(i, true));
-  const json page = {{"specs", specs},         {"table", table},
+  json page_pairs = json::array();
+  const json page_base = {{"specs", specs},         {"table", table},
                      {"grids", grids},         {"neighbours", neighbours},
                      {"bin_examples", bin_examples}, {"over_epochs", a.summary["over_epochs"]}};
 
@@ -392,7 +359,7 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
 #table{border-collapse:collapse;font-size:12px;width:100%}#table th{cursor:pointer;background:#eee;position:sticky;top:0}#table td,#table th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
 .note{color:#555;font-size:13px}.scroll{max-height:420px;overflow:auto;border:1px solid #eee}</style></head><body>)";
   html += fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(r.data.name + " - " + dir));
-  html += R"(<nav><a href="#run">Run</a><a href="#scores">Scores</a><a href="#outliers">Memorization vs outliers</a><a href="#scatter">M vs U</a><a href="#training">Over training</a><a href="#neighbours">Neighbours</a><a href="#classes">Classes</a></nav><main>)";
+  html += R"(<nav><a href="#run">Run</a><a href="#scores">Scores</a><a href="#outliers">Memorization vs outliers</a><a href="#scatter">M vs U</a><a href="#training">Over training</a><a href="#neighbours">Neighbours</a><a href="#classes">Classes</a><a href="#extraction">Regeneration</a></nav><main>)";
   html += "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts + "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
   html += fmt::format(
       "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div><div class=\"kpi\"><b>{}</b>mean standard error</div>"
@@ -431,7 +398,34 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
         "<table class=\"facts\"><tr><th>comparison</th><th>Spearman</th><th>max |error| (nats)</th><th>top-5% agreement</th></tr>{}</table></section>",
         html_escape(v.value("model", "")), html_escape(v.value("exact_dir", "")), rows_html);
   }
+  if (fs::exists(dir + "/extraction.json")) {
+    const json x = parse_json(dir + "/extraction.json");
+    summary["extraction"] = {{"settings", x.value("settings", json::object())}, {"overall", x.value("overall", json::object())},
+                             {"models", x.value("models", json::array())}};
+    const json& o = x["overall"];
+    auto g = [&](const char* k, int d) { return o.contains(k) && o[k].is_number() ? fmt_num(o[k].get<double>(), d) : "n/a"; };
+    std::string model_rows;
+    for (const auto& m : x["models"])
+      model_rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.5f}</td><td>{:.5f}</td><td>{}</td></tr>", m.value("job", -1),
+                                m.value("copies_of_training", 0), m.value("copies_of_held_out", 0), m.value("copies_per_training_example", 0.0),
+                                m.value("copies_per_held_out_example", 0.0), m["ct"].is_number() ? fmt_num(m["ct"].get<double>(), 2) : "n/a");
+    html += fmt::format(
+        "<section id=\"extraction\"><h2>Regeneration: training images the models reproduce</h2>"
+        "<p>Adaptive rule (l2 / (alpha x mean l2 to the nearest examples) &lt;= 1): <b>{}</b> samples copy a training example of "
+        "their model, <b>{}</b> copy a held-out one (a copy of a held-out example is generalisation, not memorization); rates {} "
+        "vs {} (difference {}). Plain l2 rule: {} vs {}. Examples copied: {}; rank correlation of M with the number of models "
+        "copying an example: {}; mean M of copied examples {} vs {} of the rest.</p>"
+        "<table class=\"facts\"><tr><th>job</th><th>copies of training</th><th>of held-out</th><th>per training example</th>"
+        "<th>per held-out example</th><th>C_T (Meehan et al.; negative: copying)</th></tr>{}</table>"
+        "<h3>Closest copies (sample, then the training image)</h3><div id=\"pairs\" class=\"grid\"></div></section>",
+        g("copies_of_training", 0), g("copies_of_held_out", 0), g("copy_rate_training", 5), g("copy_rate_held_out", 5),
+        g("copy_rate_difference", 5), g("l2_copies_of_training", 0), g("l2_copies_of_held_out", 0), g("examples_copied", 0),
+        g("spearman_mem_models_copying", 3), g("mem_mean_copied", 2), g("mem_mean_not_copied", 2), model_rows);
+    page_pairs = x.value("pairs", json::array());
+  }
   html += "</main>";
+  json page = page_base;
+  page["pairs"] = page_pairs;
   html += "<script type=\"application/json\" id=\"page-data\">" + script_json(page) + "</script>";
   html += "<script>" + read_asset(assets, "vega/build/vega.min.js") + "</script>";
   html += "<script>" + read_asset(assets, "vega-lite/build/vega-lite.min.js") + "</script>";
@@ -456,6 +450,13 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
   for (const k of ['top', 'bottom']) { const g = document.getElementById('grid-' + k); D.grids[k].forEach(e => g.appendChild(cell(e))); }
   const be = document.getElementById('bin-examples');
   D.bin_examples.forEach(b => { const row = document.createElement('div'); row.className = 'nrow'; const l = document.createElement('b'); l.textContent = 'bin ' + b.bin; row.appendChild(l); b.examples.forEach(e => row.appendChild(cell(e))); be.appendChild(row); });
+  const pairs = document.getElementById('pairs');
+  if (pairs) D.pairs.forEach(p => {
+    const row = document.createElement('div'); row.className = 'nrow';
+    row.appendChild(cell({image: p.sample_image, index: 'sample ' + p.sample + ' of job ' + p.job, label: p.label, mem: null, mem_se: null}, '\nratio ' + fmt(p.ratio, 2)));
+    row.appendChild(cell({image: p.train_image, index: p.index, label: p.label, mem: p.mem, mem_se: null}, '\n' + (p.in_training ? 'in training' : 'held out') + ', l2 ' + fmt(p.l2, 3)));
+    pairs.appendChild(row);
+  });
   const nb = document.getElementById('nbrs');
   D.neighbours.forEach(n => { const row = document.createElement('div'); row.className = 'nrow'; row.appendChild(cell(n.example)); n.neighbours.forEach(e => row.appendChild(cell(e, '\nl2 ' + fmt(e.distance, 3)))); nb.appendChild(row); });
   // The sortable, searchable table.
