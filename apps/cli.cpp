@@ -123,6 +123,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")->capture_default_str();
   extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
   extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
+  extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
 
   RunConfig exact_cfg;
   exact_cfg.model.family = "gaussian";

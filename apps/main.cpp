@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
       std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, " << o["copies_of_held_out"]
                 << " a held-out one (adaptive rule); rates " << o["copy_rate_training"] << " vs " << o["copy_rate_held_out"] << "\n"
                 << "pairs:   " << cmd.extract.run_dir << "/extraction.csv, copies.csv, extraction.json\n";
+      if (cmd.no_report) return 0;
       memscope::ReportConfig rc = cmd.report;
       rc.run_dir = cmd.extract.run_dir;
       memscope::write_report(rc);

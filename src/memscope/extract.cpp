@@ -84,7 +84,12 @@ json extract(const ExtractConfig& c) {
     const int64_t n_in = in_mask.sum().item<int64_t>(), n_out = N - n_in;
     const torch::Tensor train = run.data.x.index({in_mask}), test = run.data.x.index({~in_mask});
     const int64_t cells = std::max<int64_t>(1, std::min<int64_t>(c.cells, std::min(train.size(0), test.size(0)) / 10));
-    const double ct = data_copying_ct(train, test, samples, cells, derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xC7ULL}));
+    // C_T compares distances of samples and of real data to the training set, so the samples must
+    // be of the data's kind: on binarized data, Bernoulli draws (a mean image is closer to every
+    // binary image than another binary image is, which would read as copying).
+    const bool binary = run.cfg.data.binarize == "sample" || run.cfg.data.binarize == "threshold";
+    const torch::Tensor ct_samples = binary && c.draw == "mean" ? at::bernoulli(samples, gen) : samples;
+    const double ct = data_copying_ct(train, test, ct_samples, cells, derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xC7ULL}));
     per_model.push_back({{"job", j},
                          {"samples", c.samples},
                          {"copies_of_training", in},
@@ -117,7 +122,8 @@ json extract(const ExtractConfig& c) {
   const double n_models = double(jobs.size());
   json result = {
       {"run", c.run_dir},
-      {"settings", {{"samples", c.samples}, {"draw", c.draw}, {"delta", c.delta}, {"alpha", c.alpha}, {"n_nearest", c.n_nearest}, {"jobs", jobs}}},
+      {"settings", {{"samples", c.samples}, {"draw", c.draw},
+                    {"ct_samples", run.cfg.data.binarize == "none" ? c.draw : std::string("bernoulli draws (binary data)")}, {"delta", c.delta}, {"alpha", c.alpha}, {"n_nearest", c.n_nearest}, {"jobs", jobs}}},
       {"models", per_model},
       {"overall",
        {{"copies_of_training", total_in},

@@ -18,6 +18,14 @@ awk -F, 'NR == 1 { if ($0 != "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out
          END { if (n != 300) exit 4; for (i = 0; i < 300; i++) if (seen[i] != 1) exit 5; if (sum <= 0) exit 6 }' \
     "$work/a/scores.csv" || fail "scores.csv check failed with code $?"
 
+# 1b. Regeneration test on that run: files, header, one row per sample.
+"$bin" extract --run "$work/a" --samples 150 --jobs 0,2 --no-report > "$work/x.out"
+[[ $(head -1 "$work/a/extraction.csv") == "job,sample,nearest_index,l2,ratio,in_training,extracted_l2,extracted" ]] ||
+  fail "extraction.csv header"
+[[ $(($(wc -l < "$work/a/extraction.csv") - 1)) -eq 300 ]] || fail "extraction.csv should have 2 x 150 rows"
+[[ $(($(wc -l < "$work/a/copies.csv") - 1)) -eq 300 ]] || fail "copies.csv should have a row per example"
+grep -q '"ct"' "$work/a/extraction.json" || fail "extraction.json lacks C_T"
+
 # 2. Killed with SIGKILL in the middle, then re-run: the same scores as a run never interrupted.
 resume=("${common[@]}" --folds 4 --epochs 6 --group-size 1)
 "$bin" run "${resume[@]}" --out "$work/ref" > /dev/null 2>&1
@@ -60,5 +68,8 @@ expect_error "--folds" run --data fashion-mnist --limit 10 --folds 50 --out "$wo
 expect_error "different configuration" run "${common[@]}" --folds 3 --epochs 4 --out "$work/a"
 expect_error "--epochs" run --epochs many
 expect_error "not empty" run "${common[@]}" --out "$work"
+expect_error "no config.json" extract --run "$work/nothing"
+expect_error "--jobs" extract --run "$work/a" --jobs 7
+expect_error "no config.json" report --run "$work/nothing"
 [[ ! -e "$work/e1" && ! -e "$work/e3" ]] || fail "a failed run left a run directory behind"
 echo "e2e: all checks passed"
