@@ -8,6 +8,7 @@
 
 #include "memscope/analysis/extraction.h"
 #include "memscope/core/error.h"
+#include "memscope/core/progress.h"
 #include "memscope/core/seeds.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/run_dir.h"
@@ -21,15 +22,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr int64_t kPairsShown = 24;
-
-std::function<void(int64_t, int64_t)> log_progress(const std::string& what) {
-  auto last = std::make_shared<int64_t>(-1);
-  return [what, last](int64_t done, int64_t total) {
-    const int64_t tenth = 10 * done / std::max<int64_t>(1, total);
-    if (tenth != *last) spdlog::info("extract: {}: {}/{} samples", what, done, total);
-    *last = tenth;
-  };
-}
 
 }  // namespace
 
@@ -63,7 +55,7 @@ json extract(const ExtractConfig& c) {
     torch::Tensor samples = model->sample(0, c.samples, gen);
     MEMSCOPE_CHECK(samples.defined(), "extract: model family ", run.cfg.model.family, " cannot sample");
     if (c.draw == "bernoulli") samples = at::bernoulli(samples, gen);
-    const SampleMatches m = match_samples(samples, run.data.x, c.alpha, c.n_nearest, log_progress(fmt::format("job {}", j)));
+    const SampleMatches m = match_samples(samples, run.data.x, c.alpha, c.n_nearest, progress_lines("extract", fmt::format("job {}", j), "samples"));
     const torch::Tensor in_mask = mask.select(1, j);
     std::vector<bool> copied_here(N, false);
     int64_t in = 0, out = 0, in_l2 = 0, out_l2 = 0;

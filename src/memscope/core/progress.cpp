@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +24,16 @@ std::string format_duration(double s) {
   if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
   if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
   return fmt::format("{}s", t);
+}
+
+std::function<void(int64_t, int64_t)> progress_lines(const std::string& component, const std::string& what,
+                                                     const std::string& unit) {
+  auto last = std::make_shared<int64_t>(-1);
+  return [=](int64_t done, int64_t total) {
+    const int64_t tenth = 10 * done / std::max<int64_t>(1, total);
+    if (tenth != *last) spdlog::info("{}: {}: {}/{} {}", component, what, done, total, unit);
+    *last = tenth;
+  };
 }
 
 Progress::Mode Progress::mode_for(const std::string& setting) {

@@ -2,6 +2,7 @@
 // Progress of a plan: a two-part bar with ETAs on a terminal, plain log lines otherwise.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace memscope {
@@ -10,6 +11,11 @@ namespace memscope {
 std::string render_bar(double fraction, int width);
 /// "1h02m", "3m05s", "12s"; "--" when unknown (negative or not finite).
 std::string format_duration(double seconds);
+
+/// A tick(done, total) callback for a long search or loop that logs "component: what: done/total
+/// unit" at every tenth of the way.
+std::function<void(int64_t, int64_t)> progress_lines(const std::string& component, const std::string& what,
+                                                     const std::string& unit);
 
 class Progress {
  public:

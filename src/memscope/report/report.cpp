@@ -13,6 +13,7 @@
 #include "memscope/analysis/neighbours.h"
 #include "memscope/core/config.h"
 #include "memscope/core/error.h"
+#include "memscope/core/progress.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/version.h"
 #include "memscope/data/loaders.h"
@@ -86,17 +87,6 @@ std::string read_asset(const std::string& dir, const std::string& rel) {
   return js;
 }
 
-/// Logs the progress of a long search every tenth of the way.
-std::function<void(int64_t, int64_t)> progress_lines(const std::string& what) {
-  auto last = std::make_shared<int64_t>(-1);
-  return [what, last](int64_t done, int64_t total) {
-    const int64_t tenth = 10 * done / std::max<int64_t>(1, total);
-    if (tenth == *last) return;
-    *last = tenth;
-    spdlog::info("report: {}: {}/{} examples", what, done, total);
-  };
-}
-
 /// The nearest-neighbour ratio of the paper for every example: distance to the nearest held-out
 /// real image (of job 0) over distance to the nearest of as many samples of job 0's model.
 /// Undefined tensor when the model cannot sample or job 0 has no saved weights.
@@ -112,10 +102,10 @@ torch::Tensor nn_ratio(const FinishedRun& r, const std::string& dir, json& info)
   torch::Tensor own = torch::full({r.data.size()}, -1, torch::kInt64);
   own.index_put_({held_out}, torch::arange(m));
   const torch::Tensor real =
-      nearest_neighbours(r.data.x, r.data.x.index_select(0, held_out), 1, own, progress_lines("nearest held-out image"))
+      nearest_neighbours(r.data.x, r.data.x.index_select(0, held_out), 1, own, progress_lines("report", "nearest held-out image", "examples"))
           .distance.select(1, 0);
   const torch::Tensor fake =
-      nearest_neighbours(r.data.x, samples, 1, {}, progress_lines("nearest model sample")).distance.select(1, 0);
+      nearest_neighbours(r.data.x, samples, 1, {}, progress_lines("report", "nearest model sample", "examples")).distance.select(1, 0);
   info = {{"job", 0}, {"held_out_real", m}, {"model_samples", m}, {"sample", "decoder mean of z ~ N(0, I)"}};
   return real / fake.clamp_min(1e-12);
 }
