@@ -109,6 +109,19 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   add_run_options(*bench, bench_cfg);
   bench->add_option("--json", cmd.json_out, "write the figures as JSON to this file")->capture_default_str();
 
+  // train: a shard of a plan, for job arrays; from a run directory's config or from options.
+  RunConfig train_cfg;
+  CLI::App* train = app.add_subcommand("train", "train only shard I of N of a plan (scheduler job arrays); no scores");
+  train->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  train->add_option("--config", config_file, "TOML file of options (flags override it)");
+  add_run_options(*train, train_cfg);
+  train->add_option("--run", cmd.run_dir, "an existing run directory whose configuration to use");
+  std::string shard = "0/1";
+  for (CLI::App* sub : {run, train})
+    sub->add_option("--shard", shard, "I/N: only the jobs with id % N == I")->capture_default_str();
+  CLI::App* score = app.add_subcommand("score", "aggregate the finished jobs of a run into scores and a report");
+  score->add_option("--run", cmd.run_dir, "run directory")->required();
+
   CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
   report->add_option("--run", cmd.report.run_dir, "run directory")->required();
   report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")->capture_default_str();
@@ -161,6 +174,21 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   }
   if (run->parsed()) cmd.name = "run";
   if (report->parsed()) cmd.name = "report";
+  if (score->parsed()) cmd.name = "score";
+  if (train->parsed()) {
+    cmd.name = "train";
+    cmd.run = train_cfg;
+  }
+  if (run->parsed() || train->parsed()) {
+    const size_t slash = shard.find('/');
+    try {
+      MEMSCOPE_CHECK(slash != std::string::npos, "");
+      cmd.run.shard_index = std::stoll(shard.substr(0, slash));
+      cmd.run.shard_count = std::stoll(shard.substr(slash + 1));
+    } catch (const std::exception&) {
+      throw Error(str("--shard: expected I/N (e.g. 3/10), got '", shard, "'"));
+    }
+  }
   if (extract->parsed()) cmd.name = "extract";
   if (exact->parsed()) {
     cmd.name = "exact";

@@ -18,6 +18,8 @@ struct Command {
   /// report (and run, which ends with a report).
   ReportConfig report;
   ExtractConfig extract;
+  /// train --run, score --run: an existing run directory.
+  std::string run_dir;
   /// extract: skip rewriting the report.
   bool no_report = false;
   /// exact: a run directory to compare with.

@@ -21,10 +21,22 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-int run_command(const memscope::RunConfig& cfg, memscope::ReportConfig report) {
-  const memscope::RunOutcome o = memscope::run(cfg);
+std::string missing_line(const memscope::RunOutcome& o) {
+  std::string ids;
+  for (size_t k = 0; k < o.missing.size() && k < 20; ++k) ids += (k ? "," : "") + std::to_string(o.missing[k]);
+  if (o.missing.size() > 20) ids += ",...";
+  return std::to_string(o.missing.size()) + " of " + std::to_string(o.jobs_total) + " jobs not finished (" + ids + ")";
+}
+
+/// After run or score: the scores and the report, or what is missing.
+int finish(const memscope::RunOutcome& o, memscope::ReportConfig report, const std::string& progress) {
+  if (!o.missing.empty() && o.scores.mem.empty()) {
+    std::cout << "memscope: " << o.jobs_trained << " jobs trained here; " << missing_line(o) << "\n"
+              << "when all have finished: build/memscope score --run " << o.dir << "\n";
+    return 0;
+  }
   report.run_dir = o.dir;
-  report.progress = cfg.progress;
+  report.progress = progress;
   std::string report_line;
   try {
     memscope::write_report(report);
@@ -37,6 +49,7 @@ int run_command(const memscope::RunConfig& cfg, memscope::ReportConfig report) {
   mean /= double(std::max<size_t>(1, o.scores.mem.size()));
   std::cout << "memscope: " << o.jobs_trained << " jobs trained, " << o.jobs_skipped << " resumed, "
             << o.jobs_diverged << " diverged, in " << o.seconds << " s; mean memorization " << mean << "\n"
+            << (o.missing.empty() ? "" : "partial scores: " + missing_line(o) + "\n")
             << "scores: " << o.dir << "/scores.csv\n"
             << "raw:    " << o.dir << "/logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy\n"
             << "config: " << o.dir << "/config.json\n"
@@ -92,7 +105,25 @@ int main(int argc, char** argv) {
       std::cout << shown;
       return 0;
     }
-    if (cmd.name == "run") return run_command(cmd.run, cmd.report);
+    if (cmd.name == "run") return finish(memscope::run(cmd.run), cmd.report, cmd.run.progress);
+    if (cmd.name == "score") return finish(memscope::score_run(cmd.run_dir), cmd.report, "auto");
+    if (cmd.name == "train") {
+      memscope::RunConfig cfg = cmd.run;
+      if (!cmd.run_dir.empty()) {  // the run directory's configuration; only how-to-run settings from flags
+        memscope::RunConfig stored = memscope::load_run_config(cmd.run_dir);
+        stored.threads = cfg.threads;
+        stored.progress = cfg.progress;
+        stored.device = cfg.device;
+        stored.shard_index = cfg.shard_index;
+        stored.shard_count = cfg.shard_count;
+        cfg = stored;
+      }
+      const memscope::RunOutcome o = memscope::run(cfg);
+      std::cout << "memscope: shard " << cfg.shard_index << "/" << cfg.shard_count << ": " << o.jobs_trained << " jobs trained; "
+                << (o.missing.empty() ? "all jobs finished" : missing_line(o)) << "\n"
+                << "scores: build/memscope score --run " << o.dir << "\n";
+      return 0;
+    }
     if (cmd.name == "report") {
       memscope::write_report(cmd.report);
       std::cout << "report: " << cmd.report.run_dir << "/report.html\nsummary: " << cmd.report.run_dir << "/summary.json\n";

@@ -1,6 +1,7 @@
 #include "memscope/run.h"
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <limits>
 
@@ -9,6 +10,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
 #include "memscope/data/loaders.h"
+#include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
 #include "memscope/io/run_dir.h"
 #include "memscope/plan/plan.h"
@@ -80,12 +82,30 @@ RunOutcome run(const RunConfig& cfg_in) {
   RunOutcome out;
   out.dir = rd.path();
   out.jobs_total = int64_t(plan.jobs.size());
+  // This process's jobs: its shard's unfinished ones that no other process holds.
   std::vector<Job> pending;
-  for (const Job& job : plan.jobs)
-    if (!rd.job_done(job)) pending.push_back(job);
-  out.jobs_skipped = out.jobs_total - int64_t(pending.size());
-  if (out.jobs_skipped)
-    spdlog::info("resume: {} of {} jobs already finished in {}", out.jobs_skipped, out.jobs_total, rd.path());
+  std::vector<RunDir::Claim> claims;
+  int64_t finished = 0;
+  for (const Job& job : plan.jobs) {
+    if (rd.job_done(job)) {
+      ++finished;
+      continue;
+    }
+    if (job.id % cfg.shard_count != cfg.shard_index) continue;
+    std::optional<RunDir::Claim> claim = rd.try_claim(job);
+    if (!claim) {
+      spdlog::info("job {} is being trained by another process; skipping it", job.id);
+      continue;
+    }
+    if (rd.job_done(job)) {  // finished while we looked
+      ++finished;
+      continue;
+    }
+    claims.push_back(std::move(*claim));
+    pending.push_back(job);
+  }
+  out.jobs_skipped = finished;
+  if (finished) spdlog::info("resume: {} of {} jobs already finished in {}", finished, out.jobs_total, rd.path());
 
   const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size : std::max<int64_t>(1, pending.size());
   Progress progress(Progress::mode_for(cfg.progress), out.jobs_total, out.jobs_skipped);
@@ -115,7 +135,42 @@ RunOutcome run(const RunConfig& cfg_in) {
     }
     rd.write_config(data_json, jobs_json(rd, plan));
   }
-  out.scores = aggregate(rd, plan, data, epochs);
+  for (const Job& job : plan.jobs)
+    if (!rd.job_done(job)) out.missing.push_back(job.id);
+  if (out.missing.empty()) out.scores = aggregate(rd, plan, data, epochs);
+  else
+    spdlog::info("{} of {} jobs are not finished (other shards or processes); `memscope score --run {}` aggregates what is",
+                 out.missing.size(), out.jobs_total, rd.path());
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+RunConfig load_run_config(const std::string& dir) {
+  MEMSCOPE_CHECK(std::filesystem::exists(dir + "/config.json"), "--run: ", dir, " has no config.json (not a memscope run directory)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(dir + "/config.json"));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(str("--run: ", dir, "/config.json is not valid JSON"));
+  }
+  RunConfig cfg = run_config_from_json(j.value("config", nlohmann::json::object()));
+  cfg.out = dir;
+  return cfg;
+}
+
+RunOutcome score_run(const std::string& dir) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const RunConfig cfg = resolved(load_run_config(dir));
+  const Dataset data = load_dataset(cfg.data, cfg.seed);
+  const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
+  const RunDir rd(dir, cfg);
+  RunOutcome out;
+  out.dir = dir;
+  out.jobs_total = int64_t(plan.jobs.size());
+  for (const Job& job : plan.jobs)
+    if (!rd.job_done(job)) out.missing.push_back(job.id);
+  out.jobs_skipped = out.jobs_total - int64_t(out.missing.size());
+  out.scores = aggregate(rd, plan, data, eval_epochs(cfg.train, cfg.eval));
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

@@ -2,6 +2,7 @@
 // The main job: data -> plan -> train/evaluate jobs -> log p matrix -> scores, in a run directory
 // that a re-run resumes.
 #include <string>
+#include <vector>
 
 #include "memscope/core/config.h"
 #include "memscope/score/scores.h"
@@ -15,11 +16,21 @@ struct RunOutcome {
   double seconds = 0, train_seconds = 0, eval_seconds = 0;
   /// Matmul FLOPs of the training and evaluation of the jobs this call ran.
   double train_flops = 0, eval_flops = 0;
+  /// Scores (empty while jobs are missing, in run).
   Scores scores;
+  /// Jobs of the plan without a finished result.
+  std::vector<int64_t> missing;
 };
 
 /// Runs (or resumes) the plan of cfg in cfg.out and writes its scores. Throws memscope::Error on
 /// bad configuration or input; jobs finished before an error stay on disk.
 RunOutcome run(const RunConfig& cfg_in);
+
+/// The configuration a run directory was made with (out set to dir).
+RunConfig load_run_config(const std::string& dir);
+
+/// Aggregates whatever jobs of the run in dir have finished into its scores (examples then have
+/// fewer models: n_in and n_out say how many) and lists the missing jobs in the outcome.
+RunOutcome score_run(const std::string& dir);
 
 }  // namespace memscope

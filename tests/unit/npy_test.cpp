@@ -6,6 +6,9 @@
 #include "memscope/io/atomic.h"
 #include "test_util.h"
 
+#include <unistd.h>
+#include <filesystem>
+
 using namespace memscope;
 
 TEST(Npy, RoundTripsEveryType) {
@@ -50,4 +53,17 @@ TEST(Npy, RejectsBrokenFiles) {
 
 TEST(Atomic, FailsCleanlyOnAnUnwritableDirectory) {
   EXPECT_THROW(write_atomic("/nonexistent-dir/x.txt", "hi"), Error);
+}
+
+TEST(Atomic, StaleTemporariesOfDeadProcessesAreRemoved) {
+  const std::string dir = test::scratch_dir();
+  std::filesystem::create_directories(dir + "/jobs/job-00001");
+  write_atomic(dir + "/jobs/job-00001/.logp.npy.tmp.999999999.3", "half");  // no such process
+  const std::string mine = dir + "/.scores.csv.tmp." + std::to_string(::getpid()) + ".1";
+  write_atomic(mine, "in flight");
+  write_atomic(dir + "/keep.txt", "x");
+  EXPECT_EQ(remove_stale_temporaries(dir), 1);
+  EXPECT_TRUE(std::filesystem::exists(mine));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/keep.txt"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/jobs/job-00001/.logp.npy.tmp.999999999.3"));
 }

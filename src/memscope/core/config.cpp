@@ -85,6 +85,8 @@ void validate(const RunConfig& c) {
                      c.progress == "none",
                  "--progress: expected auto, bar, log or none, got '", c.progress, "'");
   MEMSCOPE_CHECK(!c.out.empty(), "--out: must not be empty");
+  MEMSCOPE_CHECK(c.shard_count >= 1 && c.shard_index >= 0 && c.shard_index < c.shard_count, "--shard: expected I/N with 0 <= I < N, got ",
+                 c.shard_index, "/", c.shard_count);
   std::optional<torch::Device> device;
   try {
     device = torch::Device(c.device);

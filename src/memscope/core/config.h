@@ -71,6 +71,8 @@ struct RunConfig {
   int threads = 0;
   /// "cpu", or "cuda" / "cuda:N" where LibTorch has CUDA and a GPU is visible.
   std::string device = "cpu";
+  /// Run only the jobs with id % shard_count == shard_index (a scheduler's job array).
+  int64_t shard_index = 0, shard_count = 1;
   /// Progress display: "auto" (bar on a terminal, log lines otherwise), "bar", "log" or "none".
   std::string progress = "auto";
 };

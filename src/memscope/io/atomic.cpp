@@ -1,6 +1,7 @@
 #include "memscope/io/atomic.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -58,6 +59,23 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
 
 void write_atomic(const std::string& path, const std::string& content) {
   write_atomic(path, [&](std::ostream& os) { os.write(content.data(), std::streamsize(content.size())); });
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const size_t tmp = name.rfind(".tmp.");
+    if (name.empty() || name[0] != '.' || tmp == std::string::npos) continue;
+    const std::string rest = name.substr(tmp + 5);
+    const long pid = std::strtol(rest.c_str(), nullptr, 10);
+    if (pid <= 0 || (::kill(pid_t(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code rm;
+      if (fs::remove(it->path(), rm)) ++removed;
+    }
+  }
+  return removed;
 }
 
 std::string read_file(const std::string& path) {

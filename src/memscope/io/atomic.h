@@ -12,6 +12,10 @@ namespace memscope {
 void write_atomic(const std::string& path, const std::function<void(std::ostream&)>& fill);
 void write_atomic(const std::string& path, const std::string& content);
 
+/// Removes the temporary files write_atomic leaves when its process is killed (".NAME.tmp.PID.N"
+/// whose PID no longer runs) in dir and its subdirectories. Returns how many it removed.
+int remove_stale_temporaries(const std::string& dir);
+
 /// The whole file as a string; throws memscope::Error naming path when it cannot be read.
 std::string read_file(const std::string& path);
 

@@ -1,5 +1,11 @@
 #include "memscope/io/run_dir.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -88,9 +94,15 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(c
       throw Error(str("--out: ", dir_, " holds a run with a different configuration (", diffs,
                       "); use another --out or the same options"));
     }
-  } else if (fs::exists(dir_) && !fs::is_empty(dir_)) {
-    throw Error(str("--out: ", dir_, " is not empty and holds no memscope run (no config.json)"));
+  } else if (fs::exists(dir_)) {
+    // Another process of the same run may be creating it (jobs/ and temporary files only).
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      const std::string name = e.path().filename().string();
+      if (name != "jobs" && name[0] != '.')
+        throw Error(str("--out: ", dir_, " is not empty and holds no memscope run (no config.json)"));
+    }
   }
+  remove_stale_temporaries(dir_);
   fs::create_directories(dir_ + "/jobs", ec);
   if (ec) throw Error(str("--out: cannot create ", dir_, ": ", ec.message()));
 }
@@ -127,6 +139,21 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"heldout_loss", r.heldout_loss},
                          {"eval_epochs", epochs},     {"memscope_version", kVersion}};
   write_atomic(jd + "/result.json", meta.dump(2) + "\n");
+}
+
+RunDir::Claim::~Claim() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<RunDir::Claim> RunDir::try_claim(const Job& job) const {
+  const std::string path = fmt::format("{}/jobs/job-{:05d}.lock", dir_, job.id);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  MEMSCOPE_CHECK(fd >= 0, "cannot create ", path, ": ", std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return Claim(fd);
 }
 
 nlohmann::json RunDir::job_meta(const Job& job) const { return parse_json_file(job_dir(job.id) + "/result.json"); }

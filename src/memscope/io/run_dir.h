@@ -9,6 +9,7 @@
 //   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
 //   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last)
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +62,21 @@ class RunDir {
   nlohmann::json job_meta(const Job& job) const;
   /// [E, N] float32 log p of a finished job.
   torch::Tensor job_logp(const Job& job) const;
+
+  /// An exclusive claim on a job (flock on jobs/job-NNNNN.lock): released when the object dies
+  /// or the process does, so a killed process never blocks a resume.
+  class Claim {
+   public:
+    explicit Claim(int fd) : fd_(fd) {}
+    Claim(Claim&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Claim(const Claim&) = delete;
+    ~Claim();
+
+   private:
+    int fd_;
+  };
+  /// Claims the job, or returns nothing when another process holds it.
+  std::optional<Claim> try_claim(const Job& job) const;
 
   /// Writes config.json: the configuration, version, data description and per-job status.
   void write_config(const nlohmann::json& data, const nlohmann::json& jobs) const;
