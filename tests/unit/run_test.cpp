@@ -83,6 +83,24 @@ TEST(Run, ResumesSkippingFinishedJobsWithIdenticalScores) {
   EXPECT_TRUE(torch::allclose(mem_first, read_npy(c.out + "/mem_by_epoch.npy"), 1e-4, 1e-3));
 }
 
+TEST(Run, MoreRepeatsOnAFinishedRunTrainOnlyTheNewJobs) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.plan.repeats = 1;
+  c.train.epochs = 2;
+  c.eval.eval_every = 0;
+  c.train.group_size = 1;
+  run(c);
+  const torch::Tensor first = read_npy(c.out + "/jobs/job-00002/logp.npy");
+  c.plan.repeats = 2;
+  RunOutcome more = run(c);
+  EXPECT_EQ(more.jobs_skipped, 4);
+  EXPECT_EQ(more.jobs_trained, 4);
+  EXPECT_EQ(more.scores.n_out[0], 2);
+  EXPECT_TRUE(torch::equal(first, read_npy(c.out + "/jobs/job-00002/logp.npy")));
+  EXPECT_EQ(read_npy(c.out + "/mask.npy").size(1), 8);
+}
+
 TEST(Run, RefusesADifferentConfigurationOnTheSameDirectory) {
   const std::string dir = test::scratch_dir();
   RunConfig c = tiny_run(dir);

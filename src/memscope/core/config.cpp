@@ -17,7 +17,9 @@ nlohmann::json identity_json(const RunConfig& c) {
       {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
                  {"ridge", c.model.ridge}}},
       {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr}}},
-      {"plan", {{"folds", c.plan.folds}, {"repeats", c.plan.repeats}}},
+      // Not the repeats: repeat r's folds and jobs do not depend on how many repeats there are,
+      // so more repeats on a finished run train only the new jobs.
+      {"plan", {{"folds", c.plan.folds}}},
       {"eval", {{"iw_samples", c.eval.iw_samples}, {"eval_every", c.eval.eval_every}}},
       {"seed", c.seed},
   };
@@ -26,6 +28,7 @@ nlohmann::json identity_json(const RunConfig& c) {
 nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json j = identity_json(c);
   j["train"]["group_size"] = c.train.group_size;
+  j["plan"]["repeats"] = c.plan.repeats;
   j["out"] = c.out;
   j["threads"] = c.threads;
   j["device"] = c.device;

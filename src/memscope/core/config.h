@@ -84,7 +84,8 @@ bool is_linear_gaussian(const std::string& family);
 /// c with "auto" settings made explicit (binarize).
 RunConfig resolved(RunConfig c);
 
-/// What determines the results of a run (everything but out, threads and progress), as JSON.
+/// What determines the results of a run's jobs (everything but the number of repeats, out,
+/// threads, device and progress), as JSON.
 nlohmann::json identity_json(const RunConfig& c);
 /// The whole resolved configuration as JSON.
 nlohmann::json to_json(const RunConfig& c);
