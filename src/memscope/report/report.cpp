@@ -349,7 +349,10 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
 #table{border-collapse:collapse;font-size:12px;width:100%}#table th{cursor:pointer;background:#eee;position:sticky;top:0}#table td,#table th{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
 .note{color:#555;font-size:13px}.scroll{max-height:420px;overflow:auto;border:1px solid #eee}</style></head><body>)";
   html += fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(r.data.name + " - " + dir));
-  html += R"(<nav><a href="#run">Run</a><a href="#scores">Scores</a><a href="#outliers">Memorization vs outliers</a><a href="#scatter">M vs U</a><a href="#training">Over training</a><a href="#neighbours">Neighbours</a><a href="#classes">Classes</a><a href="#extraction">Regeneration</a></nav><main>)";
+  html += R"(<nav><a href="#run">Run</a><a href="#scores">Scores</a><a href="#outliers">Memorization vs outliers</a><a href="#scatter">M vs U</a><a href="#training">Over training</a><a href="#neighbours">Neighbours</a><a href="#classes">Classes</a>)";
+  if (fs::exists(dir + "/validation.json")) html += R"(<a href="#validation">Validation</a>)";
+  if (fs::exists(dir + "/extraction.json")) html += R"(<a href="#extraction">Regeneration</a>)";
+  html += "</nav><main>";
   html += "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts + "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
   html += fmt::format(
       "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div><div class=\"kpi\"><b>{}</b>mean standard error</div>"
