@@ -82,36 +82,37 @@ RunOutcome run(const RunConfig& cfg_in) {
   RunOutcome out;
   out.dir = rd.path();
   out.jobs_total = int64_t(plan.jobs.size());
-  // This process's jobs: its shard's unfinished ones that no other process holds.
-  std::vector<Job> pending;
-  std::vector<RunDir::Claim> claims;
-  int64_t finished = 0;
+  // This process's jobs: its shard's unfinished ones, claimed a group at a time (a job another
+  // process holds is skipped), so processes sharing a run directory share its work dynamically.
+  std::vector<Job> candidates;
   for (const Job& job : plan.jobs) {
-    if (rd.job_done(job)) {
-      ++finished;
-      continue;
-    }
-    if (job.id % cfg.shard_count != cfg.shard_index) continue;
-    std::optional<RunDir::Claim> claim = rd.try_claim(job);
-    if (!claim) {
-      spdlog::info("job {} is being trained by another process; skipping it", job.id);
-      continue;
-    }
-    if (rd.job_done(job)) {  // finished while we looked
-      ++finished;
-      continue;
-    }
-    claims.push_back(std::move(*claim));
-    pending.push_back(job);
+    if (rd.job_done(job)) continue;
+    if (job.id % cfg.shard_count == cfg.shard_index) candidates.push_back(job);
   }
-  out.jobs_skipped = finished;
-  if (finished) spdlog::info("resume: {} of {} jobs already finished in {}", finished, out.jobs_total, rd.path());
+  out.jobs_skipped = out.jobs_total;
+  for (const Job& job : plan.jobs) out.jobs_skipped -= !rd.job_done(job);
+  if (out.jobs_skipped)
+    spdlog::info("resume: {} of {} jobs already finished in {}", out.jobs_skipped, out.jobs_total, rd.path());
 
-  const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size : std::max<int64_t>(1, pending.size());
+  const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size : std::max<int64_t>(1, candidates.size());
   Progress progress(Progress::mode_for(cfg.progress), out.jobs_total, out.jobs_skipped);
   int64_t done = out.jobs_skipped;
-  for (size_t start = 0; start < pending.size(); start += size_t(group)) {
-    std::vector<Job> jobs(pending.begin() + start, pending.begin() + std::min(pending.size(), start + size_t(group)));
+  size_t next = 0;
+  while (true) {
+    std::vector<Job> jobs;
+    std::vector<RunDir::Claim> claims;
+    while (int64_t(jobs.size()) < group && next < candidates.size()) {
+      const Job& job = candidates[next++];
+      std::optional<RunDir::Claim> claim = rd.try_claim(job);
+      if (!claim) {
+        spdlog::info("job {} is being trained by another process; skipping it", job.id);
+        continue;
+      }
+      if (rd.job_done(job)) continue;  // another process finished it meanwhile
+      claims.push_back(std::move(*claim));
+      jobs.push_back(job);
+    }
+    if (jobs.empty()) break;
     const int64_t G = int64_t(jobs.size());
     GroupResult gr = train_group(data, jobs, cfg, [&](double f, const std::string& what) {
       progress.update(done, G, f, what);

@@ -52,10 +52,20 @@ done
 # 2b. Two shards in parallel into one run directory, then score: the same scores again.
 "$bin" train "${resume[@]}" --out "$work/sharded" --shard 0/2 > "$work/shard0.out" 2>&1 &
 pid=$!
-"$bin" train "${resume[@]}" --out "$work/sharded" --shard 1/2 > "$work/shard1.out" 2>&1
-wait "$pid"
+"$bin" train "${resume[@]}" --out "$work/sharded" --shard 1/2 > "$work/shard1.out" 2>&1 || fail "shard 1: $(tail -1 "$work/shard1.out")"
+wait "$pid" || fail "shard 0: $(tail -1 "$work/shard0.out")"
 "$bin" score --run "$work/sharded" > "$work/score.out"
 cmp "$work/ref/scores.csv" "$work/sharded/scores.csv" || fail "sharded scores differ from a single process"
+# Two whole runs on one directory at once share its jobs (each claims one at a time); the one
+# finishing last writes the scores.
+"$bin" run "${resume[@]}" --out "$work/shared" > "$work/shared0.out" 2>&1 &
+pid=$!
+"$bin" run "${resume[@]}" --out "$work/shared" > "$work/shared1.out" 2>&1 || fail "second process: $(tail -1 "$work/shared1.out")"
+wait "$pid" || fail "first process: $(tail -1 "$work/shared0.out")"
+trained=$(cat "$work/shared0.out" "$work/shared1.out" | grep -o '^memscope: [0-9]* jobs trained' | awk '{s += $2} END {print s}')
+[[ $trained -eq 4 ]] || fail "two processes trained $trained jobs of 4"
+"$bin" score --run "$work/shared" > /dev/null
+cmp "$work/ref/scores.csv" "$work/shared/scores.csv" || fail "scores of two cooperating processes differ"
 # A shard of a finished run trains nothing; score of a half-finished run says what is missing.
 "$bin" train --run "$work/sharded" --shard 1/2 --progress none | grep -q "0 jobs trained" || fail "a finished shard trained again"
 "$bin" train "${resume[@]}" --out "$work/half" --shard 0/2 > /dev/null 2>&1

@@ -105,6 +105,9 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(c
   remove_stale_temporaries(dir_);
   fs::create_directories(dir_ + "/jobs", ec);
   if (ec) throw Error(str("--out: cannot create ", dir_, ": ", ec.message()));
+  // config.json first: another process starting on the same new directory must find a run in
+  // it, not a half-made folder of other files.
+  if (!fs::exists(config)) write_config(nlohmann::json::object(), nlohmann::json::array());
 }
 
 std::string RunDir::job_dir(int64_t id) const { return fmt::format("{}/jobs/job-{:05d}", dir_, id); }
