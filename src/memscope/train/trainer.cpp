@@ -70,13 +70,20 @@ class MemberAdam {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/// Rows idx ([G, B] int64) of X ([N, D]) as [G, B, D], with zeros where weight ([G, B] bool, on X's
+/// device) is false: padding rows (members with fewer examples left) are never real data.
+torch::Tensor gather_rows(const torch::Tensor& X, const torch::Tensor& idx, const torch::Tensor& weight) {
+  torch::Tensor x = X.index_select(0, idx.to(X.device()).view(-1)).view({idx.size(0), idx.size(1), X.size(1)});
+  return torch::where(weight.unsqueeze(-1), x, torch::zeros({}, x.options()));
+}
+
 /// Mean training loss (one-sample negative ELBO) of each member on its held-out examples, in
 /// chunks of rows, with noise from a stream of its own (training streams are not touched).
 std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X, const std::vector<torch::Tensor>& heldout,
                                  const std::vector<Job>& jobs, int64_t epoch) {
   torch::NoGradGuard no_grad;
   constexpr int64_t kRows = 1024;
-  const int64_t G = model.members(), L = model.noise_dim(), D = X.size(1);
+  const int64_t G = model.members(), L = model.noise_dim();
   int64_t most = 0;
   for (const auto& h : heldout) most = std::max(most, h.size(0));
   std::vector<double> sum(G, 0.0);
@@ -92,11 +99,8 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
     }
     std::vector<torch::Tensor> eps;
     for (auto& gen : gens) eps.push_back(at::randn({rows, L}, gen, torch::kFloat32));
-    idx = idx.to(X.device());
     weight = weight.to(X.device());
-    torch::Tensor x = X.index_select(0, idx.view(-1)).view({G, rows, D});
-    torch::Tensor per = model.loss(torch::where(weight.unsqueeze(-1), x, torch::zeros({}, x.options())),
-                                   torch::stack(eps).to(X.device()));
+    torch::Tensor per = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(X.device()));
     torch::Tensor sums = torch::where(weight, per, torch::zeros_like(per)).sum(1).to(torch::kCPU, torch::kFloat64);
     for (int64_t g = 0; g < G; ++g) sum[g] += sums[g].item<double>();
   }
@@ -231,12 +235,8 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         has_data[g] = true;
         eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
       }
-      // Padding rows (members with fewer examples left this step) are zeros, never real data.
-      idx = idx.to(device);
       weight = weight.to(device);
-      torch::Tensor x = X.index_select(0, idx.view(-1)).view({G, B, D});
-      x = torch::where(weight.unsqueeze(-1), x, torch::zeros({}, x.options()));
-      torch::Tensor per_example = model.loss(x, torch::stack(eps).to(device));  // [G, B]
+      torch::Tensor per_example = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(device));  // [G, B]
       torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
       torch::Tensor sums = masked.sum(1);                              // [G]
       torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
