@@ -14,6 +14,7 @@
 #include "memscope/bench/bench.h"
 #include "memscope/exact.h"
 #include "memscope/io/atomic.h"
+#include "memscope/io/run_dir.h"
 #include "memscope/core/error.h"
 #include "memscope/run.h"
 

@@ -1,7 +1,6 @@
 #include "memscope/run.h"
 
 #include <chrono>
-#include <filesystem>
 #include <cmath>
 #include <limits>
 
@@ -10,7 +9,6 @@
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
 #include "memscope/data/loaders.h"
-#include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
 #include "memscope/io/run_dir.h"
 #include "memscope/plan/plan.h"
@@ -144,19 +142,6 @@ RunOutcome run(const RunConfig& cfg_in) {
                  out.missing.size(), out.jobs_total, rd.path());
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
-}
-
-RunConfig load_run_config(const std::string& dir) {
-  MEMSCOPE_CHECK(std::filesystem::exists(dir + "/config.json"), "--run: ", dir, " has no config.json (not a memscope run directory)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(dir + "/config.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(str("--run: ", dir, "/config.json is not valid JSON"));
-  }
-  RunConfig cfg = run_config_from_json(j.value("config", nlohmann::json::object()));
-  cfg.out = dir;
-  return cfg;
 }
 
 RunOutcome score_run(const std::string& dir) {

@@ -26,9 +26,6 @@ struct RunOutcome {
 /// bad configuration or input; jobs finished before an error stay on disk.
 RunOutcome run(const RunConfig& cfg_in);
 
-/// The configuration a run directory was made with (out set to dir).
-RunConfig load_run_config(const std::string& dir);
-
 /// Aggregates whatever jobs of the run in dir have finished into its scores (examples then have
 /// fewer models: n_in and n_out say how many) and lists the missing jobs in the outcome.
 RunOutcome score_run(const std::string& dir);

@@ -87,4 +87,12 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(str(path, ": not valid JSON (", e.what(), ")"));
+  }
+}
+
 }  // namespace memscope

@@ -4,6 +4,8 @@
 #include <iosfwd>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace memscope {
 
 /// Writes what fill puts into the stream to a temporary file beside path, fsyncs it, renames it
@@ -18,5 +20,7 @@ int remove_stale_temporaries(const std::string& dir);
 
 /// The whole file as a string; throws memscope::Error naming path when it cannot be read.
 std::string read_file(const std::string& path);
+/// The file parsed as JSON; throws memscope::Error naming path when it cannot be read or parsed.
+nlohmann::json read_json(const std::string& path);
 
 }  // namespace memscope

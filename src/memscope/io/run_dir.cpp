@@ -30,22 +30,20 @@ uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ULL) {
   return h;
 }
 
-nlohmann::json parse_json_file(const std::string& path) {
-  try {
-    return nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(str(path, ": not valid JSON (", e.what(), ")"));
-  }
-}
-
 }  // namespace
 
-FinishedRun load_finished_run(const std::string& dir) {
+RunConfig load_run_config(const std::string& dir) {
   MEMSCOPE_CHECK(fs::exists(dir + "/config.json"), "run: ", dir, " has no config.json (not a memscope run directory)");
-  MEMSCOPE_CHECK(fs::exists(dir + "/logp.npy"), "run: ", dir, " has no logp.npy (the run has not finished)");
+  RunConfig cfg = run_config_from_json(read_json(dir + "/config.json").value("config", nlohmann::json::object()));
+  cfg.out = dir;
+  return cfg;
+}
+
+FinishedRun load_finished_run(const std::string& dir) {
   FinishedRun r;
-  r.config = parse_json_file(dir + "/config.json");
-  r.cfg = resolved(run_config_from_json(r.config.value("config", nlohmann::json::object())));
+  r.cfg = resolved(load_run_config(dir));
+  MEMSCOPE_CHECK(fs::exists(dir + "/logp.npy"), "run: ", dir, " has no logp.npy (the run has not finished)");
+  r.config = read_json(dir + "/config.json");
   r.data = load_dataset(r.cfg.data, r.cfg.seed);
   torch::Tensor logp = read_npy(dir + "/logp.npy");
   r.mask = read_npy(dir + "/mask.npy");
@@ -80,25 +78,12 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(c
   std::error_code ec;
   if (fs::exists(dir_) && !fs::is_directory(dir_)) throw Error(str("--out: ", dir_, " exists and is not a directory"));
   const std::string config = file("config.json");
-  if (fs::exists(config)) {
-    const nlohmann::json old = parse_json_file(config);
-    const nlohmann::json theirs = old.value("identity", nlohmann::json());
-    if (theirs != identity_) {
-      std::string diffs;
-      for (const auto& op : nlohmann::json::diff(theirs, identity_)) {
-        const std::string p = op.value("path", "");
-        const nlohmann::json::json_pointer ptr(p);
-        diffs += str(diffs.empty() ? "" : "; ", p.substr(1), ": ", theirs.contains(ptr) ? theirs[ptr].dump() : "unset",
-                     " there, ", identity_.contains(ptr) ? identity_[ptr].dump() : "unset", " here");
-      }
-      throw Error(str("--out: ", dir_, " holds a run with a different configuration (", diffs,
-                      "); use another --out or the same options"));
-    }
-  } else if (fs::exists(dir_)) {
-    // Another process of the same run may be creating it (jobs/ and temporary files only).
+  if (!fs::exists(config) && fs::exists(dir_)) {
+    // Another process of the same run may be creating it: jobs/, temporary files, and its
+    // config.json appearing while we look are fine; anything else is somebody else's folder.
     for (const auto& e : fs::directory_iterator(dir_)) {
       const std::string name = e.path().filename().string();
-      if (name != "jobs" && name[0] != '.')
+      if (name != "jobs" && name != "config.json" && name[0] != '.')
         throw Error(str("--out: ", dir_, " is not empty and holds no memscope run (no config.json)"));
     }
   }
@@ -106,8 +91,20 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(c
   fs::create_directories(dir_ + "/jobs", ec);
   if (ec) throw Error(str("--out: cannot create ", dir_, ": ", ec.message()));
   // config.json first: another process starting on the same new directory must find a run in
-  // it, not a half-made folder of other files.
+  // it, not a half-made folder of other files. Then the identity check, whoever wrote it.
   if (!fs::exists(config)) write_config(nlohmann::json::object(), nlohmann::json::array());
+  const nlohmann::json theirs = read_json(config).value("identity", nlohmann::json());
+  if (theirs != identity_) {
+    std::string diffs;
+    for (const auto& op : nlohmann::json::diff(theirs, identity_)) {
+      const std::string p = op.value("path", "");
+      const nlohmann::json::json_pointer ptr(p);
+      diffs += str(diffs.empty() ? "" : "; ", p.substr(1), ": ", theirs.contains(ptr) ? theirs[ptr].dump() : "unset",
+                   " there, ", identity_.contains(ptr) ? identity_[ptr].dump() : "unset", " here");
+    }
+    throw Error(str("--out: ", dir_, " holds a run with a different configuration (", diffs,
+                    "); use another --out or the same options"));
+  }
 }
 
 std::string RunDir::job_dir(int64_t id) const { return fmt::format("{}/jobs/job-{:05d}", dir_, id); }
@@ -122,7 +119,7 @@ std::string RunDir::job_key(const Job& job) const {
 bool RunDir::job_done(const Job& job) const {
   const std::string path = job_dir(job.id) + "/result.json";
   if (!fs::exists(path)) return false;
-  return parse_json_file(path).value("key", "") == job_key(job);
+  return read_json(path).value("key", "") == job_key(job);
 }
 
 void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs,
@@ -159,7 +156,7 @@ std::optional<RunDir::Claim> RunDir::try_claim(const Job& job) const {
   return Claim(fd);
 }
 
-nlohmann::json RunDir::job_meta(const Job& job) const { return parse_json_file(job_dir(job.id) + "/result.json"); }
+nlohmann::json RunDir::job_meta(const Job& job) const { return read_json(job_dir(job.id) + "/result.json"); }
 
 torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(job_dir(job.id) + "/logp.npy"); }
 

@@ -35,6 +35,9 @@ struct FinishedRun {
   bool images = false;               // examples are images (C x H x W with H > 1)
 };
 
+/// The configuration a run directory was made with (out set to dir).
+RunConfig load_run_config(const std::string& dir);
+
 /// Reads DIR; throws memscope::Error naming what is missing or inconsistent.
 FinishedRun load_finished_run(const std::string& dir);
 

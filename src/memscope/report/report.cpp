@@ -49,14 +49,6 @@ namespace {
 
 constexpr int64_t kNeighbours = 5;
 
-json parse_json(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    throw Error(str("report: ", path, " is not valid JSON (", e.what(), ")"));
-  }
-}
-
 /// JSON for a <script type="application/json"> block: "</" cannot end the element.
 std::string script_json(const json& j) {
   std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -376,7 +368,7 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
   html += a.summary["classes"].empty() ? "<p class=\"note\">The data set has no labels.</p>" : "<div class=\"chart\" id=\"chart-class\"></div><div class=\"chart\" id=\"chart-class-share\"></div>";
   html += "</section>";
   if (fs::exists(dir + "/validation.json")) {
-    const json v = parse_json(dir + "/validation.json");
+    const json v = read_json(dir + "/validation.json");
     summary["validation"] = v;
     std::string rows_html;
     for (const char* key : {"kfold_estimate_vs_kfold_target", "kfold_estimate_vs_loo", "kfold_target_vs_loo"}) {
@@ -392,7 +384,7 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
         html_escape(v.value("model", "")), html_escape(v.value("exact_dir", "")), rows_html);
   }
   if (fs::exists(dir + "/extraction.json")) {
-    const json x = parse_json(dir + "/extraction.json");
+    const json x = read_json(dir + "/extraction.json");
     summary["extraction"] = {{"settings", x.value("settings", json::object())}, {"overall", x.value("overall", json::object())},
                              {"models", x.value("models", json::array())}};
     const json& o = x["overall"];
