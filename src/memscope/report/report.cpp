@@ -64,6 +64,11 @@ json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 std::string fmt_num(double v, int digits = 2) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
 
+/// A JSON value as a number (fallback when it is not one: null, missing).
+double as_double(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
+/// A JSON value shown with `digits` decimals, "n/a" when it is not a finite number.
+std::string shown(const json& j, int digits = 2) { return fmt_num(as_double(j), digits); }
+
 /// The image of example i as a data URI ("" for tabular data).
 std::string image_uri(const FinishedRun& r, int64_t i) {
   if (!r.images) return "";
@@ -222,7 +227,7 @@ json write_report(const ReportConfig& c) {
   json mem_values = json::array();
   for (int64_t i = 0; i < N; ++i)
     if (std::isfinite(s.mem[i])) mem_values.push_back({{"mem", s.mem[i]}, {"label", lab[i]}});
-  const double thr = a.summary["high_threshold"].is_number() ? a.summary["high_threshold"].get<double>() : 0.0;
+  const double thr = as_double(a.summary["high_threshold"], 0.0);
   specs["chart-hist"] = vl({{"height", 220},
                             {"layer", {{{"data", {{"values", mem_values}}}, {"mark", "bar"},
                                         {"encoding", {{"x", {{"field", "mem"}, {"bin", {{"maxbins", 60}}}, {"title", "memorization score M (nats)"}}},
@@ -288,8 +293,7 @@ json write_report(const ReportConfig& c) {
     for (int64_t i : order) {
       if (!std::isfinite(s.logp_in[i])) continue;
       for (size_t b = 0; b < bins.size(); ++b) {
-        const double lo = bins[b]["lo"].is_number() ? bins[b]["lo"].get<double>() : -INFINITY;
-        const double hi = bins[b]["hi"].is_number() ? bins[b]["hi"].get<double>() : INFINITY;
+        const double lo = as_double(bins[b]["lo"], -INFINITY), hi = as_double(bins[b]["hi"], INFINITY);
         if (s.logp_in[i] >= lo && s.logp_in[i] < hi && per[b].size() < 3) per[b].push_back(i);
       }
     }
@@ -325,8 +329,8 @@ json write_report(const ReportConfig& c) {
                       fact("failed or diverged jobs", failed.empty() ? "none" : failed.dump());
   const auto& q = a.summary["mem_quantiles"];
   std::string qrow;
-  for (auto it = q.begin(); it != q.end(); ++it) qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), fmt_num(it.value().is_number() ? it.value().get<double>() : NAN, 3));
-  const double central = a.summary["high_mem_central90_share"].is_number() ? a.summary["high_mem_central90_share"].get<double>() : NAN;
+  for (auto it = q.begin(); it != q.end(); ++it) qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), shown(it.value(), 3));
+  const double central = as_double(a.summary["high_mem_central90_share"]);
   html += R"(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; connect-src 'none'">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>memscope report</title><style>
@@ -352,14 +356,13 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
       "<table class=\"facts\">{}</table><h3>Most memorized</h3><div class=\"grid\" id=\"grid-top\"></div><h3>Least memorized</h3><div class=\"grid\" id=\"grid-bottom\"></div>"
       "<h3>All scores</h3><p class=\"note\">{} rows (the most memorized first, then an even spread of the rest). Click a column to sort.</p>"
       "<input id=\"filter\" placeholder=\"filter: index or label\" size=\"30\"> <span class=\"note\" id=\"shown\"></span><div class=\"scroll\"><table id=\"table\"></table></div></section>",
-      fmt_num(a.summary["mem_mean"].is_number() ? a.summary["mem_mean"].get<double>() : NAN), fmt_num(a.summary["mem_se_mean"].is_number() ? a.summary["mem_se_mean"].get<double>() : NAN),
+      shown(a.summary["mem_mean"]), shown(a.summary["mem_se_mean"]),
       fmt_num(thr), c.high_quantile, qrow, rows.size());
   html += fmt::format(
       "<section id=\"outliers\"><h2>Memorization versus outliers</h2><p>Examples binned by U = log P(x | D). "
       "<b>{:.1f}%</b> of the highly memorized examples have U in the central 90% of U (the paper: more than half), so they are not simply outliers. "
       "Rank correlation of M with U: {}, with V: {}.</p><div class=\"chart\" id=\"chart-bins\"></div><h3>Most memorized examples per bin</h3><div id=\"bin-examples\"></div></section>",
-      100 * central, fmt_num(a.summary["spearman_mem_logp_in"].is_number() ? a.summary["spearman_mem_logp_in"].get<double>() : NAN, 3),
-      fmt_num(a.summary["spearman_mem_logp_out"].is_number() ? a.summary["spearman_mem_logp_out"].get<double>() : NAN, 3));
+      100 * central, shown(a.summary["spearman_mem_logp_in"], 3), shown(a.summary["spearman_mem_logp_out"], 3));
   html += "<section id=\"scatter\"><h2>M versus U</h2><p class=\"note\">Hover a point for its index, label, scores and image; drag to pan, scroll to zoom.</p><div class=\"chart\" id=\"chart-scatter\"></div></section>";
   html += "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div><p class=\"note\" id=\"overlap\"></p></section>";
   html += "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">The most memorized examples (red border) and their nearest examples in the data set by pixel l2 distance on [0, 1].</p><div id=\"nbrs\"></div>";
@@ -373,7 +376,7 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
     std::string rows_html;
     for (const char* key : {"kfold_estimate_vs_kfold_target", "kfold_estimate_vs_loo", "kfold_target_vs_loo"}) {
       const json& m = v.value(key, json::object());
-      auto f = [&](const char* k, int d) { return m.contains(k) && m[k].is_number() ? fmt_num(m[k].get<double>(), d) : "n/a"; };
+      auto f = [&](const char* k, int d) { return shown(m.value(k, json()), d); };
       rows_html += fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(key), f("spearman", 4),
                                f("max_abs_error", 4), f("top5_agreement", 3));
     }
@@ -388,12 +391,12 @@ h2{margin-top:0;font-size:19px}table.facts th{text-align:left;padding-right:16px
     summary["extraction"] = {{"settings", x.value("settings", json::object())}, {"overall", x.value("overall", json::object())},
                              {"models", x.value("models", json::array())}};
     const json& o = x["overall"];
-    auto g = [&](const char* k, int d) { return o.contains(k) && o[k].is_number() ? fmt_num(o[k].get<double>(), d) : "n/a"; };
+    auto g = [&](const char* k, int d) { return shown(o.value(k, json()), d); };
     std::string model_rows;
     for (const auto& m : x["models"])
       model_rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.5f}</td><td>{:.5f}</td><td>{}</td></tr>", m.value("job", -1),
                                 m.value("copies_of_training", 0), m.value("copies_of_held_out", 0), m.value("copies_per_training_example", 0.0),
-                                m.value("copies_per_held_out_example", 0.0), m["ct"].is_number() ? fmt_num(m["ct"].get<double>(), 2) : "n/a");
+                                m.value("copies_per_held_out_example", 0.0), shown(m.value("ct", json())));
     html += fmt::format(
         "<section id=\"extraction\"><h2>Regeneration: training images the models reproduce</h2>"
         "<p>Adaptive rule (l2 / (alpha x mean l2 to the nearest examples) &lt;= 1): <b>{}</b> samples copy a training example of "
