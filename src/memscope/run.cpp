@@ -67,14 +67,16 @@ RunOutcome run(const RunConfig& cfg_in) {
   spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1],
                data.shape[2], data.name);
   const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
-  const RunDir rd(cfg.out, cfg);
+  const std::string data_hash = content_hash(data);
+  const RunDir rd(cfg.out, cfg, data_hash);
+  rd.write_manifest(plan);
   const std::vector<int64_t> epochs = eval_epochs(cfg.train, cfg.eval);
   write_npy(rd.file("index.npy"), data.index);
   write_npy(rd.file("labels.npy"), data.label);
   write_npy(rd.file("mask.npy"), plan.in_mask());
   write_npy(rd.file("epochs.npy"), torch::tensor(epochs, torch::kInt64));
   const nlohmann::json data_json = {{"name", data.name}, {"n", data.size()}, {"shape", data.shape},
-                                    {"binarize", cfg.data.binarize}};
+                                    {"binarize", cfg.data.binarize}, {"content_hash", data_hash}};
   rd.write_config(data_json, jobs_json(rd, plan));
 
   RunOutcome out;
@@ -149,7 +151,7 @@ RunOutcome score_run(const std::string& dir) {
   const RunConfig cfg = resolved(load_run_config(dir));
   const Dataset data = load_dataset(cfg.data, cfg.seed);
   const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
-  const RunDir rd(dir, cfg);
+  const RunDir rd(dir, cfg, content_hash(data));
   RunOutcome out;
   out.dir = dir;
   out.jobs_total = int64_t(plan.jobs.size());

@@ -7,6 +7,8 @@
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
+
+#include <fmt/format.h>
 #include "test_util.h"
 
 using namespace memscope;
@@ -121,4 +123,48 @@ TEST(Run, RefusesADifferentConfigurationOnTheSameDirectory) {
   // A directory of unrelated files is not taken over.
   c.out = dir;
   EXPECT_THROW(run(c), Error);
+}
+
+TEST(Run, ResultsWithAnotherKeyAreNeverMixedIntoScores) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.train.epochs = 1;
+  c.plan.repeats = 1;
+  c.eval.eval_every = 0;
+  run(c);
+  // The manifest lists every job with the key its result carries.
+  const nlohmann::json manifest = read_json(c.out + "/manifest.json");
+  ASSERT_EQ(manifest["jobs"].size(), 4u);
+  for (const auto& j : manifest["jobs"]) {
+    const nlohmann::json result = read_json(fs::path(c.out) / "jobs" / fmt::format("job-{:05d}", j["id"].get<int>()) / "result.json");
+    EXPECT_EQ(result["key"], j["key"]);
+  }
+  // A result made under another identity (say, an older version) is not counted ...
+  nlohmann::json r1 = read_json(c.out + "/jobs/job-00001/result.json");
+  r1["key"] = "0123456789abcdef";
+  write_atomic(c.out + "/jobs/job-00001/result.json", r1.dump());
+  RunOutcome partial = score_run(c.out);
+  EXPECT_EQ(partial.missing, std::vector<int64_t>({1}));
+  int64_t lost = 0;
+  for (size_t i = 0; i < 160; ++i) lost += partial.scores.n_in[i] + partial.scores.n_out[i] == 3;
+  EXPECT_EQ(lost, 160);  // every example lost the one model
+  // ... and a re-run retrains only that job.
+  RunOutcome again = run(c);
+  EXPECT_EQ(again.jobs_trained, 1);
+  EXPECT_EQ(again.jobs_skipped, 3);
+}
+
+TEST(Run, RefusesChangedDataBehindTheSameSpec) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.train.epochs = 1;
+  c.plan.repeats = 1;
+  run(c);
+  test::write_image_set(dir, 160, 8, 8, /*seed=*/8);  // same file names, other pixels
+  try {
+    run(c);
+    FAIL() << "a run on other data was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data_hash"), std::string::npos) << e.what();
+  }
 }

@@ -1,8 +1,40 @@
 #include "memscope/data/dataset.h"
 
+#include <cstring>
+
+#include <fmt/format.h>
+
 #include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
 
 namespace memscope {
+
+namespace {
+
+uint64_t hash_tensor(const torch::Tensor& t, uint64_t h) {
+  const torch::Tensor c = t.contiguous().cpu();
+  const auto* bytes = static_cast<const unsigned char*>(c.data_ptr());
+  const size_t n = size_t(c.numel()) * c.element_size();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes + i, 8);
+    h = mix64(h ^ w);
+  }
+  for (; i < n; ++i) h = mix64(h ^ bytes[i]);
+  return mix64(h ^ n);
+}
+
+}  // namespace
+
+std::string content_hash(const Dataset& d) {
+  uint64_t h = 0;
+  for (int64_t s : d.shape) h = mix64(h ^ uint64_t(s));
+  h = hash_tensor(d.x.to(torch::kFloat32), h);
+  h = hash_tensor(d.index.to(torch::kInt64), h);
+  h = hash_tensor(d.label.to(torch::kInt64), h);
+  return fmt::format("{:016x}", h);
+}
 
 torch::Tensor pad_images(const torch::Tensor& images, int64_t p) {
   MEMSCOPE_CHECK(images.dim() == 3, "pad_images: expected [N, H, W], got ", images.sizes());

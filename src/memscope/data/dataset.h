@@ -24,6 +24,10 @@ struct Dataset {
   int64_t dim() const { return x.size(1); }
 };
 
+/// 16 hex digits: a hash of the preprocessed examples, their indices, labels and shape. Part of
+/// every job's identity, so results computed on other data are never mixed in.
+std::string content_hash(const Dataset& d);
+
 /// Pads [N, H, W] images with zeros on every side to [N, H + 2p, W + 2p].
 torch::Tensor pad_images(const torch::Tensor& images, int64_t p);
 /// Binarizes [N, ...] values in [0, 1]: "sample" draws Bernoulli(x) once with gen,

@@ -74,7 +74,9 @@ std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const Fi
   return model;
 }
 
-RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(cfg), identity_(identity_json(cfg)) {
+RunDir::RunDir(const std::string& dir, const RunConfig& cfg, const std::string& data_hash)
+    : dir_(dir), cfg_(cfg), identity_(identity_json(cfg)) {
+  identity_["data_hash"] = data_hash;
   std::error_code ec;
   if (fs::exists(dir_) && !fs::is_directory(dir_)) throw Error(str("--out: ", dir_, " exists and is not a directory"));
   const std::string config = file("config.json");
@@ -102,8 +104,8 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(c
       diffs += str(diffs.empty() ? "" : "; ", p.substr(1), ": ", theirs.contains(ptr) ? theirs[ptr].dump() : "unset",
                    " there, ", identity_.contains(ptr) ? identity_[ptr].dump() : "unset", " here");
     }
-    throw Error(str("--out: ", dir_, " holds a run with a different configuration (", diffs,
-                    "); use another --out or the same options"));
+    throw Error(str("--out: ", dir_, " holds a run with a different configuration or data (", diffs,
+                    "); use another --out or the same options and data"));
   }
 }
 
@@ -111,6 +113,7 @@ std::string RunDir::job_dir(int64_t id) const { return fmt::format("{}/jobs/job-
 
 std::string RunDir::job_key(const Job& job) const {
   uint64_t h = fnv1a(identity_.dump());
+  h = fnv1a(kVersion, h);
   h = fnv1a(str(job.id, ":", job.seed, ":", job.train.size()), h);
   for (int64_t i : job.train) h = mix64(h ^ uint64_t(i));
   return fmt::format("{:016x}", h);
@@ -159,6 +162,15 @@ std::optional<RunDir::Claim> RunDir::try_claim(const Job& job) const {
 nlohmann::json RunDir::job_meta(const Job& job) const { return read_json(job_dir(job.id) + "/result.json"); }
 
 torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(job_dir(job.id) + "/logp.npy"); }
+
+void RunDir::write_manifest(const Plan& plan) const {
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const Job& job : plan.jobs)
+    jobs.push_back({{"id", job.id}, {"repeat", job.repeat}, {"fold", job.fold}, {"seed", job.seed},
+                    {"n_train", job.train.size()}, {"key", job_key(job)}});
+  const nlohmann::json m = {{"memscope_version", kVersion}, {"identity", identity_}, {"jobs", jobs}};
+  write_atomic(file("manifest.json"), m.dump(2) + "\n");
+}
 
 void RunDir::write_config(const nlohmann::json& data, const nlohmann::json& jobs) const {
   nlohmann::json j = {{"memscope_version", kVersion}, {"torch_version", TORCH_VERSION},

@@ -2,13 +2,15 @@
 // The run directory: what a run writes, where, and how a resumed run finds what is done.
 //
 //   DIR/config.json            resolved configuration, memscope version, data, per-job status
+//   DIR/manifest.json          every job of the plan: id, repeat, fold, seed, training-set size, key
 //   DIR/index.npy, labels.npy  [N] int64 original index and label of every example
 //   DIR/mask.npy               [N, J] bool: job j trained on example i
 //   DIR/epochs.npy             [E] int64 evaluated epochs
 //   DIR/logp.npy               [E, N, J] float32 log p of every example under every job (NaN: missing)
 //   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
-//   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last)
+//   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last),
+//                              checkpoint.pt while training (--checkpoint-every)
 #include <optional>
 #include <string>
 
@@ -46,15 +48,17 @@ std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const Fi
 
 class RunDir {
  public:
-  /// Opens dir for a run of cfg, creating it if needed. Throws when dir holds a run made with a
-  /// different configuration (naming the differences) or is a non-empty directory of other files.
-  RunDir(const std::string& dir, const RunConfig& cfg);
+  /// Opens dir for a run of cfg on data with content_hash data_hash, creating it if needed. Throws
+  /// when dir holds a run made with a different configuration or data (naming the differences)
+  /// or is a non-empty directory of other files.
+  RunDir(const std::string& dir, const RunConfig& cfg, const std::string& data_hash);
 
   const std::string& path() const { return dir_; }
   std::string file(const std::string& name) const { return dir_ + "/" + name; }
   std::string job_dir(int64_t id) const;
 
-  /// Key of a job's result: a hash of the run identity, the job's id, seed and training set.
+  /// Key of a job's result: a hash of the run identity (configuration and data content), the
+  /// memscope version, the job's id, seed and training set.
   std::string job_key(const Job& job) const;
   /// True when the job's result.json exists and carries the job's key.
   bool job_done(const Job& job) const;
@@ -81,6 +85,8 @@ class RunDir {
   /// Claims the job, or returns nothing when another process holds it.
   std::optional<Claim> try_claim(const Job& job) const;
 
+  /// Writes manifest.json: every job of the plan with its key.
+  void write_manifest(const Plan& plan) const;
   /// Writes config.json: the configuration, version, data description and per-job status.
   void write_config(const nlohmann::json& data, const nlohmann::json& jobs) const;
 
