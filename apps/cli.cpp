@@ -36,6 +36,9 @@ void add_run_options(CLI::App& app, RunConfig& c) {
   app.add_option("--lr", c.train.lr, "Adam learning rate")->capture_default_str();
   app.add_option("--group-size", c.train.group_size, "jobs trained together (0: all pending)")
       ->capture_default_str();
+  app.add_option("--checkpoint-every", c.train.checkpoint_every,
+                  "save training state every E epochs; a killed job resumes from it (0: never)")
+      ->capture_default_str();
   app.add_option("--folds", c.plan.folds, "folds K per repeat")->capture_default_str();
   app.add_option("--repeats", c.plan.repeats, "repeats R (J = K R jobs)")->capture_default_str();
   app.add_option("--iw-samples", c.eval.iw_samples, "importance samples per example")->capture_default_str();

@@ -114,9 +114,11 @@ RunOutcome run(const RunConfig& cfg_in) {
     }
     if (jobs.empty()) break;
     const int64_t G = int64_t(jobs.size());
-    GroupResult gr = train_group(data, jobs, cfg, [&](double f, const std::string& what) {
-      progress.update(done, G, f, what);
-    });
+    std::vector<std::string> checkpoints;
+    if (cfg.train.checkpoint_every > 0)
+      for (const Job& job : jobs) checkpoints.push_back(rd.checkpoint_path(job));
+    GroupResult gr = train_group(
+        data, jobs, cfg, [&](double f, const std::string& what) { progress.update(done, G, f, what); }, checkpoints);
     progress.finish();
     for (int64_t g = 0; g < G; ++g) {
       const JobResult& r = gr.jobs[g];

@@ -49,6 +49,22 @@ assert b[:6] == b'\x93NUMPY', 'magic'
 PY
 done
 
+# 2a. The same with --checkpoint-every 5: killed jobs resume mid-training from their last
+#     checkpoint, and the scores are still those of the uninterrupted run.
+kills=0
+for attempt in $(seq 1 12); do
+  "$bin" run "${resume[@]}" --checkpoint-every 5 --out "$work/ckpt" >> "$work/ckpt.out" 2>&1 &
+  pid=$!
+  sleep "0.$((RANDOM % 9 + 1))"
+  if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
+  wait "$pid" 2> /dev/null || true
+  [[ -f "$work/ckpt/scores.csv" ]] && break
+done
+"$bin" run "${resume[@]}" --checkpoint-every 5 --out "$work/ckpt" >> "$work/ckpt.out" 2>&1
+echo "checkpointed run: killed $kills times, $(grep -c 'resumes after epoch' "$work/ckpt.out") resumes from a checkpoint"
+cmp "$work/ref/scores.csv" "$work/ckpt/scores.csv" || fail "scores after mid-job resumes differ from an uninterrupted run"
+! ls "$work"/ckpt/jobs/*/checkpoint-* > /dev/null 2>&1 || fail "finished jobs kept their checkpoints"
+
 # 2b. Two shards in parallel into one run directory, then score: the same scores again.
 "$bin" train "${resume[@]}" --out "$work/sharded" --shard 0/2 > "$work/shard0.out" 2>&1 &
 pid=$!

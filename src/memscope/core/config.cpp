@@ -28,6 +28,7 @@ nlohmann::json identity_json(const RunConfig& c) {
 nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json j = identity_json(c);
   j["train"]["group_size"] = c.train.group_size;
+  j["train"]["checkpoint_every"] = c.train.checkpoint_every;
   j["plan"]["repeats"] = c.plan.repeats;
   j["out"] = c.out;
   j["threads"] = c.threads;
@@ -53,6 +54,7 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
   get("train", "batch_size", c.train.batch_size);
   get("train", "lr", c.train.lr);
   get("train", "group_size", c.train.group_size);
+  get("train", "checkpoint_every", c.train.checkpoint_every);
   get("plan", "folds", c.plan.folds);
   get("plan", "repeats", c.plan.repeats);
   get("eval", "iw_samples", c.eval.iw_samples);
@@ -79,6 +81,7 @@ void validate(const RunConfig& c) {
   MEMSCOPE_CHECK(c.train.batch_size >= 1, "--batch-size: must be >= 1, got ", c.train.batch_size);
   MEMSCOPE_CHECK(c.train.lr > 0 && c.train.lr < 1e3, "--lr: must be in (0, 1000), got ", c.train.lr);
   MEMSCOPE_CHECK(c.train.group_size >= 0, "--group-size: must be >= 0, got ", c.train.group_size);
+  MEMSCOPE_CHECK(c.train.checkpoint_every >= 0, "--checkpoint-every: must be >= 0, got ", c.train.checkpoint_every);
   MEMSCOPE_CHECK(c.plan.folds >= 2, "--folds: must be >= 2, got ", c.plan.folds);
   MEMSCOPE_CHECK(c.plan.repeats >= 1, "--repeats: must be >= 1, got ", c.plan.repeats);
   MEMSCOPE_CHECK(c.eval.iw_samples >= 1, "--iw-samples: must be >= 1, got ", c.eval.iw_samples);

@@ -41,6 +41,8 @@ struct TrainConfig {
   double lr = 1e-3;
   /// Jobs trained together with stacked weights (0: all pending jobs of the plan at once).
   int64_t group_size = 0;
+  /// Save each job's training state every E epochs so a killed job resumes mid-training (0: never).
+  int64_t checkpoint_every = 0;
 };
 
 struct PlanConfig {

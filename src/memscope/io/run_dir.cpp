@@ -125,6 +125,14 @@ bool RunDir::job_done(const Job& job) const {
   return read_json(path).value("key", "") == job_key(job);
 }
 
+std::string RunDir::checkpoint_path(const Job& job) const {
+  const std::string jd = job_dir(job.id);
+  std::error_code ec;
+  fs::create_directories(jd, ec);
+  if (ec) throw Error(str("cannot create ", jd, ": ", ec.message()));
+  return jd + "/checkpoint-" + job_key(job) + ".pt";
+}
+
 void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs,
                       DensityEnsemble& model, int64_t member) const {
   const std::string jd = job_dir(job.id);
@@ -142,6 +150,8 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"heldout_loss", r.heldout_loss},
                          {"eval_epochs", epochs},     {"memscope_version", kVersion}};
   write_atomic(jd + "/result.json", meta.dump(2) + "\n");
+  for (const auto& e : fs::directory_iterator(jd))
+    if (e.path().filename().string().rfind("checkpoint-", 0) == 0) fs::remove(e.path(), ec);
 }
 
 RunDir::Claim::~Claim() {

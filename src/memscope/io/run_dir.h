@@ -10,7 +10,7 @@
 //   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
 //   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last),
-//                              checkpoint.pt while training (--checkpoint-every)
+//                              checkpoint-KEY.pt while training (--checkpoint-every)
 #include <optional>
 #include <string>
 
@@ -62,7 +62,11 @@ class RunDir {
   std::string job_key(const Job& job) const;
   /// True when the job's result.json exists and carries the job's key.
   bool job_done(const Job& job) const;
-  /// Writes the job's weights and log p, then its result.json (the commit point), atomically.
+  /// Where the job keeps its training state under --checkpoint-every (creating the job's
+  /// directory); the key in the name means a checkpoint of another identity is never resumed.
+  std::string checkpoint_path(const Job& job) const;
+  /// Writes the job's weights and log p, then its result.json (the commit point), atomically, and
+  /// removes its checkpoints.
   void save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs, DensityEnsemble& model,
                 int64_t member) const;
   /// The job's result.json.

@@ -3,11 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/io/atomic.h"
 #include "memscope/models/kernels.h"
 #include "memscope/models/gaussian.h"
 #include "memscope/models/mlp_vae.h"
@@ -31,6 +36,24 @@ class MemberAdam {
                      "MemberAdam: parameters must be contiguous float32 [G, ...]");
       m_.push_back(torch::zeros_like(p));
       v_.push_back(torch::zeros_like(p));
+    }
+  }
+
+  /// Member g's step count and moments (m then v of every parameter), and their restoration.
+  std::pair<int64_t, std::vector<torch::Tensor>> state(int64_t g) const {
+    std::vector<torch::Tensor> mv;
+    for (size_t i = 0; i < params_.size(); ++i) mv.push_back(m_[i][g].cpu().clone());
+    for (size_t i = 0; i < params_.size(); ++i) mv.push_back(v_[i][g].cpu().clone());
+    return {steps_[g], mv};
+  }
+  void restore(int64_t g, int64_t steps, const std::vector<torch::Tensor>& mv) {
+    MEMSCOPE_CHECK(mv.size() == 2 * params_.size(), "checkpoint: ", mv.size(), " moments for ", params_.size(),
+                   " parameters");
+    torch::NoGradGuard no_grad;
+    steps_[g] = steps;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      m_[i][g].copy_(mv[i]);
+      v_[i][g].copy_(mv[params_.size() + i]);
     }
   }
 
@@ -67,6 +90,73 @@ class MemberAdam {
   std::vector<int64_t> steps_;
   double lr_;
 };
+
+/// One member's training state at the end of an epoch (--checkpoint-every).
+struct MemberCheckpoint {
+  int64_t epoch = 0;
+  std::string model;  // save_member's archive
+  int64_t adam_steps = 0;
+  std::vector<torch::Tensor> adam_moments;
+  torch::Tensor shuffle_state, noise_state;
+  JobResult result;
+  bool active = true;
+};
+
+torch::Tensor doubles(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
+std::vector<double> doubles(const torch::Tensor& t) {
+  const torch::Tensor c = t.contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+void save_checkpoint(const std::string& path, const MemberCheckpoint& c) {
+  torch::serialize::OutputArchive ar;
+  auto scalar = [](double v) { return torch::tensor({v}, torch::kFloat64); };
+  ar.write("epoch", scalar(double(c.epoch)));
+  ar.write("model", torch::from_blob(const_cast<char*>(c.model.data()), {int64_t(c.model.size())}, torch::kUInt8).clone());
+  ar.write("adam_steps", scalar(double(c.adam_steps)));
+  ar.write("adam_count", scalar(double(c.adam_moments.size())));
+  for (size_t i = 0; i < c.adam_moments.size(); ++i) ar.write(str("adam_", i), c.adam_moments[i]);
+  ar.write("shuffle_state", c.shuffle_state);
+  ar.write("noise_state", c.noise_state);
+  ar.write("active", scalar(c.active));
+  ar.write("diverged_epoch", scalar(double(c.result.diverged_epoch)));
+  ar.write("train_loss", doubles(c.result.train_loss));
+  ar.write("heldout_loss", doubles(c.result.heldout_loss));
+  ar.write("logp", c.result.logp.empty() ? torch::empty({0}) : torch::stack(c.result.logp));
+  ar.write("seconds", doubles({c.result.train_seconds, c.result.eval_seconds}));
+  write_atomic(path, [&](std::ostream& os) { ar.save_to(os); });
+}
+
+MemberCheckpoint load_checkpoint(const std::string& path) {
+  torch::serialize::InputArchive ar;
+  ar.load_from(path);
+  auto read = [&](const char* key) {
+    torch::Tensor t;
+    ar.read(key, t);
+    return t;
+  };
+  auto scalar = [&](const char* key) { return read(key).item<double>(); };
+  MemberCheckpoint c;
+  c.epoch = int64_t(scalar("epoch"));
+  const torch::Tensor model = read("model").contiguous();
+  c.model.assign(static_cast<const char*>(model.data_ptr()), size_t(model.numel()));
+  c.adam_steps = int64_t(scalar("adam_steps"));
+  for (int64_t i = 0, n = int64_t(scalar("adam_count")); i < n; ++i) c.adam_moments.push_back(read(str("adam_", i).c_str()));
+  c.shuffle_state = read("shuffle_state");
+  c.noise_state = read("noise_state");
+  c.active = scalar("active") != 0;
+  c.result.diverged_epoch = int64_t(scalar("diverged_epoch"));
+  if (c.result.diverged_epoch > 0) c.result.status = "diverged";
+  c.result.train_loss = doubles(read("train_loss"));
+  c.result.heldout_loss = doubles(read("heldout_loss"));
+  const torch::Tensor logp = read("logp");
+  if (logp.dim() == 2)
+    for (int64_t e = 0; e < logp.size(0); ++e) c.result.logp.push_back(logp[e].clone());
+  const std::vector<double> seconds = doubles(read("seconds"));
+  c.result.train_seconds = seconds.at(0);
+  c.result.eval_seconds = seconds.at(1);
+  return c;
+}
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -140,7 +230,7 @@ torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, 
 }
 
 GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg,
-                        const ProgressFn& progress) {
+                        const ProgressFn& progress, const std::vector<std::string>& checkpoints) {
   const auto t0 = std::chrono::steady_clock::now();
   set_threads(resolve_threads(cfg.threads));
   const int64_t G = static_cast<int64_t>(jobs.size()), D = data.dim(), B = cfg.train.batch_size;
@@ -195,6 +285,29 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   }
   MemberAdam adam(model.parameters(), G, cfg.train.lr);
   std::vector<bool> active(G, true);
+  // A member with a checkpoint resumes after its epoch: start[g] is the first epoch it trains.
+  MEMSCOPE_CHECK(checkpoints.empty() || int64_t(checkpoints.size()) == G, "train_group: ", checkpoints.size(),
+                 " checkpoint paths for ", G, " jobs");
+  std::vector<int64_t> start(G, 1);
+  for (int64_t g = 0; g < int64_t(checkpoints.size()); ++g) {
+    if (!std::filesystem::exists(checkpoints[g])) continue;
+    try {
+      MemberCheckpoint c = load_checkpoint(checkpoints[g]);
+      std::istringstream weights(c.model);
+      model.load_member(g, weights);
+      adam.restore(g, c.adam_steps, c.adam_moments);
+      shuffle_gens[g].set_state(c.shuffle_state);
+      noise_gens[g].set_state(c.noise_state);
+      active[g] = c.active;
+      result.jobs[g] = std::move(c.result);
+      start[g] = c.epoch + 1;
+      spdlog::info("job {} resumes after epoch {} from its checkpoint", jobs[g].id, c.epoch);
+    } catch (const std::exception& e) {
+      spdlog::warn("checkpoint {} is unreadable ({}); job {} starts from epoch 1", checkpoints[g], e.what(), jobs[g].id);
+    }
+  }
+  const int64_t first_epoch = *std::min_element(start.begin(), start.end());
+  auto live = [&](int64_t g, int64_t epoch) { return active[g] && epoch >= start[g]; };
 
   // Work units for progress, in decoder passes: one evaluated sample is one; a training example
   // (encoder and decoder, forward and backward, optimizer) measured about 12.
@@ -209,11 +322,12 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     if (progress) progress(done_units / (train_units + eval_units), what);
   };
 
-  for (int64_t epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
+  report(double(first_epoch - 1) * max_steps * B * kTrainCost, "resumed");
+  for (int64_t epoch = first_epoch; epoch <= cfg.train.epochs; ++epoch) {
     std::vector<torch::Tensor> order(G);
     int64_t steps = 0;
     for (int64_t g = 0; g < G; ++g) {
-      if (!active[g]) continue;
+      if (!live(g, epoch)) continue;
       order[g] = train_idx[g].index_select(0, torch::randperm(train_idx[g].size(0), shuffle_gens[g], torch::kInt64));
       steps = std::max(steps, ceil_div(order[g].size(0), B));
     }
@@ -224,7 +338,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       std::vector<bool> has_data(G, false);
       std::vector<torch::Tensor> eps(G);
       for (int64_t g = 0; g < G; ++g) {
-        const int64_t n_g = active[g] ? order[g].size(0) : 0;
+        const int64_t n_g = live(g, epoch) ? order[g].size(0) : 0;
         if (s * B >= n_g) {
           eps[g] = torch::zeros({B, L});
           continue;
@@ -262,31 +376,54 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     }
     report(double(max_steps - steps) * B * kTrainCost, "");
     for (int64_t g = 0; g < G; ++g)
-      if (active[g] || result.jobs[g].diverged_epoch == epoch)
+      if (live(g, epoch) || result.jobs[g].diverged_epoch == epoch)
         result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
     const std::vector<double> held = heldout_loss(model, X, heldout_idx, jobs, epoch);
     for (int64_t g = 0; g < G; ++g)
-      if (active[g]) result.jobs[g].heldout_loss.push_back(held[g]);
+      if (live(g, epoch)) result.jobs[g].heldout_loss.push_back(held[g]);
 
-    if (std::find(evals.begin(), evals.end(), epoch) == evals.end()) continue;
-    const auto eval_start = std::chrono::steady_clock::now();
-    std::vector<uint64_t> eval_seeds;
-    for (const Job& j : jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
-    int64_t last = 0;
-    torch::Tensor lp = evaluate_log_prob(model, X, S, eval_seeds, [&](int64_t done, int64_t total) {
-      report(double(done - last) * S, str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
-      last = done;
-    });
-    for (int64_t g = 0; g < G; ++g)
-      result.jobs[g].logp.push_back(active[g] ? lp[g].clone()
-                                              : torch::full({data.size()}, std::numeric_limits<float>::quiet_NaN()));
-    eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    if (std::find(evals.begin(), evals.end(), epoch) != evals.end()) {
+      const auto eval_start = std::chrono::steady_clock::now();
+      std::vector<uint64_t> eval_seeds;
+      for (const Job& j : jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
+      int64_t last = 0;
+      torch::Tensor lp = evaluate_log_prob(model, X, S, eval_seeds, [&](int64_t done, int64_t total) {
+        report(double(done - last) * S, str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
+        last = done;
+      });
+      for (int64_t g = 0; g < G; ++g) {
+        if (epoch < start[g]) continue;  // restored from its checkpoint
+        result.jobs[g].logp.push_back(active[g] ? lp[g].clone()
+                                                : torch::full({data.size()}, std::numeric_limits<float>::quiet_NaN()));
+      }
+      eval_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    }
+    const int64_t every = cfg.train.checkpoint_every;
+    if (!checkpoints.empty() && every > 0 && epoch % every == 0 && epoch < cfg.train.epochs) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      for (int64_t g = 0; g < G; ++g) {
+        if (epoch < start[g]) continue;  // its checkpoint is already further on
+        MemberCheckpoint c;
+        c.epoch = epoch;
+        std::ostringstream weights;
+        model.save_member(g, weights);
+        c.model = weights.str();
+        std::tie(c.adam_steps, c.adam_moments) = adam.state(g);
+        c.shuffle_state = shuffle_gens[g].get_state();
+        c.noise_state = noise_gens[g].get_state();
+        c.active = active[g];
+        c.result = result.jobs[g];
+        c.result.train_seconds += (elapsed - eval_seconds) / G;
+        c.result.eval_seconds += eval_seconds / G;
+        save_checkpoint(checkpoints[g], c);
+      }
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (auto& j : result.jobs) {
-    j.seconds = seconds / G;
-    j.eval_seconds = eval_seconds / G;
-    j.train_seconds = (seconds - eval_seconds) / G;
+  for (auto& j : result.jobs) {  // restored members carry the time of their earlier life
+    j.eval_seconds += eval_seconds / G;
+    j.train_seconds += (seconds - eval_seconds) / G;
+    j.seconds = j.train_seconds + j.eval_seconds;
   }
   return result;
 }

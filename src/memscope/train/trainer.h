@@ -48,8 +48,12 @@ std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c
 /// minibatches of its own in-set and its own noise from streams derived from its job seed, with
 /// Adam per member; evaluates every example under every member at each epoch of eval_epochs.
 /// A member's results do not depend on which other jobs share its group.
+/// checkpoints: empty, or one file per job. Every cfg.train.checkpoint_every epochs each member's
+/// state (weights, Adam moments and step count, random streams, results so far) is written there
+/// atomically; a member whose file exists resumes after its epoch, with the results it would have
+/// had uninterrupted.
 GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg,
-                        const ProgressFn& progress = nullptr);
+                        const ProgressFn& progress = nullptr, const std::vector<std::string>& checkpoints = {});
 
 /// log p(x) of every example under every member with S importance samples, on tiles of examples
 /// processed in parallel; the noise of tile t of member g comes from derive_seed(seeds[g], kEval, {t}).
