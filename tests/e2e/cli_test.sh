@@ -30,16 +30,23 @@ grep -q '"ct"' "$work/a/extraction.json" || fail "extraction.json lacks C_T"
 #    run never interrupted (one thread and one job per group, so every job computes bit for bit alike).
 resume=("${common[@]}" --threads 1 --folds 4 --epochs 60 --group-size 1)
 "$bin" run "${resume[@]}" --out "$work/ref" > /dev/null 2>&1
-kills=0
-for attempt in $(seq 1 12); do
-  "$bin" run "${resume[@]}" --out "$work/killed" > /dev/null 2>&1 &
-  pid=$!
-  sleep "0.$((RANDOM % 9 + 1))"
-  if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
-  wait "$pid" 2> /dev/null || true
-  [[ -f "$work/killed/scores.csv" ]] && break
-done
-"$bin" run "${resume[@]}" --out "$work/killed" > "$work/killed.out" 2>&1
+# kill_loop DIR LOG [OPTIONS...]: 12 runs, each killed 0-1 s after it has loaded its data.
+kill_loop() {
+  local dir=$1 log=$2 kills=0 pid waited
+  shift 2
+  for attempt in $(seq 1 12); do
+    "$bin" run "${resume[@]}" "$@" --out "$dir" > "$log.$attempt" 2>&1 &
+    pid=$!
+    for waited in $(seq 1 600); do grep -q "data:" "$log.$attempt" && break; sleep 0.05; done
+    sleep "$((RANDOM % 10)).$((RANDOM % 10))e-1"
+    if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
+    wait "$pid" 2> /dev/null || true
+    [[ -f "$dir/scores.csv" ]] && break
+  done
+  "$bin" run "${resume[@]}" "$@" --out "$dir" > "$log.last" 2>&1
+  echo "$kills"
+}
+kills=$(kill_loop "$work/killed" "$work/killed.out")
 echo "killed $kills times before finishing"
 cmp "$work/ref/scores.csv" "$work/killed/scores.csv" || fail "resumed scores differ from an uninterrupted run"
 for f in "$work"/killed/*.npy "$work"/killed/jobs/*/logp.npy; do python3 - "$f" << 'PY' || fail "corrupt $f"
@@ -51,17 +58,10 @@ done
 
 # 2a. The same with --checkpoint-every 5: killed jobs resume mid-training from their last
 #     checkpoint, and the scores are still those of the uninterrupted run.
-kills=0
-for attempt in $(seq 1 12); do
-  "$bin" run "${resume[@]}" --checkpoint-every 5 --out "$work/ckpt" >> "$work/ckpt.out" 2>&1 &
-  pid=$!
-  sleep "0.$((RANDOM % 9 + 1))"
-  if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
-  wait "$pid" 2> /dev/null || true
-  [[ -f "$work/ckpt/scores.csv" ]] && break
-done
-"$bin" run "${resume[@]}" --checkpoint-every 5 --out "$work/ckpt" >> "$work/ckpt.out" 2>&1
-echo "checkpointed run: killed $kills times, $(grep -c 'resumes after epoch' "$work/ckpt.out") resumes from a checkpoint"
+kills=$(kill_loop "$work/ckpt" "$work/ckpt.out" --checkpoint-every 5)
+resumes=$(cat "$work"/ckpt.out.* | grep -c 'resumes after epoch' || true)
+echo "checkpointed run: killed $kills times, $resumes resumes from a checkpoint"
+[[ $kills -eq 0 || $resumes -gt 0 ]] || fail "killed runs never resumed from a checkpoint"
 cmp "$work/ref/scores.csv" "$work/ckpt/scores.csv" || fail "scores after mid-job resumes differ from an uninterrupted run"
 ! ls "$work"/ckpt/jobs/*/checkpoint-* > /dev/null 2>&1 || fail "finished jobs kept their checkpoints"
 
