@@ -15,6 +15,7 @@
 #include "memscope/exact.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/run_dir.h"
+#include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/run.h"
 
@@ -31,6 +32,10 @@ std::string missing_line(const memscope::RunOutcome& o) {
 
 /// After run or score: the scores and the report, or what is missing.
 int finish(const memscope::RunOutcome& o, memscope::ReportConfig report, const std::string& progress) {
+  if (memscope::cluster::rank() != 0) {  // rank 0 writes the scores and the report
+    std::cout << "memscope: rank " << memscope::cluster::rank() << ": " << o.jobs_trained << " jobs trained\n";
+    return 0;
+  }
   if (!o.missing.empty() && o.scores.mem.empty()) {
     std::cout << "memscope: " << o.jobs_trained << " jobs trained here; " << missing_line(o) << "\n"
               << "when all have finished: build/memscope score --run " << o.dir << "\n";
@@ -93,12 +98,8 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
   return 0;
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("memscope"));
-  spdlog::set_pattern("[%H:%M:%S] %v");
-  std::vector<std::string> args(argv + 1, argv + argc);
+int command(const std::vector<std::string>& args) {
   try {
     std::string shown;
     memscope::cli::Command cmd = memscope::cli::parse(args, &shown);
@@ -165,4 +166,19 @@ int main(int argc, char** argv) {
     std::cerr << "memscope: error: " << first_line(e.what()) << "\n";
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  memscope::cluster::init(&argc, &argv);
+  spdlog::set_default_logger(spdlog::stderr_color_mt("memscope"));
+  spdlog::set_pattern(memscope::cluster::size() > 1
+                          ? fmt::format("[%H:%M:%S rank {}/{}] %v", memscope::cluster::rank(), memscope::cluster::size())
+                          : "[%H:%M:%S] %v");
+  const int code = command(std::vector<std::string>(argv + 1, argv + argc));
+  // An error on one rank would leave the others waiting for it: end them all.
+  if (code != 0 && memscope::cluster::size() > 1) memscope::cluster::abort(code);
+  memscope::cluster::finalize();
+  return code;
 }

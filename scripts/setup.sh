@@ -13,6 +13,7 @@ packages=(
   libtoml11-dev           # --config FILE
   libspdlog-dev libfmt-dev  # logging and formatting
   zlib1g-dev              # gzip-compressed IDX files
+  libopenmpi-dev openmpi-bin  # mpirun -np P memscope run: jobs handed to MPI ranks
   libpng-dev              # PNG images in the report
   chromium                # the report test opens the page headless
   libgtest-dev            # the test suite

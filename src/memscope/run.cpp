@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
 #include "memscope/data/loaders.h"
@@ -84,6 +85,8 @@ RunOutcome run(const RunConfig& cfg_in) {
   out.jobs_total = int64_t(plan.jobs.size());
   // This process's jobs: its shard's unfinished ones, claimed a group at a time (a job another
   // process holds is skipped), so processes sharing a run directory share its work dynamically.
+  // MPI ranks draw positions in the list from one shared counter, so each job is offered to one
+  // rank; the list is the same on every rank because none trains before all have made it.
   std::vector<Job> candidates;
   for (const Job& job : plan.jobs) {
     if (rd.job_done(job)) continue;
@@ -97,12 +100,17 @@ RunOutcome run(const RunConfig& cfg_in) {
   const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size : std::max<int64_t>(1, candidates.size());
   Progress progress(Progress::mode_for(cfg.progress), out.jobs_total, out.jobs_skipped);
   int64_t done = out.jobs_skipped;
-  size_t next = 0;
+  cluster::barrier();
+  cluster::Counter next;
+  bool drained = false;
   while (true) {
     std::vector<Job> jobs;
     std::vector<RunDir::Claim> claims;
-    while (int64_t(jobs.size()) < group && next < candidates.size()) {
-      const Job& job = candidates[next++];
+    while (int64_t(jobs.size()) < group && !drained) {
+      const int64_t position = next.next();
+      drained = position >= int64_t(candidates.size());
+      if (drained) break;
+      const Job& job = candidates[size_t(position)];
       std::optional<RunDir::Claim> claim = rd.try_claim(job);
       if (!claim) {
         spdlog::info("job {} is being trained by another process; skipping it", job.id);
@@ -138,10 +146,12 @@ RunOutcome run(const RunConfig& cfg_in) {
     }
     rd.write_config(data_json, jobs_json(rd, plan));
   }
+  cluster::barrier();  // every rank's jobs are on disk; rank 0 writes the scores
   for (const Job& job : plan.jobs)
     if (!rd.job_done(job)) out.missing.push_back(job.id);
-  if (out.missing.empty()) out.scores = aggregate(rd, plan, data, epochs);
-  else
+  if (cluster::rank() == 0 && out.missing.empty())
+    out.scores = aggregate(rd, plan, data, epochs);
+  else if (cluster::rank() == 0)
     spdlog::info("{} of {} jobs are not finished (other shards or processes); `memscope score --run {}` aggregates what is",
                  out.missing.size(), out.jobs_total, rd.path());
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

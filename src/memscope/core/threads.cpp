@@ -1,5 +1,7 @@
 #include "memscope/core/threads.h"
 
+#include "memscope/core/cluster.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -49,7 +51,9 @@ void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_
 }
 
 int resolve_threads(int requested) {
-  return requested > 0 ? requested : int(std::max(1u, std::thread::hardware_concurrency()));
+  // MPI ranks on one machine split its cores.
+  return requested > 0 ? requested
+                       : std::max(1, int(std::thread::hardware_concurrency()) / std::max(1, cluster::local_size()));
 }
 
 }  // namespace memscope

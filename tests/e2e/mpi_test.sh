@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# mpirun -np 2 memscope run: the two ranks share the plan's jobs through the run directory and
+# give the same scores as one process. Usage: mpi_test.sh BUILD/memscope WORKDIR
+set -euo pipefail
+bin=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# Root in containers and CI; more ranks than cores; no cross-memory attach (ptrace is often blocked).
+mpi=(mpirun --oversubscribe --mca btl_vader_single_copy_mechanism none)
+[[ $(id -u) -eq 0 ]] && mpi+=(--allow-run-as-root)
+opts=(--data fashion-mnist --limit 300 --hidden 64,32 --latent 8 --batch-size 32 --iw-samples 8 --progress log
+      --threads 1 --folds 4 --repeats 2 --epochs 20 --group-size 1)
+
+"$bin" run "${opts[@]}" --out "$work/single" > "$work/single.out" 2>&1 || fail "single process: $(tail -1 "$work/single.out")"
+"${mpi[@]}" -np 2 "$bin" run "${opts[@]}" --out "$work/mpi" > "$work/mpi.out" 2>&1 ||
+  fail "mpirun -np 2: $(tail -3 "$work/mpi.out")"
+cmp "$work/single/scores.csv" "$work/mpi/scores.csv" || fail "scores of 2 MPI ranks differ from one process"
+rank0=$(grep -o '^memscope: [0-9]* jobs trained' "$work/mpi.out" | awk '{print $2}')
+rank1=$(grep -o '^memscope: rank 1: [0-9]* jobs trained' "$work/mpi.out" | awk '{print $4}')
+[[ -n $rank0 && -n $rank1 && $((rank0 + rank1)) -eq 8 ]] || fail "ranks trained '$rank0' + '$rank1' jobs, expected 8 in all"
+grep -q "rank 1/2" "$work/mpi.out" || fail "log lines do not name the rank"
+[[ -f "$work/mpi/report.html" ]] || fail "rank 0 wrote no report"
+echo "mpi: rank 0 trained $rank0 jobs, rank 1 $rank1; scores equal to one process"
+
+# A rank that fails ends the whole job with its one-line error, never a hang.
+if timeout 120 "${mpi[@]}" -np 2 "$bin" run "${opts[@]}" --folds 0 --out "$work/bad" > "$work/bad.out" 2>&1; then
+  fail "a bad option under mpirun exited 0"
+fi
+grep -q "memscope: error: --folds" "$work/bad.out" || fail "no one-line error under mpirun: $(tail -2 "$work/bad.out")"
+echo "mpi: all checks passed"
