@@ -50,12 +50,15 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report, const s
   } catch (const std::exception& e) {
     report_line = std::string("report: not written: ") + first_line(e.what()) + "\n";
   }
+  const memscope::ModelsLost lost = memscope::models_lost(o.scores, o.jobs_total);
   double mean = 0;
   for (double m : o.scores.mem) mean += m;
   mean /= double(std::max<size_t>(1, o.scores.mem.size()));
   std::cout << "memscope: " << o.jobs_trained << " jobs trained, " << o.jobs_skipped << " resumed, "
             << o.jobs_diverged << " diverged, in " << o.seconds << " s; mean memorization " << mean << "\n"
             << (o.missing.empty() ? "" : "partial scores: " + missing_line(o) + "\n")
+            << (lost.examples == 0 ? "" : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "
+                                                      "or missing jobs; see n_in, n_out)\n", lost.examples, lost.most, o.jobs_total))
             << "scores: " << o.dir << "/scores.csv\n"
             << "raw:    " << o.dir << "/logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy\n"
             << "config: " << o.dir << "/config.json\n"

@@ -44,3 +44,18 @@ TEST(Scores, StandardErrorMatchesTheSpreadOfRepeatedEstimates) {
   EXPECT_GT(reported / empirical, 0.9) << reported << " vs " << empirical;
   EXPECT_LT(reported / empirical, 1.1) << reported << " vs " << empirical;
 }
+
+TEST(Scores, ADivergedModelIsCountedAsLostByEveryExample) {
+  // 6 examples, 3 folds of 2: job j holds out examples 2j and 2j+1. Job 1 diverged (NaN).
+  torch::Tensor mask = torch::ones({6, 3}, torch::kBool);
+  for (int64_t j = 0; j < 3; ++j) mask.index_put_({torch::tensor({2 * j, 2 * j + 1}), j}, false);
+  torch::Tensor logp = torch::full({6, 3}, -10.0);
+  logp.select(1, 1).fill_(std::numeric_limits<double>::quiet_NaN());
+  const Scores s = compute_scores(logp, mask);
+  EXPECT_EQ(s.n_out[2], 0);  // examples 2, 3 lost their only held-out model
+  EXPECT_EQ(s.n_in[0], 1);
+  const ModelsLost lost = models_lost(s, 3);
+  EXPECT_EQ(lost.examples, 6);
+  EXPECT_EQ(lost.most, 1);
+  EXPECT_EQ(models_lost(compute_scores(torch::full({6, 3}, -10.0), mask), 3).examples, 0);
+}

@@ -203,10 +203,12 @@ json write_report(const ReportConfig& c) {
         for (size_t e = 0; e < j[key].size(); ++e)
           losses.push_back({{"job", j.value("id", -1)}, {"epoch", e + 1}, {"loss", j[key][e]}, {"set", kind}});
   }
+  const ModelsLost lost = models_lost(r.scores, int64_t(jobs.size()));
   json summary = {
       {"memscope_version", kVersion},
       {"run", {{"dir", dir}, {"data", r.data.name}, {"n", N}, {"shape", r.data.shape}, {"config", r.config.value("config", json::object())},
                {"torch_version", r.config.value("torch_version", "")}, {"jobs", jobs.size()}, {"failed_jobs", failed},
+               {"models_lost", {{"examples", lost.examples}, {"most_per_example", lost.most}}},
                {"seconds", {{"train", train_s}, {"evaluate", eval_s}}}}},
       {"scores", a.summary},
       {"top", json::array()},
@@ -326,7 +328,9 @@ json write_report(const ReportConfig& c) {
                       fact("evaluation", cj.value("eval", json::object()).dump()) + fact("seed", cj.value("seed", json(0)).dump()) +
                       fact("versions", fmt::format("memscope {}, LibTorch {}", r.config.value("memscope_version", ""), r.config.value("torch_version", ""))) +
                       fact("time", fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", train_s, eval_s)) +
-                      fact("failed or diverged jobs", failed.empty() ? "none" : failed.dump());
+                      fact("failed or diverged jobs", failed.empty() ? "none" : failed.dump()) +
+                      fact("examples on fewer models", fmt::format("{} (at most {} of {} models lost; n_in and n_out say how many remain)",
+                                                                  lost.examples, lost.most, jobs.size()));
   const auto& q = a.summary["mem_quantiles"];
   std::string qrow;
   for (auto it = q.begin(); it != q.end(); ++it) qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), shown(it.value(), 3));

@@ -71,4 +71,14 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
   write_atomic(path, out);
 }
 
+ModelsLost models_lost(const Scores& s, int64_t jobs) {
+  ModelsLost l;
+  for (size_t i = 0; i < s.n_in.size(); ++i) {
+    const int64_t lost = jobs - s.n_in[i] - s.n_out[i];
+    l.examples += lost > 0;
+    l.most = std::max(l.most, lost);
+  }
+  return l;
+}
+
 }  // namespace memscope

@@ -21,6 +21,13 @@ struct Scores {
   std::vector<int64_t> n_in, n_out;
 };
 
+/// Examples that rest on fewer than `jobs` models (missing or diverged ones), and the most models
+/// one example lost.
+struct ModelsLost {
+  int64_t examples = 0, most = 0;
+};
+ModelsLost models_lost(const Scores& s, int64_t jobs);
+
 /// logp: [N, J] (NaN for a model that is missing or diverged); in_mask: [N, J] bool.
 /// Standard error: Var(U) ~= r_in / n_in with r the relative variance Var(w) / mean(w)^2 of the
 /// density ratios w = exp(log p - max), likewise V, and se(M) = sqrt(Var(U) + Var(V)). Where an
