@@ -1,6 +1,7 @@
 #include "memscope/core/cluster.h"
 
 #include <cstdlib>
+#include <initializer_list>
 
 #ifdef MEMSCOPE_WITH_MPI
 #include <mpi.h>
