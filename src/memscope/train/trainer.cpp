@@ -368,7 +368,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         }
         loss_sum[g] += v;
       }
-      model.zero_grad();
+      model.zero_grad(/*set_to_none=*/true);  // backward then writes fresh gradients: no memset, no accumulate pass
       torch::Tensor update_mask = torch::tensor(std::vector<uint8_t>(update.begin(), update.end())).to(device, torch::kBool);
       torch::where(update_mask, mean, torch::zeros_like(mean)).sum().backward();
       adam.step(update);
