@@ -97,7 +97,10 @@ RunOutcome run(const RunConfig& cfg_in) {
   if (out.jobs_skipped)
     spdlog::info("resume: {} of {} jobs already finished in {}", out.jobs_skipped, out.jobs_total, rd.path());
 
-  const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size : std::max<int64_t>(1, candidates.size());
+  // Default group: every candidate, or under MPI an equal share per rank.
+  const int64_t ranks = cluster::size();
+  const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size
+                                                 : std::max<int64_t>(1, (int64_t(candidates.size()) + ranks - 1) / ranks);
   Progress progress(Progress::mode_for(cfg.progress), out.jobs_total, out.jobs_skipped);
   int64_t done = out.jobs_skipped;
   cluster::barrier();

@@ -23,6 +23,19 @@ grep -q "rank 1/2" "$work/mpi.out" || fail "log lines do not name the rank"
 [[ -f "$work/mpi/report.html" ]] || fail "rank 0 wrote no report"
 echo "mpi: rank 0 trained $rank0 jobs, rank 1 $rank1; scores equal to one process"
 
+# Default groups (half the plan per rank, stacked): the same scores to float rounding (the stacked
+# kernels may round differently for another group shape).
+"${mpi[@]}" -np 2 "$bin" run "${opts[@]}" --group-size 0 --out "$work/mpi-groups" > "$work/mpi-groups.out" 2>&1 ||
+  fail "mpirun -np 2 with default groups: $(tail -3 "$work/mpi-groups.out")"
+python3 - "$work/single/scores.csv" "$work/mpi-groups/scores.csv" << 'PY' || fail "grouped MPI scores differ"
+import csv, sys
+a, b = ([row for row in csv.DictReader(open(p))] for p in sys.argv[1:])
+assert len(a) == len(b) == 300
+worst = max(abs(float(x["mem"]) - float(y["mem"])) for x, y in zip(a, b))
+assert worst < 1e-2, f"max |mem difference| {worst}"
+print(f"mpi: default groups, max |mem difference| vs one process {worst:.2e}")
+PY
+
 # A rank that fails ends the whole job with its one-line error, never a hang.
 if timeout 120 "${mpi[@]}" -np 2 "$bin" run "${opts[@]}" --folds 0 --out "$work/bad" > "$work/bad.out" 2>&1; then
   fail "a bad option under mpirun exited 0"
