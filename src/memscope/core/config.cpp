@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "memscope/core/error.h"
+#include "memscope/io/atomic.h"
 
 namespace memscope {
 
@@ -60,6 +61,10 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
   if (j.contains("seed")) j["seed"].get_to(c.seed);
   if (j.contains("out")) j["out"].get_to(c.out);
   return c;
+}
+
+RunConfig read_run_config_file(const std::string& path) {
+  return run_config_from_json(read_json(path).value("config", nlohmann::json::object()));
 }
 
 void validate(const RunConfig& c) {

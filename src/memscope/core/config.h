@@ -91,6 +91,8 @@ nlohmann::json identity_json(const RunConfig& c);
 nlohmann::json to_json(const RunConfig& c);
 /// The configuration to_json wrote (missing keys keep their defaults).
 RunConfig run_config_from_json(const nlohmann::json& j);
+/// The configuration stored in a run's config.json (its "config" section; fuzzed by fuzz/).
+RunConfig read_run_config_file(const std::string& path);
 /// Checks ranges and names ("--folds: must be >= 2, got 0"); throws memscope::Error.
 void validate(const RunConfig& c);
 /// Epochs at which every job is evaluated: multiples of eval_every, and the last epoch.

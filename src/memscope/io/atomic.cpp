@@ -95,4 +95,11 @@ nlohmann::json read_json(const std::string& path) {
   }
 }
 
+nlohmann::json read_json_object(const std::string& path) { return read_json(path); }
+
+std::string json_string(const nlohmann::json& obj, const std::string& key, const std::string& /*path*/,
+                        const std::string& fallback) {
+  return obj.value(key, fallback);
+}
+
 }  // namespace memscope

@@ -34,7 +34,7 @@ uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ULL) {
 
 RunConfig load_run_config(const std::string& dir) {
   MEMSCOPE_CHECK(fs::exists(dir + "/config.json"), "run: ", dir, " has no config.json (not a memscope run directory)");
-  RunConfig cfg = run_config_from_json(read_json(dir + "/config.json").value("config", nlohmann::json::object()));
+  RunConfig cfg = read_run_config_file(dir + "/config.json");
   cfg.out = dir;
   return cfg;
 }
@@ -93,7 +93,7 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg) : dir_(dir), cfg_(c
   // config.json first: another process starting on the same new directory must find a run in
   // it, not a half-made folder of other files. Then the identity check, whoever wrote it.
   if (!fs::exists(config)) write_config(nlohmann::json::object(), nlohmann::json::array());
-  const nlohmann::json theirs = read_json(config).value("identity", nlohmann::json());
+  const nlohmann::json theirs = read_json_object(config).value("identity", nlohmann::json());
   if (theirs != identity_) {
     std::string diffs;
     for (const auto& op : nlohmann::json::diff(theirs, identity_)) {
@@ -119,7 +119,7 @@ std::string RunDir::job_key(const Job& job) const {
 bool RunDir::job_done(const Job& job) const {
   const std::string path = job_dir(job.id) + "/result.json";
   if (!fs::exists(path)) return false;
-  return read_json(path).value("key", "") == job_key(job);
+  return json_string(read_json_object(path), "key", path) == job_key(job);
 }
 
 void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs,
@@ -156,7 +156,7 @@ std::optional<RunDir::Claim> RunDir::try_claim(const Job& job) const {
   return Claim(fd);
 }
 
-nlohmann::json RunDir::job_meta(const Job& job) const { return read_json(job_dir(job.id) + "/result.json"); }
+nlohmann::json RunDir::job_meta(const Job& job) const { return read_json_object(job_dir(job.id) + "/result.json"); }
 
 torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(job_dir(job.id) + "/logp.npy"); }
 
