@@ -3,6 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <toml.hpp>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
 #include "memscope/core/error.h"
 #include "memscope/core/version.h"
 
@@ -16,6 +20,37 @@ std::string scalar_to_string(const toml::value& v, const std::string& path, cons
   if (v.is_floating()) return str(v.as_floating());
   if (v.is_boolean()) return v.as_boolean() ? "true" : "false";
   throw Error(str("--config: ", path, ": key '", key, "' must be a string, number, boolean or array of those"));
+}
+
+/// toml11 parses nested arrays and inline tables recursively, so a file of 100,000 '[' overflows
+/// the stack (SIGSEGV). Config files nest a level or two: refuse deeper nesting before parsing.
+/// Brackets inside strings and comments do not count.
+void check_nesting(const std::string& path) {
+  constexpr int kMaxDepth = 64;
+  std::ifstream is(path, std::ios::binary);
+  if (!is) return;  // toml::parse reports it
+  const std::string text((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {
+      i = text.find('\n', i);
+      if (i == std::string::npos) break;
+    } else if (c == '"' || c == '\'') {
+      const bool triple = text.compare(i, 3, std::string(3, c)) == 0;
+      size_t j = i + (triple ? 3 : 1);
+      while (j < text.size() && !(triple ? text.compare(j, 3, std::string(3, c)) == 0 : text[j] == c || text[j] == '\n')) {
+        if (c == '"' && text[j] == '\\') ++j;
+        ++j;
+      }
+      i = std::min(j + (triple ? 2 : 0), text.size());
+    } else if (c == '[' || c == '{') {
+      MEMSCOPE_CHECK(++depth <= kMaxDepth, "--config: ", path, " nests arrays or tables more than ", kMaxDepth,
+                     " levels deep");
+    } else if (c == ']' || c == '}') {
+      depth = std::max(0, depth - 1);
+    }
+  }
 }
 
 void add_run_options(CLI::App& app, RunConfig& c) {
@@ -63,6 +98,7 @@ RunConfig fmnist_6k() {
 }
 
 std::vector<std::string> toml_to_flags(const std::string& path) {
+  check_nesting(path);
   toml::value root;
   try {
     root = toml::parse(path);

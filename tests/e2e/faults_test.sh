@@ -18,6 +18,7 @@ cleanup_work() { for m in "$work"/mnt-*; do mountpoint -q "$m" 2> /dev/null && u
 cleanup_work
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+mkdir -p "$(dirname "$cases")"
 printf '| case | command | exit | message |\n|---|---|---|---|\n' > "$cases"
 tiny=(--data fashion-mnist --limit 50 --epochs 1 --folds 2 --iw-samples 4 --hidden 32 --latent 4 --threads 1
       --progress none)
@@ -132,7 +133,7 @@ try_mount() {  # DIR OPTIONS
   fi
   return 1
 }
-if try_mount "$work/mnt-ro" size=1m,ro; then
+if try_mount "$work/mnt-ro" size=16m,ro; then
   expect_error "read-only output directory" "mnt-ro/run.*Read-only file system" "$work/mnt-ro/run" run "${tiny[@]}" --out "$work/mnt-ro/run"
   # The same run made read-only after it started (config.json written, no job yet): the first
   # job's files cannot be written; once writable again the run finishes in that directory.
