@@ -22,14 +22,40 @@ std::string scalar_to_string(const toml::value& v, const std::string& path, cons
   throw Error(str("--config: ", path, ": key '", key, "' must be a string, number, boolean or array of those"));
 }
 
-/// toml11 parses nested arrays and inline tables recursively, so a file of 100,000 '[' overflows
-/// the stack (SIGSEGV). Config files nest a level or two: refuse deeper nesting before parsing.
-/// Brackets inside strings and comments do not count.
-void check_nesting(const std::string& path) {
+/// Offset of the first byte that is not well-formed UTF-8 (Unicode 3-7, as toml11's lexer), or npos.
+size_t invalid_utf8(const std::string& text) {
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = b[i];
+    size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k)
+      if (b[i + k] < (k == 1 ? lo : 0x80) || b[i + k] > (k == 1 ? hi : 0xBF)) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
+/// Checks what toml11 (3.7, Debian 12) cannot survive, before it parses the file:
+/// * invalid UTF-8 inside a string: its error path reads past a buffer (heap-buffer-overflow in
+///   location::reset, found by fuzz/fuzz_toml); TOML files must be UTF-8 anyway;
+/// * deep nesting: arrays and inline tables are parsed recursively, so a file of 100,000 '['
+///   overflows the stack (SIGSEGV). Config files nest a level or two; brackets inside strings and
+///   comments do not count.
+void check_toml_input(const std::string& path) {
   constexpr int kMaxDepth = 64;
   std::ifstream is(path, std::ios::binary);
   if (!is) return;  // toml::parse reports it
   const std::string text((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  const size_t bad = invalid_utf8(text);
+  MEMSCOPE_CHECK(bad == std::string::npos, "--config: ", path, " is not valid UTF-8 (byte ", bad, ")");
   int depth = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -98,7 +124,7 @@ RunConfig fmnist_6k() {
 }
 
 std::vector<std::string> toml_to_flags(const std::string& path) {
-  check_nesting(path);
+  check_toml_input(path);
   toml::value root;
   try {
     root = toml::parse(path);

@@ -92,3 +92,19 @@ TEST(Toml, DeepNestingIsAnErrorNotAStackOverflow) {
   const std::vector<std::string> flags = cli::toml_to_flags(p);
   EXPECT_NE(std::find(flags.begin(), flags.end(), "1,2"), flags.end());
 }
+
+// Found by fuzz/fuzz_toml (build-fuzz/artifacts/toml-crash-e1159f65...: `ABdata ='f\xff...`):
+// toml11 3.7's error path for invalid UTF-8 in a literal string resets a location to an iterator
+// of another buffer and reads past it (ASan heap-buffer-overflow). Invalid UTF-8 is refused first.
+TEST(Toml, InvalidUtf8IsAnErrorBeforeToml11SeesIt) {
+  const std::string dir = test::scratch_dir();
+  const std::string p = dir + "/bad.toml";
+  write_atomic(p, std::string("ABdata ='f\xff\xff\xff\xff\xff\xff\xff\x42" "data ='f\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffold=", 40));
+  EXPECT_NE(error_of([&] { cli::toml_to_flags(p); }).find("is not valid UTF-8 (byte 10)"), std::string::npos);
+  for (const char* bad : {"a = '\xc0\xaf'\n", "a = '\xed\xa0\x80'\n", "a = '\xf4\x90\x80\x80'\n", "a = '\xe2\x82'\n"}) {
+    write_atomic(p, bad);
+    EXPECT_THROW(cli::toml_to_flags(p), Error) << bad;
+  }
+  write_atomic(p, "data = 'caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80'\n");  // valid 2-, 3- and 4-byte sequences
+  EXPECT_EQ(cli::toml_to_flags(p).size(), 2u);
+}
