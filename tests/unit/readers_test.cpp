@@ -44,7 +44,7 @@ TEST(RunJson, MalformedConfigJsonIsAnErrorNamingTheFileAndKey) {
       {R"({"config": {"train": 5}})", "'train' should be an object"},
       {R"({"config": {"train": {"epochs": "3"}}})", "'train.epochs' should be an integer"},
       {R"({"config": {"train": {"epochs": 1e300}}})", "'train.epochs' should be an integer"},
-      {R"({"config": {"plan": {"folds": 99999999999}}})", "'plan.folds' should be an integer in range"},
+      {R"({"config": {"plan": {"folds": 18446744073709551615}}})", "'plan.folds' should be an integer in range"},
       {R"({"config": {"seed": -1}})", "'seed' should be an integer in range"},
       {R"({"config": {"train": {"lr": "fast"}}})", "'train.lr' should be a number"},
       {R"({"config": {"data": {"pad32": 1}}})", "'data.pad32' should be true or false"},
