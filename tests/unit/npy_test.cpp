@@ -112,3 +112,26 @@ TEST(Npy, LongHeadersAndOddShapesAreErrors) {
                                                     std::string(8, '\0')));
   EXPECT_EQ(read_npy(dir + "/scalar.npy").dim(), 0);
 }
+
+// Found by tests/e2e/faults_test.sh (full disk): a failure inside fill (LibTorch's serializer) or
+// a stream gone bad escaped as a foreign exception or a message without the file; now one
+// memscope::Error naming the file, and no temporary file is left behind.
+TEST(Atomic, AFailingFillIsAnErrorNamingTheFileAndLeavesNoTemporary) {
+  const std::string dir = test::scratch_dir();
+  try {
+    write_atomic(dir + "/model.pt", [](std::ostream& os) {
+      os << "partial";
+      throw std::runtime_error("serializer failed\nsecond line");
+    });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot write " + dir + "/model.pt: serializer failed");
+  }
+  try {
+    write_atomic(dir + "/bad.bin", [](std::ostream& os) { os.setstate(std::ios::badbit); });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write " + dir + "/bad.bin: "), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}

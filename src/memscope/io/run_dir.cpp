@@ -128,7 +128,11 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
   std::error_code ec;
   fs::create_directories(jd, ec);
   if (ec) throw Error(str("cannot create ", jd, ": ", ec.message()));
-  write_atomic(jd + "/model.pt", [&](std::ostream& os) { model.save_member(member, os); });
+  // Serialized in memory first: LibTorch's zip writer, given a stream that fails (a full disk),
+  // throws from its destructor while unwinding and the process aborts ("terminate called").
+  std::ostringstream weights;
+  model.save_member(member, weights);
+  write_atomic(jd + "/model.pt", weights.str());
   write_npy(jd + "/logp.npy", torch::stack(r.logp));
   nlohmann::json meta = {{"key", job_key(job)},       {"id", job.id},
                          {"repeat", job.repeat},      {"fold", job.fold},
