@@ -19,9 +19,14 @@ cleanup_work
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 mkdir -p "$(dirname "$cases")"
-printf '| case | command | exit | message |\n|---|---|---|---|\n' > "$cases"
+printf '# Bad-input and fault cases of tests/e2e/faults_test.sh and the message each gets\n\n' > "$cases"
 tiny=(--data fashion-mnist --limit 50 --epochs 1 --folds 2 --iw-samples 4 --hidden 32 --latent 4 --threads 1
       --progress none)
+{
+  echo "WORK is the test's scratch directory; \$TINY stands for: \`${tiny[*]}\`"
+  echo
+  printf '| case | command | exit | message |\n|---|---|---|---|\n'
+} >> "$cases"
 
 # expect_error NAME PATTERN OUTDIR ARGS...: one error line matching PATTERN, exit 1 or 2 (never a
 # signal), and no temporary or half-written file under OUTDIR (which may be absent).
@@ -43,8 +48,9 @@ expect_error() {
   if [[ -n $outdir && -e $outdir ]]; then
     if find "$outdir" -name '.*.tmp.*' | grep -q .; then fail "$name: temporary files left in $outdir"; fi
   fi
-  local shown=("$@")
-  printf '| %s | `memscope %s` | %d | `%s` |\n' "$name" "${shown[*]//$work/WORK}" "$rc" "${msg//$work/WORK}" >> "$cases"
+  local shown="$*"
+  shown=${shown//"${tiny[*]}"/\$TINY}
+  printf '| %s | `memscope %s` | %d | `%s` |\n' "$name" "${shown//$work/WORK}" "$rc" "${msg//$work/WORK}" >> "$cases"
   echo "ok: $name -> $msg"
 }
 
@@ -74,6 +80,9 @@ printf 'a,b\n' > "$work/empty.csv"
 printf 'folds = 2\nepochs = "many"\n' > "$work/bad-value.toml"
 printf 'folds = 2\nbogus = 1\n' > "$work/bad-key.toml"
 printf 'folds = [2\n' > "$work/bad-syntax.toml"
+printf "data = 'f\xff\xfe'\n" > "$work/utf8.toml"
+{ printf 'hidden = '; head -c 100000 /dev/zero | tr '\0' '['; echo; } > "$work/deep.toml"
+{ npy_header "<f8$(head -c 60000 /dev/zero | tr '\0' x)" '(2,)'; head -c 16 /dev/zero; } > "$work/long-header.npy"
 
 # 1. Missing, truncated and malformed data files.
 expect_error "missing IDX file" "no such file" "$work/o1" run "${tiny[@]}" --data "idx:$work/none.idx" --out "$work/o1"
@@ -87,6 +96,7 @@ expect_error "truncated gzip IDX" "truncated.idx.gz.*gzip" "$work/o1" run "${tin
 expect_error "labels file of images" "good.idx.*not a label file" "$work/o1" run "${tiny[@]}" --data "idx:$work/good.idx:$work/good.idx" --out "$work/o1"
 expect_error "NPY bad magic" "magic.npy.*not an NPY file" "$work/o1" run "${tiny[@]}" --data "npy:$work/magic.npy" --binarize none --model gaussian --out "$work/o1"
 expect_error "NPY bad header" "header.npy.*descr" "$work/o1" run "${tiny[@]}" --data "npy:$work/header.npy" --model gaussian --out "$work/o1"
+expect_error "NPY 60 kB header" "long-header.npy.*dtype" "$work/o1" run "${tiny[@]}" --data "npy:$work/long-header.npy" --model gaussian --out "$work/o1"
 expect_error "NPY truncated data" "truncated.npy.*bytes" "$work/o1" run "${tiny[@]}" --data "npy:$work/truncated.npy" --model gaussian --out "$work/o1"
 expect_error "NPY impossible shape" "huge.npy" "$work/o1" run "${tiny[@]}" --data "npy:$work/huge.npy" --model gaussian --out "$work/o1"
 expect_error "CSV non-numeric cell" "cell.csv line 3 cell 2" "$work/o1" run "${tiny[@]}" --data "csv:$work/cell.csv" --model gaussian --out "$work/o1"
@@ -115,6 +125,8 @@ expect_error "missing option value" "--folds" "$work/o2" run "${tiny[@]}" --out 
 expect_error "TOML bad value" "--epochs" "$work/o2" run --config "$work/bad-value.toml" --out "$work/o2"
 expect_error "TOML unknown key" "bad-key.toml.*bogus" "$work/o2" run --config "$work/bad-key.toml" --out "$work/o2"
 expect_error "TOML syntax error" "bad-syntax.toml" "$work/o2" run --config "$work/bad-syntax.toml" --out "$work/o2"
+expect_error "TOML invalid UTF-8" "utf8.toml.*UTF-8" "$work/o2" run --config "$work/utf8.toml" --out "$work/o2"
+expect_error "TOML nested 100,000 deep" "deep.toml.*levels deep" "$work/o2" run --config "$work/deep.toml" --out "$work/o2"
 expect_error "missing TOML file" "none.toml" "$work/o2" run --config "$work/none.toml" --out "$work/o2"
 [[ ! -e $work/o2 ]] || fail "a run with bad options left a run directory behind"
 
