@@ -3,6 +3,9 @@
 # and runs each for SECONDS (default 60). Prints per target the executions and executions per
 # second; fails on any crash, leak, sanitizer report, timeout or out-of-memory.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]      (targets: idx npy csv run_json toml)
+# Needs memscope's build dependencies (scripts/setup.sh installs them; scripts/test.sh runs both).
+# The corpus grows in build-fuzz/corpus/TARGET (seeds: fuzz/corpus/TARGET), so later runs start
+# where earlier ones stopped.
 # Findings are saved as build-fuzz/artifacts/TARGET-crash-... ; replay one with
 #   build-fuzz/fuzz/fuzz_TARGET FILE
 set -euo pipefail
