@@ -228,6 +228,12 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector
   try {
     app.parse(reversed);
+  } catch (const CLI::ExtrasError&) {
+    // CLI11 joins the unexpected arguments back to front ("3 --bogus" for "--bogus 3").
+    std::vector<std::string> extra = app.remaining(true);
+    if (extra.empty()) throw;
+    std::reverse(extra.begin(), extra.end());
+    throw CLI::ExtrasError(extra);
   } catch (const CLI::Success& e) {
     std::ostringstream os;
     app.exit(e, os, os);

@@ -120,7 +120,7 @@ expect_error "0 repeats" "--repeats" "$work/o2" run "${tiny[@]}" --repeats 0 --o
 expect_error "hidden size 0" "--hidden" "$work/o2" run "${tiny[@]}" --hidden 64,0 --out "$work/o2"
 expect_error "unknown model" "--model" "$work/o2" run "${tiny[@]}" --model transformer --out "$work/o2"
 expect_error "unknown device" "--device" "$work/o2" run "${tiny[@]}" --device tpu --out "$work/o2"
-expect_error "unknown option" "--bogus" "$work/o2" run "${tiny[@]}" --bogus 3 --out "$work/o2"
+expect_error "unknown option" "not expected: --bogus 3" "$work/o2" run "${tiny[@]}" --bogus 3 --out "$work/o2"
 expect_error "missing option value" "--folds" "$work/o2" run "${tiny[@]}" --out "$work/o2" --folds
 expect_error "TOML bad value" "--epochs" "$work/o2" run --config "$work/bad-value.toml" --out "$work/o2"
 expect_error "TOML unknown key" "bad-key.toml.*bogus" "$work/o2" run --config "$work/bad-key.toml" --out "$work/o2"
