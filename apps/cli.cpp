@@ -3,6 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <toml.hpp>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
 #include "memscope/core/error.h"
 #include "memscope/core/version.h"
 
@@ -16,6 +20,63 @@ std::string scalar_to_string(const toml::value& v, const std::string& path, cons
   if (v.is_floating()) return str(v.as_floating());
   if (v.is_boolean()) return v.as_boolean() ? "true" : "false";
   throw Error(str("--config: ", path, ": key '", key, "' must be a string, number, boolean or array of those"));
+}
+
+/// Offset of the first byte that is not well-formed UTF-8 (Unicode 3-7, as toml11's lexer), or npos.
+size_t invalid_utf8(const std::string& text) {
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = b[i];
+    size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return i;
+    if (i + len > n) return i;
+    for (size_t k = 1; k < len; ++k)
+      if (b[i + k] < (k == 1 ? lo : 0x80) || b[i + k] > (k == 1 ? hi : 0xBF)) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
+/// Checks what toml11 (3.7, Debian 12) cannot survive, before it parses the file:
+/// * invalid UTF-8 inside a string: its error path reads past a buffer (heap-buffer-overflow in
+///   location::reset, found by fuzz/fuzz_toml); TOML files must be UTF-8 anyway;
+/// * deep nesting: arrays and inline tables are parsed recursively, so a file of 100,000 '['
+///   overflows the stack (SIGSEGV). Config files nest a level or two; brackets inside strings and
+///   comments do not count.
+void check_toml_input(const std::string& path) {
+  constexpr int kMaxDepth = 64;
+  std::ifstream is(path, std::ios::binary);
+  if (!is) return;  // toml::parse reports it
+  const std::string text((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  const size_t bad = invalid_utf8(text);
+  MEMSCOPE_CHECK(bad == std::string::npos, "--config: ", path, " is not valid UTF-8 (byte ", bad, ")");
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '#') {
+      i = text.find('\n', i);
+      if (i == std::string::npos) break;
+    } else if (c == '"' || c == '\'') {
+      const bool triple = text.compare(i, 3, std::string(3, c)) == 0;
+      size_t j = i + (triple ? 3 : 1);
+      while (j < text.size() && !(triple ? text.compare(j, 3, std::string(3, c)) == 0 : text[j] == c || text[j] == '\n')) {
+        if (c == '"' && text[j] == '\\') ++j;
+        ++j;
+      }
+      i = std::min(j + (triple ? 2 : 0), text.size());
+    } else if (c == '[' || c == '{') {
+      MEMSCOPE_CHECK(++depth <= kMaxDepth, "--config: ", path, " nests arrays or tables more than ", kMaxDepth,
+                     " levels deep");
+    } else if (c == ']' || c == '}') {
+      depth = std::max(0, depth - 1);
+    }
+  }
 }
 
 void add_run_options(CLI::App& app, RunConfig& c) {
@@ -66,6 +127,7 @@ RunConfig fmnist_6k() {
 }
 
 std::vector<std::string> toml_to_flags(const std::string& path) {
+  check_toml_input(path);
   toml::value root;
   try {
     root = toml::parse(path);
@@ -169,6 +231,12 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector
   try {
     app.parse(reversed);
+  } catch (const CLI::ExtrasError&) {
+    // CLI11 joins the unexpected arguments back to front ("3 --bogus" for "--bogus 3").
+    std::vector<std::string> extra = app.remaining(true);
+    if (extra.empty()) throw;
+    std::reverse(extra.begin(), extra.end());
+    throw CLI::ExtrasError(extra);
   } catch (const CLI::Success& e) {
     std::ostringstream os;
     app.exit(e, os, os);

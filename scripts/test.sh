@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Sets up (installs and builds) and runs the whole test suite.
+# Sets up (installs and builds) and runs the whole test suite, then fuzzes every file reader for
+# MEMSCOPE_FUZZ_SECONDS (default 20) seconds each (scripts/fuzz.sh; 0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 ctest --test-dir build --output-on-failure -j2 --timeout 600
+seconds=${MEMSCOPE_FUZZ_SECONDS:-20}
+if ((seconds > 0)); then scripts/fuzz.sh "$seconds"; fi

@@ -67,3 +67,71 @@ TEST(Atomic, StaleTemporariesOfDeadProcessesAreRemoved) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/keep.txt"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/jobs/job-00001/.logp.npy.tmp.999999999.3"));
 }
+
+namespace {
+std::string npy_with_header(const std::string& dict, const std::string& data) {
+  std::string h = dict;
+  while ((10 + h.size() + 1) % 64) h += ' ';
+  h += '\n';
+  return std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 0xff) + char(h.size() >> 8) + h + data;
+}
+}  // namespace
+
+// Found while writing fuzz/fuzz_npy: a header declaring a shape of up to 2^48 elements in a tiny
+// file made read_npy allocate the whole tensor (up to 2 PiB) before comparing sizes: a c10::Error
+// from the allocator, or an out-of-memory kill when the size could be had, not a memscope::Error.
+TEST(Npy, HugeShapeInATinyFileIsAnErrorNotAnAllocation) {
+  const std::string dir = test::scratch_dir();
+  write_atomic(dir + "/huge.npy", npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (16777216, 16777216), }",
+                                                  std::string(16, '\0')));
+  try {
+    read_npy(dir + "/huge.npy");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("should hold 2251799813685248 bytes"), std::string::npos) << e.what();
+  }
+}
+
+// Found while writing fuzz/fuzz_npy: the header was matched with std::regex, whose recursive
+// matcher overflows the stack on a long header (a 60,000-character descr: SIGSEGV with GCC 12's
+// libstdc++, reproduced standalone). Now a linear scanner. Also: "(-2,)" was read as (2,).
+TEST(Npy, LongHeadersAndOddShapesAreErrors) {
+  const std::string dir = test::scratch_dir();
+  const std::string long_descr = "{'descr': '" + std::string(60000, 'x') + "', 'fortran_order': False, 'shape': (2,), }";
+  write_atomic(dir + "/long.npy", npy_with_header(long_descr, std::string(16, '\0')));
+  EXPECT_THROW(read_npy(dir + "/long.npy"), Error);
+  const std::string long_shape = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::string(60000, ' ') + "2,), }";
+  write_atomic(dir + "/longshape.npy", npy_with_header(long_shape, std::string(16, '\0')));
+  EXPECT_EQ(read_npy(dir + "/longshape.npy").sizes(), torch::IntArrayRef({2}));
+  for (const char* shape : {"(-2,)", "(2, x)", "2", "(2,"}) {
+    write_atomic(dir + "/bad.npy", npy_with_header(str("{'descr': '<f8', 'fortran_order': False, 'shape': ", shape, ", }"),
+                                                   std::string(16, '\0')));
+    EXPECT_THROW(read_npy(dir + "/bad.npy"), Error) << shape;
+  }
+  write_atomic(dir + "/scalar.npy", npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+                                                    std::string(8, '\0')));
+  EXPECT_EQ(read_npy(dir + "/scalar.npy").dim(), 0);
+}
+
+// Found by tests/e2e/faults_test.sh (full disk): a failure inside fill (LibTorch's serializer) or
+// a stream gone bad escaped as a foreign exception or a message without the file; now one
+// memscope::Error naming the file, and no temporary file is left behind.
+TEST(Atomic, AFailingFillIsAnErrorNamingTheFileAndLeavesNoTemporary) {
+  const std::string dir = test::scratch_dir();
+  try {
+    write_atomic(dir + "/model.pt", [](std::ostream& os) {
+      os << "partial";
+      throw std::runtime_error("serializer failed\nsecond line");
+    });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot write " + dir + "/model.pt: serializer failed");
+  }
+  try {
+    write_atomic(dir + "/bad.bin", [](std::ostream& os) { os.setstate(std::ios::badbit); });
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write " + dir + "/bad.bin: "), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+}

@@ -4,9 +4,12 @@
 #include <torch/types.h>
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <optional>
 
 #include "memscope/core/error.h"
+#include "memscope/io/atomic.h"
 
 namespace memscope {
 
@@ -37,10 +40,56 @@ nlohmann::json to_json(const RunConfig& c) {
   return j;
 }
 
+namespace {
+
+/// v stored into field, checking its JSON type (and range, for integers) first: nlohmann's own
+/// conversions throw its type_error for some mismatches and silently truncate (or, for a double
+/// too large for an integer, invoke undefined behaviour) for others.
+template <typename T>
+void get_checked(const nlohmann::json& v, T& field, const std::string& name) {
+  auto bad = [&](const char* expected) {
+    return Error(str("config: '", name, "' should be ", expected, ", got ", v.dump().substr(0, 40)));
+  };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) throw bad("true or false");
+    field = v.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) throw bad("an integer");
+    const bool fits = v.is_number_unsigned()
+                          ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+                          : (v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                             (std::is_unsigned_v<T> || v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max())));
+    if (!fits) throw bad("an integer in range");
+    field = v.get<T>();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number()) throw bad("a number");
+    field = v.get<T>();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!v.is_string()) throw bad("a string");
+    field = v.get<std::string>();
+  } else {  // std::vector<int64_t>
+    if (!v.is_array()) throw bad("an array of integers");
+    T out;
+    for (const auto& e : v) {
+      typename T::value_type x{};
+      get_checked(e, x, name);
+      out.push_back(x);
+    }
+    field = out;
+  }
+}
+
+}  // namespace
+
 RunConfig run_config_from_json(const nlohmann::json& j) {
+  MEMSCOPE_CHECK(j.is_object(), "config: expected a JSON object, got ", j.type_name());
   RunConfig c;
   auto get = [&](const char* section, const char* key, auto& field) {
-    if (j.contains(section) && j[section].contains(key)) j[section][key].get_to(field);
+    const auto s = j.find(section);
+    if (s == j.end()) return;
+    MEMSCOPE_CHECK(s->is_object(), "config: '", section, "' should be an object, got ", s->type_name());
+    const auto v = s->find(key);
+    if (v != s->end()) get_checked(*v, field, str(section, ".", key));
   };
   get("data", "source", c.data.source);
   get("data", "limit", c.data.limit);
@@ -59,9 +108,18 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
   get("plan", "repeats", c.plan.repeats);
   get("eval", "iw_samples", c.eval.iw_samples);
   get("eval", "eval_every", c.eval.eval_every);
-  if (j.contains("seed")) j["seed"].get_to(c.seed);
-  if (j.contains("out")) j["out"].get_to(c.out);
+  if (j.contains("seed")) get_checked(j["seed"], c.seed, "seed");
+  if (j.contains("out")) get_checked(j["out"], c.out, "out");
   return c;
+}
+
+RunConfig read_run_config_file(const std::string& path) {
+  const nlohmann::json doc = read_json_object(path);
+  try {
+    return run_config_from_json(doc.value("config", nlohmann::json::object()));
+  } catch (const Error& e) {
+    throw Error(str(path, ": ", e.what()));
+  }
 }
 
 void validate(const RunConfig& c) {

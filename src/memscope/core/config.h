@@ -91,8 +91,12 @@ RunConfig resolved(RunConfig c);
 nlohmann::json identity_json(const RunConfig& c);
 /// The whole resolved configuration as JSON.
 nlohmann::json to_json(const RunConfig& c);
-/// The configuration to_json wrote (missing keys keep their defaults).
+/// The configuration to_json wrote (missing keys keep their defaults). Throws memscope::Error
+/// naming the key for a value of the wrong type or out of range (never nlohmann's exceptions).
 RunConfig run_config_from_json(const nlohmann::json& j);
+/// The configuration stored in a run's config.json (its "config" section); throws memscope::Error
+/// naming path when the file is not JSON, not an object, or holds a malformed configuration.
+RunConfig read_run_config_file(const std::string& path);
 /// Checks ranges and names ("--folds: must be >= 2, got 0"); throws memscope::Error.
 void validate(const RunConfig& c);
 /// Epochs at which every job is evaluated: multiples of eval_every, and the last epoch.

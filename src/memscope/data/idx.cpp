@@ -20,7 +20,7 @@ std::vector<uint8_t> read_maybe_gzip(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
   MEMSCOPE_CHECK(f != nullptr, "idx: cannot open ", path, ": ", std::strerror(errno));
   std::vector<uint8_t> bytes;
-  std::vector<uint8_t> chunk(1 << 20);
+  std::vector<uint8_t> chunk(1 << 16);
   while (true) {
     int got = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
     if (got < 0) {

@@ -42,9 +42,26 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
     {
       std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
       if (!os) throw Error(str("cannot write ", path, ": ", std::strerror(errno)));
-      fill(os);
+      // A failed write leaves errno (ENOSPC, EROFS, EDQUOT, EIO) from the write(2) that failed.
+      auto failed = [&](const std::string& why) {
+        const int err = errno;
+        return Error(str("cannot write ", path, ": ", err ? std::strerror(err) : why.c_str()));
+      };
+      errno = 0;
+      try {
+        fill(os);
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {  // e.g. LibTorch's serializer on a stream gone bad
+        const std::string what = e.what();
+        if (os) throw Error(str("cannot write ", path, ": ", what.substr(0, what.find('\n'))));
+        throw failed("write failed");
+      }
+      if (!os) throw failed("write failed");
       os.flush();
-      if (!os) throw Error(str("cannot write ", path, ": ", std::strerror(errno)));
+      if (!os) throw failed("write failed");
+      os.close();
+      if (!os) throw failed("close failed");
     }
     fsync_path(tmp, false);
     if (::rename(tmp.c_str(), path.c_str()) != 0)
@@ -93,6 +110,20 @@ nlohmann::json read_json(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(str(path, ": not valid JSON (", e.what(), ")"));
   }
+}
+
+nlohmann::json read_json_object(const std::string& path) {
+  nlohmann::json j = read_json(path);
+  MEMSCOPE_CHECK(j.is_object(), path, ": expected a JSON object, got ", j.type_name());
+  return j;
+}
+
+std::string json_string(const nlohmann::json& obj, const std::string& key, const std::string& path,
+                        const std::string& fallback) {
+  const auto it = obj.find(key);
+  if (it == obj.end()) return fallback;
+  MEMSCOPE_CHECK(it->is_string(), path, ": '", key, "' should be a string, got ", it->type_name());
+  return it->get<std::string>();
 }
 
 }  // namespace memscope

@@ -22,5 +22,12 @@ int remove_stale_temporaries(const std::string& dir);
 std::string read_file(const std::string& path);
 /// The file parsed as JSON; throws memscope::Error naming path when it cannot be read or parsed.
 nlohmann::json read_json(const std::string& path);
+/// read_json for files that must hold a JSON object (config.json, result.json); throws
+/// memscope::Error naming path when the file holds another JSON value.
+nlohmann::json read_json_object(const std::string& path);
+/// obj[key] as a string, fallback when obj (an object) has no key; throws memscope::Error naming
+/// path and key when the value is not a string.
+std::string json_string(const nlohmann::json& obj, const std::string& key, const std::string& path,
+                        const std::string& fallback = "");
 
 }  // namespace memscope

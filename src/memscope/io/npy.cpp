@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <limits>
-#include <regex>
 
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
@@ -61,36 +60,60 @@ torch::Tensor read_npy(const std::string& path) {
   }
   MEMSCOPE_CHECK(bytes.size() >= offset + header_len, "npy: ", path, " is truncated inside its header");
   const std::string header = bytes.substr(offset, header_len);
-  std::smatch m;
-  MEMSCOPE_CHECK(std::regex_search(header, m, std::regex("'descr'\\s*:\\s*'([^']*)'")), "npy: ", path,
-                 " has no 'descr' in its header");
-  const std::string descr = m[1];
+  // The header is a Python dict literal; a small scanner (no std::regex: its recursive matcher
+  // overflows the stack on long headers) finds the three keys.
+  auto value_at = [&](const char* key) -> size_t {
+    for (const char q : {'\'', '"'}) {
+      const size_t k = header.find(str(q, key, q));
+      if (k == std::string::npos) continue;
+      size_t i = header.find_first_not_of(" \t", k + std::strlen(key) + 2);
+      if (i == std::string::npos || header[i] != ':') continue;
+      i = header.find_first_not_of(" \t", i + 1);
+      if (i != std::string::npos) return i;
+    }
+    throw Error(str("npy: ", path, " has no '", key, "' in its header"));
+  };
+  size_t i = value_at("descr");
+  const char quote = header[i];
+  const size_t close = quote == '\'' || quote == '"' ? header.find(quote, i + 1) : std::string::npos;
+  MEMSCOPE_CHECK(close != std::string::npos, "npy: ", path, " has a malformed 'descr' in its header");
+  const std::string descr = header.substr(i + 1, close - i - 1);
   const DType* dtype = nullptr;
   for (const auto& d : kTypes)
     if (descr == d.descr) dtype = &d;
-  MEMSCOPE_CHECK(dtype, "npy: ", path, " has dtype '", descr, "'; supported: <f4 <f8 <i8 |u1 |b1");
-  MEMSCOPE_CHECK(std::regex_search(header, m, std::regex("'fortran_order'\\s*:\\s*(True|False)")), "npy: ",
-                 path, " has no 'fortran_order' in its header");
-  MEMSCOPE_CHECK(m[1] == "False", "npy: ", path, " is in Fortran order; save it in C order");
-  MEMSCOPE_CHECK(std::regex_search(header, m, std::regex("'shape'\\s*:\\s*\\(([^)]*)\\)")), "npy: ", path,
-                 " has no 'shape' in its header");
+  MEMSCOPE_CHECK(dtype, "npy: ", path, " has dtype '", descr.substr(0, 20), "'; supported: <f4 <f8 <i8 |u1 |b1");
+  i = value_at("fortran_order");
+  MEMSCOPE_CHECK(header.compare(i, 5, "False") == 0 || header.compare(i, 4, "True") == 0, "npy: ", path,
+                 " has a malformed 'fortran_order' in its header");
+  MEMSCOPE_CHECK(header[i] == 'F', "npy: ", path, " is in Fortran order; save it in C order");
+  i = value_at("shape");
+  const size_t shape_end = header[i] == '(' ? header.find(')', i) : std::string::npos;
+  MEMSCOPE_CHECK(shape_end != std::string::npos, "npy: ", path, " has a malformed 'shape' in its header");
   std::vector<int64_t> shape;
-  const std::string dims = m[1];
-  const std::regex digits("\\d+");
-  std::sregex_iterator it(dims.begin(), dims.end(), digits), end;
   uint64_t count = 1;
-  for (; it != end; ++it) {
-    MEMSCOPE_CHECK(it->str().size() <= 15, "npy: ", path, " declares an impossibly large shape");
-    const int64_t d = std::stoll(it->str());
-    shape.push_back(d);
-    MEMSCOPE_CHECK(d == 0 || count <= (uint64_t(1) << 48) / uint64_t(d), "npy: ", path,
-                   " declares an impossibly large shape");
-    count *= uint64_t(d);
+  const int64_t item = int64_t(c10::elementSize(dtype->type));
+  for (size_t p = i + 1; p < shape_end;) {
+    const char c = header[p];
+    if (c == ' ' || c == ',') {
+      ++p;
+      continue;
+    }
+    MEMSCOPE_CHECK(c >= '0' && c <= '9', "npy: ", path, " has a malformed 'shape' in its header");
+    uint64_t d = 0;
+    for (; p < shape_end && header[p] >= '0' && header[p] <= '9'; ++p) {
+      d = d * 10 + uint64_t(header[p] - '0');
+      MEMSCOPE_CHECK(d <= (uint64_t(1) << 48), "npy: ", path, " declares an impossibly large shape");
+    }
+    MEMSCOPE_CHECK(shape.size() < 32, "npy: ", path, " declares more than 32 dimensions");
+    shape.push_back(int64_t(d));
+    MEMSCOPE_CHECK(d == 0 || count <= (uint64_t(1) << 48) / d, "npy: ", path, " declares an impossibly large shape");
+    count *= d;
   }
-  torch::Tensor t = torch::empty(shape, dtype->type);
-  const size_t want = t.nbytes(), have = bytes.size() - offset - header_len;
-  MEMSCOPE_CHECK(have == want, "npy: ", path, " should hold ", want, " bytes of data for shape ", t.sizes(),
+  // Checked before allocating: a small file must not make us allocate what its header claims.
+  const uint64_t want = count * uint64_t(item), have = bytes.size() - offset - header_len;
+  MEMSCOPE_CHECK(have == want, "npy: ", path, " should hold ", want, " bytes of data for shape ", c10::IntArrayRef(shape),
                  " but holds ", have);
+  torch::Tensor t = torch::empty(shape, dtype->type);
   if (want) std::memcpy(t.data_ptr(), bytes.data() + offset + header_len, want);
   return t;
 }

@@ -34,7 +34,7 @@ uint64_t fnv1a(const std::string& s, uint64_t h = 0xcbf29ce484222325ULL) {
 
 RunConfig load_run_config(const std::string& dir) {
   MEMSCOPE_CHECK(fs::exists(dir + "/config.json"), "run: ", dir, " has no config.json (not a memscope run directory)");
-  RunConfig cfg = run_config_from_json(read_json(dir + "/config.json").value("config", nlohmann::json::object()));
+  RunConfig cfg = read_run_config_file(dir + "/config.json");
   cfg.out = dir;
   return cfg;
 }
@@ -95,7 +95,7 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg, const std::string& 
   // config.json first: another process starting on the same new directory must find a run in
   // it, not a half-made folder of other files. Then the identity check, whoever wrote it.
   if (!fs::exists(config)) write_config(nlohmann::json::object(), nlohmann::json::array());
-  const nlohmann::json theirs = read_json(config).value("identity", nlohmann::json());
+  const nlohmann::json theirs = read_json_object(config).value("identity", nlohmann::json());
   if (theirs != identity_) {
     std::string diffs;
     for (const auto& op : nlohmann::json::diff(theirs, identity_)) {
@@ -122,7 +122,7 @@ std::string RunDir::job_key(const Job& job) const {
 bool RunDir::job_done(const Job& job) const {
   const std::string path = job_dir(job.id) + "/result.json";
   if (!fs::exists(path)) return false;
-  return read_json(path).value("key", "") == job_key(job);
+  return json_string(read_json_object(path), "key", path) == job_key(job);
 }
 
 std::string RunDir::checkpoint_path(const Job& job) const {
@@ -139,7 +139,11 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
   std::error_code ec;
   fs::create_directories(jd, ec);
   if (ec) throw Error(str("cannot create ", jd, ": ", ec.message()));
-  write_atomic(jd + "/model.pt", [&](std::ostream& os) { model.save_member(member, os); });
+  // Serialized in memory first: LibTorch's zip writer, given a stream that fails (a full disk),
+  // throws from its destructor while unwinding and the process aborts ("terminate called").
+  std::ostringstream weights;
+  model.save_member(member, weights);
+  write_atomic(jd + "/model.pt", weights.str());
   write_npy(jd + "/logp.npy", torch::stack(r.logp));
   nlohmann::json meta = {{"key", job_key(job)},       {"id", job.id},
                          {"repeat", job.repeat},      {"fold", job.fold},
@@ -169,7 +173,7 @@ std::optional<RunDir::Claim> RunDir::try_claim(const Job& job) const {
   return Claim(fd);
 }
 
-nlohmann::json RunDir::job_meta(const Job& job) const { return read_json(job_dir(job.id) + "/result.json"); }
+nlohmann::json RunDir::job_meta(const Job& job) const { return read_json_object(job_dir(job.id) + "/result.json"); }
 
 torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(job_dir(job.id) + "/logp.npy"); }
 
