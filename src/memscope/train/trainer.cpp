@@ -124,7 +124,11 @@ void save_checkpoint(const std::string& path, const MemberCheckpoint& c) {
   ar.write("heldout_loss", doubles(c.result.heldout_loss));
   ar.write("logp", c.result.logp.empty() ? torch::empty({0}) : torch::stack(c.result.logp));
   ar.write("seconds", doubles({c.result.train_seconds, c.result.eval_seconds}));
-  write_atomic(path, [&](std::ostream& os) { ar.save_to(os); });
+  // In memory first: LibTorch's writer aborts the process when its stream fails (a full disk);
+  // write_atomic turns that into an error naming the file.
+  std::ostringstream bytes;
+  ar.save_to(bytes);
+  write_atomic(path, bytes.str());
 }
 
 MemberCheckpoint load_checkpoint(const std::string& path) {
