@@ -13,10 +13,12 @@ namespace memscope {
 nlohmann::json identity_json(const RunConfig& c) {
   return {
       {"data", {{"source", c.data.source}, {"limit", c.data.limit}, {"binarize", c.data.binarize},
-                {"pad32", c.data.pad32}}},
-      {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
+                {"pad32", c.data.pad32},
+                {"crop", c.data.crop}, {"resize", c.data.resize}}},
+      {"model", {{"family", c.model.family}, {"decoder", c.model.decoder}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
                  {"ridge", c.model.ridge}}},
-      {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr}}},
+      {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr},
+                 {"hflip", c.train.hflip}}},
       // Not the repeats: repeat r's folds and jobs do not depend on how many repeats there are,
       // so more repeats on a finished run train only the new jobs.
       {"plan", {{"folds", c.plan.folds}}},
@@ -45,13 +47,17 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
   get("data", "limit", c.data.limit);
   get("data", "binarize", c.data.binarize);
   get("data", "pad32", c.data.pad32);
+  get("data", "crop", c.data.crop);
+  get("data", "resize", c.data.resize);
   get("model", "family", c.model.family);
+  get("model", "decoder", c.model.decoder);
   get("model", "hidden", c.model.hidden);
   get("model", "latent", c.model.latent);
   get("model", "ridge", c.model.ridge);
   get("train", "epochs", c.train.epochs);
   get("train", "batch_size", c.train.batch_size);
   get("train", "lr", c.train.lr);
+  get("train", "hflip", c.train.hflip);
   get("train", "group_size", c.train.group_size);
   get("plan", "folds", c.plan.folds);
   get("plan", "repeats", c.plan.repeats);
@@ -67,10 +73,22 @@ void validate(const RunConfig& c) {
   const std::string& b = c.data.binarize;
   MEMSCOPE_CHECK(b == "sample" || b == "threshold" || b == "none" || b == "auto",
                  "--binarize: expected sample, threshold, none or auto, got '", b, "'");
-  MEMSCOPE_CHECK(c.model.family == "mlp-vae" || is_linear_gaussian(c.model.family), "--model: unknown model family '",
-                 c.model.family, "' (known: mlp-vae, gaussian, ppca:Q)");
-  MEMSCOPE_CHECK(!(c.model.family == "mlp-vae" && b == "none"),
-                 "--binarize none: the Bernoulli VAE needs binary data (sample or threshold)");
+  MEMSCOPE_CHECK(is_vae(c.model.family) || is_linear_gaussian(c.model.family), "--model: unknown model family '",
+                 c.model.family, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q)");
+  const std::string& dec = c.model.decoder;
+  MEMSCOPE_CHECK(dec == "bernoulli" || dec == "logit-gaussian" || dec == "gaussian",
+                 "--decoder: expected bernoulli, logit-gaussian or gaussian, got '", dec, "'");
+  MEMSCOPE_CHECK(c.model.family != "mlp-vae" || dec == "bernoulli", "--decoder ", dec,
+                 ": the MLP VAE has the Bernoulli decoder only; use --model conv-vae");
+  if (is_vae(c.model.family) && dec == "bernoulli")
+    MEMSCOPE_CHECK(b != "none", "--binarize none: the Bernoulli VAE needs binary data (sample or threshold)");
+  if (is_vae(c.model.family) && dec != "bernoulli")
+    MEMSCOPE_CHECK(b == "none" || b == "auto", "--binarize ", b, ": the ", dec,
+                   " decoder models continuous pixels; use --binarize none");
+  MEMSCOPE_CHECK(c.data.crop.empty() || (c.data.crop.size() == 4 && c.data.crop[0] >= 0 && c.data.crop[1] >= 0 &&
+                                         c.data.crop[2] > c.data.crop[0] && c.data.crop[3] > c.data.crop[1]),
+                 "--crop: expected x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1");
+  MEMSCOPE_CHECK(c.data.resize >= 0 && c.data.resize <= 4096, "--resize: must be in [0, 4096], got ", c.data.resize);
   MEMSCOPE_CHECK(c.model.ridge >= 0 && std::isfinite(c.model.ridge), "--ridge: must be >= 0, got ", c.model.ridge);
   MEMSCOPE_CHECK(!c.model.hidden.empty(), "--hidden: needs at least one layer size");
   for (int64_t h : c.model.hidden) MEMSCOPE_CHECK(h >= 1, "--hidden: sizes must be >= 1, got ", h);
@@ -110,8 +128,11 @@ int64_t ppca_components(const std::string& family) {
 
 bool is_linear_gaussian(const std::string& family) { return family == "gaussian" || ppca_components(family) > 0; }
 
+bool is_vae(const std::string& family) { return family == "mlp-vae" || family == "conv-vae"; }
+
 RunConfig resolved(RunConfig c) {
-  if (c.data.binarize == "auto") c.data.binarize = c.model.family == "mlp-vae" ? "sample" : "none";
+  if (c.data.binarize == "auto")
+    c.data.binarize = is_vae(c.model.family) && c.model.decoder == "bernoulli" ? "sample" : "none";
   return c;
 }
 

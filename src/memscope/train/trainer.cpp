@@ -8,6 +8,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/models/conv_vae.h"
 #include "memscope/models/kernels.h"
 #include "memscope/models/gaussian.h"
 #include "memscope/models/mlp_vae.h"
@@ -100,7 +101,7 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
     std::vector<torch::Tensor> eps;
     for (auto& gen : gens) eps.push_back(at::randn({rows, L}, gen, torch::kFloat32));
     weight = weight.to(X.device());
-    torch::Tensor per = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(X.device()));
+    torch::Tensor per = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(X.device()), weight);
     torch::Tensor sums = torch::where(weight, per, torch::zeros_like(per)).sum(1).to(torch::kCPU, torch::kFloat64);
     for (int64_t g = 0; g < G; ++g) sum[g] += sums[g].item<double>();
   }
@@ -110,8 +111,11 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
 
 }  // namespace
 
-std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c,
+std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape, const ModelConfig& c,
                                                const std::vector<uint64_t>& init_seeds) {
+  int64_t dim = 1;
+  for (int64_t s : shape) dim *= s;
+  if (c.family == "conv-vae") return std::make_shared<ConvVaeEnsemble>(shape, c, init_seeds);
   if (is_linear_gaussian(c.family))
     return std::make_shared<LinearGaussianEnsemble>(int64_t(init_seeds.size()), dim, ppca_components(c.family), c.ridge);
   MEMSCOPE_CHECK(c.family == "mlp-vae", "model: unknown family '", c.family, "'");
@@ -120,7 +124,7 @@ std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c
 
 torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
                                 const std::vector<uint64_t>& seeds, const std::function<void(int64_t, int64_t)>& tick) {
-  const int64_t G = model.members(), N = x.size(0), L = model.noise_dim();
+  const int64_t G = model.members(), N = x.size(0), L = model.eval_noise_dim();
   MEMSCOPE_CHECK(int64_t(seeds.size()) == G, "evaluate_log_prob: ", seeds.size(), " seeds for ", G, " members");
   const int64_t tile = std::max<int64_t>(1, kEvalTileRows / samples);
   const int64_t tiles = ceil_div(N, tile);
@@ -146,19 +150,23 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   const int64_t G = static_cast<int64_t>(jobs.size()), D = data.dim(), B = cfg.train.batch_size;
   MEMSCOPE_CHECK(G >= 1, "train_group: no jobs");
   std::vector<uint64_t> init_seeds;
-  std::vector<at::Generator> shuffle_gens, noise_gens;
+  std::vector<at::Generator> shuffle_gens, noise_gens, flip_gens;
   std::vector<torch::Tensor> train_idx;
   for (const Job& j : jobs) {
     MEMSCOPE_CHECK(!j.train.empty(), "train_group: job ", j.id, " has an empty training set");
     init_seeds.push_back(derive_seed(j.seed, SeedTag::kInit));
     shuffle_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kShuffle)));
     noise_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kNoise)));
+    flip_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kAugment)));
     train_idx.push_back(torch::tensor(j.train, torch::kInt64));
   }
   GroupResult result;
   const torch::Device device(cfg.device);
   const torch::Tensor X = data.x.to(device);
-  result.model = make_ensemble(D, cfg.model, init_seeds);
+  const std::vector<int64_t>& shape = data.shape;
+  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[2] > 1), "--hflip: needs images; ", data.name,
+                 " has examples of shape ", c10::IntArrayRef(shape));
+  result.model = make_ensemble(shape, cfg.model, init_seeds);
   result.model->to(device);
   result.jobs.resize(G);
   DensityEnsemble& model = *result.model;
@@ -210,6 +218,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   };
 
   for (int64_t epoch = 1; epoch <= cfg.train.epochs; ++epoch) {
+    model.train(true);  // batch statistics while training; running statistics from here on
     std::vector<torch::Tensor> order(G);
     int64_t steps = 0;
     for (int64_t g = 0; g < G; ++g) {
@@ -222,11 +231,12 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       torch::Tensor idx = torch::zeros({G, B}, torch::kInt64);
       torch::Tensor weight = torch::zeros({G, B}, torch::kBool);
       std::vector<bool> has_data(G, false);
-      std::vector<torch::Tensor> eps(G);
+      std::vector<torch::Tensor> eps(G), flip(G);
       for (int64_t g = 0; g < G; ++g) {
         const int64_t n_g = active[g] ? order[g].size(0) : 0;
         if (s * B >= n_g) {
           eps[g] = torch::zeros({B, L});
+          flip[g] = torch::zeros({B}, torch::kBool);
           continue;
         }
         const int64_t cnt = std::min(B, n_g - s * B);
@@ -234,9 +244,12 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         weight[g].slice(0, 0, cnt).fill_(true);
         has_data[g] = true;
         eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
+        flip[g] = cfg.train.hflip ? at::rand({B}, flip_gens[g]) < 0.5 : torch::zeros({B}, torch::kBool);
       }
       weight = weight.to(device);
-      torch::Tensor per_example = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(device));  // [G, B]
+      torch::Tensor xb = gather_rows(X, idx, weight);  // [G, B, D]
+      if (cfg.train.hflip) xb = hflip_rows(xb, shape, torch::stack(flip).to(device));
+      torch::Tensor per_example = model.loss(xb, torch::stack(eps).to(device), weight);  // [G, B]
       torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
       torch::Tensor sums = masked.sum(1);                              // [G]
       torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
@@ -261,6 +274,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       report(double(B) * kTrainCost, str("train epoch ", epoch, "/", cfg.train.epochs));
     }
     report(double(max_steps - steps) * B * kTrainCost, "");
+    model.train(false);
     for (int64_t g = 0; g < G; ++g)
       if (active[g] || result.jobs[g].diverged_epoch == epoch)
         result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
