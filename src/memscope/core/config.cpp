@@ -11,25 +11,33 @@
 namespace memscope {
 
 nlohmann::json identity_json(const RunConfig& c) {
-  return {
+  nlohmann::json j = {
       {"data", {{"source", c.data.source}, {"limit", c.data.limit}, {"binarize", c.data.binarize},
-                {"pad32", c.data.pad32},
-                {"crop", c.data.crop}, {"resize", c.data.resize}}},
-      {"model", {{"family", c.model.family}, {"decoder", c.model.decoder}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
+                {"pad32", c.data.pad32}}},
+      {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
                  {"ridge", c.model.ridge}}},
-      {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr},
-                 {"hflip", c.train.hflip}}},
+      {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr}}},
       // Not the repeats: repeat r's folds and jobs do not depend on how many repeats there are,
       // so more repeats on a finished run train only the new jobs.
       {"plan", {{"folds", c.plan.folds}}},
       {"eval", {{"iw_samples", c.eval.iw_samples}, {"eval_every", c.eval.eval_every}}},
       {"seed", c.seed},
   };
+  // Options added later enter only when set, so runs made before they existed stay resumable.
+  if (!c.data.crop.empty()) j["data"]["crop"] = c.data.crop;
+  if (c.data.resize != 0) j["data"]["resize"] = c.data.resize;
+  if (c.model.decoder != "bernoulli") j["model"]["decoder"] = c.model.decoder;
+  if (c.train.hflip) j["train"]["hflip"] = true;
+  return j;
 }
 
 nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json j = identity_json(c);
   j["train"]["group_size"] = c.train.group_size;
+  j["data"]["crop"] = c.data.crop;
+  j["data"]["resize"] = c.data.resize;
+  j["model"]["decoder"] = c.model.decoder;
+  j["train"]["hflip"] = c.train.hflip;
   j["plan"]["repeats"] = c.plan.repeats;
   j["out"] = c.out;
   j["threads"] = c.threads;

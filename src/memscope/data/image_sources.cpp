@@ -1,6 +1,7 @@
 #include "memscope/data/image_sources.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>

@@ -87,8 +87,8 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
 
 torch::Tensor ConvVaeEnsemble::apply(const Conv& c, const torch::Tensor& h) const {
   const torch::Tensor w = c.w.flatten(0, 1), b = c.b.reshape({-1});
-  if (!c.transposed) return torch::conv2d(h, w, b, 2, 1, 1, members_);
-  return torch::conv_transpose2d(h, w, b, 2, 1, 0, members_, 1);
+  if (!c.transposed) return torch::conv2d(h, w, b, {2, 2}, {1, 1}, {1, 1}, members_);
+  return torch::conv_transpose2d(h, w, b, {2, 2}, {1, 1}, {0, 0}, members_, {1, 1});
 }
 
 torch::Tensor ConvVaeEnsemble::normalize(Norm& n, const torch::Tensor& h, const torch::Tensor& rows, bool batch_stats) {
