@@ -165,7 +165,7 @@ Images read_mnist_digits(const std::string& dir) {
     const int64_t count = int64_t(data.size());
     MEMSCOPE_CHECK(count > 0 && count % kPixels == 0, "mnist-digits: ", file, " holds ", count,
                    " values, not a positive multiple of 784 (28x28 per image)");
-    std::vector<float> values(size_t(count));
+    std::vector<float> values(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       const auto& v = data[size_t(i)];
       MEMSCOPE_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, "mnist-digits: ", file,
