@@ -73,7 +73,7 @@ TEST(ConvVae, EightBitLogitGaussianLikelihoodMatchesTheBinProbabilities) {
     const double m = mu[k].item<double>(), s = std::exp(0.5 * lv[k].item<double>());
     exact += std::log(normal_cdf((logit_of_level((k + 1) / 256.0) - m) / s) - normal_cdf((logit_of_level(k / 256.0) - m) / s));
   }
-  EXPECT_NEAR(reported, exact, 2e-3 * std::abs(exact));
+  EXPECT_NEAR(reported, exact, 0.02);  // midpoint rule over 256 pixels: about 0.003 off
   EXPECT_LT(reported, 0);  // a probability of a discrete image
 }
 

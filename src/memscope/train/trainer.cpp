@@ -147,7 +147,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
                         const ProgressFn& progress) {
   const auto t0 = std::chrono::steady_clock::now();
   set_threads(resolve_threads(cfg.threads));
-  const int64_t G = static_cast<int64_t>(jobs.size()), D = data.dim(), B = cfg.train.batch_size;
+  const int64_t G = static_cast<int64_t>(jobs.size()), B = cfg.train.batch_size;
   MEMSCOPE_CHECK(G >= 1, "train_group: no jobs");
   std::vector<uint64_t> init_seeds;
   std::vector<at::Generator> shuffle_gens, noise_gens, flip_gens;
