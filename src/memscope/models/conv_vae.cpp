@@ -172,20 +172,22 @@ torch::Tensor ConvVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor&
 }
 
 torch::Tensor ConvVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Tensor& eps) {
+  // Chunks of examples whose b * S latents (per member) stay near kDecodeRows, encoder included,
+  // so that activations stay bounded whatever the tile size.
   const int64_t G = members_, B = x.size(0), S = eps.size(2);
-  auto [mu, logvar] = encode(x, {}, false);
-  auto [t, volume] = target(x.unsqueeze(0), {});  // [1, B, D], [1, B]
   const int64_t chunk = std::max<int64_t>(1, kDecodeRows / S);
   std::vector<torch::Tensor> parts;
   for (int64_t b0 = 0; b0 < B; b0 += chunk) {
     const int64_t b1 = std::min(B, b0 + chunk), b = b1 - b0;
-    const torch::Tensor t_c = t.slice(1, b0, b1).unsqueeze(2);  // [1, b, 1, D]
-    torch::Tensor lp = iw_log_prob(mu.slice(1, b0, b1), logvar.slice(1, b0, b1), eps.slice(1, b0, b1),
-                                   [&](const torch::Tensor& z) {  // [G, b, S, L]
-                                     torch::Tensor out = decode(z.reshape({G, b * S, latent_}), {}, false);
-                                     return log_lik(t_c, out.reshape({G, b, S, -1, height_, width_}));
-                                   });
-    parts.push_back(lp + volume.slice(1, b0, b1));
+    const torch::Tensor x_c = x.slice(0, b0, b1);
+    auto [mu, logvar] = encode(x_c, {}, false);
+    auto [t, volume] = target(x_c.unsqueeze(0), {});  // [1, b, D], [1, b]
+    const torch::Tensor t_c = t.unsqueeze(2);          // [1, b, 1, D]
+    torch::Tensor lp = iw_log_prob(mu, logvar, eps.slice(1, b0, b1), [&](const torch::Tensor& z) {  // [G, b, S, L]
+      torch::Tensor out = decode(z.reshape({G, b * S, latent_}), {}, false);
+      return log_lik(t_c, out.reshape({G, b, S, -1, height_, width_}));
+    });
+    parts.push_back(lp + volume);
   }
   return torch::cat(parts, 1);
 }
