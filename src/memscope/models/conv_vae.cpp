@@ -11,7 +11,7 @@ namespace memscope {
 namespace {
 
 constexpr int64_t kKernel = 4;
-constexpr double kSlope = 0.01, kMomentum = 0.1, kNormEps = 1e-5;
+constexpr double kSlope = 0.01, kMomentum = 0.1, kNormEps = 1e-5, kInitSigma = 0.1;
 const std::vector<int64_t> kChannels = {32, 64, 128, 256};
 
 torch::Tensor leaky(const torch::Tensor& h) { return torch::leaky_relu(h, kSlope); }
@@ -82,7 +82,10 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
     dec_.push_back({w, b, true});
     if (!last) dec_norm_.push_back(norm("dec" + std::to_string(j), cout));
   }
-  if (decoder_ == "gaussian") log_sigma2_ = register_parameter("log_sigma2", torch::zeros({G, 1}));
+  // The variance starts at 0.1^2 (a pixel noise scale on [0, 1]): Adam moves a log-variance by
+  // about lr per step, so from 1 it would take thousands of steps to reach a useful value.
+  if (decoder_ == "gaussian")
+    log_sigma2_ = register_parameter("log_sigma2", torch::full({G, 1}, 2 * std::log(kInitSigma)));
 }
 
 torch::Tensor ConvVaeEnsemble::apply(const Conv& c, const torch::Tensor& h) const {

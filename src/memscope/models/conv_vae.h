@@ -19,8 +19,8 @@
 //    the density of v (change of variables) times the volume 256^-D of the pixel's bin. Training
 //    draws u ~ U(0, 1) per pixel and step (from standard-normal draws through their CDF);
 //    evaluation uses the bin centre u = 1/2.
-//  * "gaussian": per-pixel mean sigmoid(out) with one learned variance per member; log p is the
-//    density of x on [0, 1] pixels (no dequantization).
+//  * "gaussian": per-pixel mean sigmoid(out) with one learned variance per member (starting at
+//    0.1^2); log p is the density of x on [0, 1] pixels (no dequantization).
 #include <cstdint>
 #include <string>
 #include <utility>

@@ -164,7 +164,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   const torch::Device device(cfg.device);
   const torch::Tensor X = data.x.to(device);
   const std::vector<int64_t>& shape = data.shape;
-  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[2] > 1), "--hflip: needs images; ", data.name,
+  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "--hflip: needs images; ", data.name,
                  " has examples of shape ", c10::IntArrayRef(shape));
   result.model = make_ensemble(shape, cfg.model, init_seeds);
   result.model->to(device);
