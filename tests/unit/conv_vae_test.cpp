@@ -160,3 +160,17 @@ TEST(Augment, HflipMirrorsOnlyTheChosenRows) {
   EXPECT_TRUE(torch::equal(out[0], torch::tensor({2, 1, 0, 5, 4, 3, 8, 7, 6, 11, 10, 9}, torch::kFloat32)));
   EXPECT_THROW(hflip_rows(x, {1, 2, 3}, torch::tensor({true, false})), Error);
 }
+
+TEST(ConvVae, BernoulliAndConstantGaussianLikelihoodsMatchADirectSum) {
+  torch::Tensor x = torch::rand({1, 2, 256});
+  torch::Tensor out = torch::randn({1, 2, 1, 16, 16});
+  const torch::Tensor f = out.reshape({1, 2, 256}).to(torch::kFloat64), xd = x.to(torch::kFloat64);
+  ConvVaeEnsemble bern({1, 16, 16}, conv_model("bernoulli"), {1});
+  torch::Tensor p = torch::sigmoid(f);
+  torch::Tensor direct_b = (xd * p.log() + (1 - xd) * (1 - p).log()).sum(-1);
+  EXPECT_TRUE(torch::allclose(bern.log_lik(x, out).to(torch::kFloat64), direct_b, 1e-5, 1e-3));
+  ConvVaeEnsemble gauss({1, 16, 16}, conv_model("gaussian"), {1});
+  const double var = 0.01;  // the initial variance 0.1^2
+  torch::Tensor direct_g = (-0.5 * (xd - p).square() / var - 0.5 * std::log(2 * M_PI * var)).sum(-1);
+  EXPECT_TRUE(torch::allclose(gauss.log_lik(x, out).to(torch::kFloat64), direct_g, 1e-5, 1e-2));
+}
