@@ -146,7 +146,11 @@ TEST(ConvVae, GroupedTrainingEqualsOneJobAtATimeWithFlips) {
       ASSERT_EQ(t.status, "ok") << dec;
       for (size_t e = 0; e < 2; ++e) EXPECT_NEAR(a.train_loss[e], t.train_loss[e], 1e-4 * std::abs(a.train_loss[e])) << dec;
       EXPECT_NEAR(a.heldout_loss.back(), t.heldout_loss.back(), 1e-4 * std::abs(a.heldout_loss.back())) << dec;
-      EXPECT_TRUE(torch::allclose(a.logp.back(), t.logp.back(), 1e-4, 1e-2)) << dec;
+      // Grouped and single convolutions round differently in float32, and training amplifies it:
+      // measured up to 1.1e-4 relative (0.34 of 3030 nats, Gaussian decoder with variance 0.01).
+      EXPECT_TRUE(torch::allclose(a.logp.back(), t.logp.back(), 5e-4, 1e-2))
+          << dec << " max diff " << (a.logp.back() - t.logp.back()).abs().max().item<float>() << " of "
+          << a.logp.back().abs().max().item<float>();
       EXPECT_TRUE(torch::isfinite(t.logp.back()).all().item<bool>()) << dec;
     }
     EXPECT_LT(together.jobs[0].train_loss.back(), together.jobs[0].train_loss.front()) << dec;
