@@ -80,14 +80,20 @@ void check_toml_input(const std::string& path) {
 }
 
 void add_run_options(CLI::App& app, RunConfig& c) {
-  app.add_option("--data", c.data.source, "fashion-mnist | idx:IMAGES[:LABELS] | npy:FILE | csv:FILE")
+  app.add_option("--data", c.data.source,
+                 "fashion-mnist | mnist-digits | idx:IMAGES[:LABELS] | npy:FILE | csv:FILE | cifar10:PATH | images:DIR | celeba:DIR")
       ->capture_default_str();
   app.add_option("--limit", c.data.limit, "keep the first N examples (0: all)")->capture_default_str();
   app.add_option("--binarize", c.data.binarize,
                  "sample (seeded Bernoulli, once) | threshold (> 0.5) | none | auto (sample for the VAE, none otherwise)")
       ->capture_default_str();
   app.add_flag("!--no-pad", c.data.pad32, "do not pad 28x28 images to 32x32");
-  app.add_option("--model", c.model.family, "mlp-vae | gaussian | ppca:Q")->capture_default_str();
+  app.add_option("--crop", c.data.crop, "images, celeba: crop box x0,y0,x1,y1 (celeba: 15,40,163,188)")->delimiter(',');
+  app.add_option("--resize", c.data.resize, "images, celeba: resize to R x R after cropping (0: keep; celeba: 32)")
+      ->capture_default_str();
+  app.add_option("--model", c.model.family, "mlp-vae | conv-vae | gaussian | ppca:Q")->capture_default_str();
+  app.add_option("--decoder", c.model.decoder, "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian (conv-vae)")
+      ->capture_default_str();
   app.add_option("--ridge", c.model.ridge, "gaussian, ppca: add R I to the fitted covariance")->capture_default_str();
   app.add_option("--hidden", c.model.hidden, "encoder hidden sizes, e.g. 512,256")->delimiter(',')
       ->capture_default_str();
@@ -100,6 +106,7 @@ void add_run_options(CLI::App& app, RunConfig& c) {
   app.add_option("--checkpoint-every", c.train.checkpoint_every,
                   "save training state every E epochs; a killed job resumes from it (0: never)")
       ->capture_default_str();
+  app.add_flag("--hflip", c.train.hflip, "flip training images horizontally at random (never in evaluation)");
   app.add_option("--folds", c.plan.folds, "folds K per repeat")->capture_default_str();
   app.add_option("--repeats", c.plan.repeats, "repeats R (J = K R jobs)")->capture_default_str();
   app.add_option("--iw-samples", c.eval.iw_samples, "importance samples per example")->capture_default_str();

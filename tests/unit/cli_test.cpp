@@ -65,3 +65,42 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
   EXPECT_EQ(eval_epochs({6, 64, 1e-3, 0}, {8, 3}), (std::vector<int64_t>{3, 6}));
   EXPECT_EQ(eval_epochs({6, 64, 1e-3, 0}, {8, 0}), (std::vector<int64_t>{6}));
 }
+
+TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
+  const std::string dir = test::scratch_dir();
+  write_atomic(dir + "/c.toml", "model = \"conv-vae\"\ndecoder = \"logit-gaussian\"\nhflip = true\ncrop = [1, 2, 30, 40]\n");
+  std::string shown;
+  cli::Command c = cli::parse({"run", "--config", dir + "/c.toml", "--resize", "64", "--data", "celeba:faces"}, &shown);
+  EXPECT_EQ(c.run.model.family, "conv-vae");
+  EXPECT_EQ(c.run.model.decoder, "logit-gaussian");
+  EXPECT_TRUE(c.run.train.hflip);
+  EXPECT_EQ(c.run.data.crop, (std::vector<int64_t>{1, 2, 30, 40}));
+  EXPECT_EQ(c.run.data.resize, 64);
+  RunConfig r = resolved(c.run);
+  EXPECT_EQ(r.data.binarize, "none");  // continuous decoders keep pixel values
+  EXPECT_NO_THROW(validate(r));
+  // The identity (what decides results) holds the new options; a default run's does not mention them.
+  EXPECT_EQ(identity_json(r)["model"]["decoder"], "logit-gaussian");
+  EXPECT_EQ(identity_json(r)["train"]["hflip"], true);
+  EXPECT_FALSE(identity_json(RunConfig())["model"].contains("decoder"));
+  auto message = [](auto mutate) {
+    RunConfig c;
+    mutate(c);
+    try {
+      validate(resolved(c));
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(message([](RunConfig& c) { c.model.decoder = "poisson"; }).find("--decoder"), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.model.decoder = "gaussian"; }).find("MLP VAE has the Bernoulli decoder only"),
+            std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.model.family = "conv-vae", c.model.decoder = "gaussian", c.data.binarize = "sample"; })
+                .find("continuous"),
+            std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.data.crop = {5, 5, 2, 9}; }).find("--crop"), std::string::npos);
+  // A run's configuration round-trips through config.json.
+  RunConfig back = run_config_from_json(to_json(r));
+  EXPECT_EQ(identity_json(back), identity_json(r));
+}

@@ -8,7 +8,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/plan/plan.h"
 #include "memscope/train/trainer.h"
-#include "test_util.h"
+#include "resume_check.h"
 
 using namespace memscope;
 
@@ -124,44 +124,8 @@ TEST(Trainer, ADivergedJobIsRecordedAndDoesNotDisturbItsGroup) {
 }
 
 TEST(Trainer, AJobKilledMidTrainingResumesFromItsCheckpointWithIdenticalResults) {
-  Dataset data = toy_data(60, 16);
   RunConfig cfg;
   cfg.model = small_model();
-  cfg.train.epochs = 5;
   cfg.train.batch_size = 8;
-  cfg.train.checkpoint_every = 2;
-  cfg.eval.iw_samples = 8;
-  cfg.eval.eval_every = 1;
-  cfg.plan.folds = 3;
-  cfg.threads = 1;
-  Plan plan = make_kfold_plan(data.size(), cfg.plan, 5);
-  const std::vector<Job> jobs(plan.jobs.begin(), plan.jobs.begin() + 2);
-  const GroupResult straight = train_group(data, jobs, cfg);
-
-  const std::string dir = test::scratch_dir();
-  const std::vector<std::string> ckpt = {dir + "/a.pt", dir + "/b.pt"};
-  // "Killed" in epoch 5: the checkpoint of epoch 4 is on disk.
-  struct Killed {};
-  EXPECT_THROW(train_group(data, jobs, cfg, [](double, const std::string& what) {
-                 if (what == "train epoch 5/5") throw Killed{};
-               }, ckpt), Killed);
-  ASSERT_TRUE(std::filesystem::exists(ckpt[0]) && std::filesystem::exists(ckpt[1]));
-  // Member b also lost its epoch-4 checkpoint: it resumes from an older one (epoch 2) in the same
-  // group, so members restart at different epochs.
-  {
-    std::vector<std::string> only_b = {dir + "/unused.pt", ckpt[1]};
-    RunConfig to2 = cfg;
-    to2.train.epochs = 3;  // checkpoints are written before the last epoch only
-    std::filesystem::remove(ckpt[1]);
-    train_group(data, {jobs[1]}, to2, nullptr, {ckpt[1]});
-  }
-  const GroupResult resumed = train_group(data, jobs, cfg, nullptr, ckpt);
-  for (size_t g = 0; g < 2; ++g) {
-    const JobResult& a = straight.jobs[g];
-    const JobResult& b = resumed.jobs[g];
-    EXPECT_EQ(a.train_loss, b.train_loss) << "member " << g;
-    EXPECT_EQ(a.heldout_loss, b.heldout_loss) << "member " << g;
-    ASSERT_EQ(b.logp.size(), 5u);
-    for (size_t e = 0; e < 5; ++e) EXPECT_TRUE(torch::equal(a.logp[e], b.logp[e])) << "member " << g << " epoch " << e;
-  }
+  test::expect_exact_resume(toy_data(60, 16), cfg);
 }

@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
+#include "memscope/report/images.h"
 
-#include <fmt/format.h>
 #include "test_util.h"
 
 using namespace memscope;
@@ -166,5 +169,41 @@ TEST(Run, RefusesChangedDataBehindTheSameSpec) {
     FAIL() << "a run on other data was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("data_hash"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
+  const std::string dir = test::scratch_dir();
+  torch::manual_seed(3);
+  torch::Tensor protos = torch::rand({2, 3, 16, 16});
+  for (int i = 0; i < 40; ++i) {
+    const std::string sub = dir + (i % 2 ? "/b" : "/a");
+    fs::create_directories(sub);
+    torch::Tensor img = (protos[i % 2] + 0.15 * torch::randn({3, 16, 16})).clamp(0, 1);
+    std::ofstream(str(sub, "/", i, ".png"), std::ios::binary) << encode_png(img);
+  }
+  for (const auto& [model, decoder] : std::vector<std::pair<std::string, std::string>>{
+           {"conv-vae", "bernoulli"}, {"conv-vae", "logit-gaussian"}, {"conv-vae", "gaussian"}, {"mlp-vae", "bernoulli"}}) {
+    RunConfig c;
+    c.data.source = "images:" + dir;
+    c.model.family = model;
+    c.model.decoder = decoder;
+    c.model.hidden = {32, 16};
+    c.model.latent = 4;
+    c.train.epochs = 2;
+    c.train.batch_size = 8;
+    c.train.hflip = true;
+    c.plan.folds = 2;
+    c.eval.iw_samples = 4;
+    c.out = dir + "/run-" + model + "-" + decoder;
+    c.progress = "none";
+    c.threads = 1;
+    RunOutcome o = run(c);
+    ASSERT_EQ(o.scores.mem.size(), 40u) << model << " " << decoder;
+    for (size_t i = 0; i < 40; ++i) EXPECT_TRUE(std::isfinite(o.scores.mem[i])) << model << " " << decoder;
+    EXPECT_TRUE(fs::exists(c.out + "/scores.csv"));
+    const std::string cfg = read_file(c.out + "/config.json");
+    EXPECT_NE(cfg.find("\"decoder\": \"" + decoder + "\""), std::string::npos);
+    EXPECT_NE(cfg.find("\"hflip\": true"), std::string::npos);
   }
 }

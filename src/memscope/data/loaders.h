@@ -10,9 +10,10 @@ namespace memscope {
 /// Where Debian's dataset-fashion-mnist puts its files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
-/// Loads c.source ("fashion-mnist", "idx:IMAGES[:LABELS]", "npy:FILE", "csv:FILE"), keeps the
-/// first c.limit examples, pads 28x28 images to 32x32 when c.pad32, and binarizes (unless "none")
-/// with a stream derived from root_seed. c.binarize must be resolved (not "auto").
+/// Loads c.source (see DataConfig::source), keeps the first c.limit examples, pads 28x28 grey
+/// images to 32x32 when c.pad32, and binarizes (unless "none") with a stream derived from
+/// root_seed. Images become rows of C*H*W values in [0, 1] (channel, then row, then column) with
+/// shape {C, H, W}. c.binarize must be resolved (not "auto").
 Dataset load_dataset(const DataConfig& c, uint64_t root_seed);
 
 }  // namespace memscope

@@ -63,7 +63,7 @@ FinishedRun load_finished_run(const std::string& dir) {
 std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const FinishedRun& run, int64_t job) {
   const std::string weights = fmt::format("{}/jobs/job-{:05d}/model.pt", dir, job);
   MEMSCOPE_CHECK(fs::exists(weights), "run: ", weights, " does not exist (job ", job, " has not finished)");
-  auto model = make_ensemble(run.data.dim(), run.cfg.model, {0});
+  auto model = make_ensemble(run.data.shape, run.cfg.model, {0});
   std::ifstream is(weights, std::ios::binary);
   MEMSCOPE_CHECK(is, "run: cannot read ", weights);
   try {

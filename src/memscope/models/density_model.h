@@ -14,9 +14,17 @@ class DensityEnsemble : public torch::nn::Module {
   virtual int64_t members() const = 0;
   /// Standard-normal draws per example that one training step of one member needs.
   virtual int64_t noise_dim() const = 0;
+  /// Standard-normal draws per importance sample in log_prob (the latent dimension); models that
+  /// also draw training-only noise (dequantization) need fewer here than noise_dim.
+  virtual int64_t eval_noise_dim() const { return noise_dim(); }
   /// Per-example training loss (negative ELBO, nats). x: [G, B, D], eps: [G, B, noise_dim] -> [G, B].
-  virtual torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) = 0;
-  /// Importance-weighted log p(x) of every member. x: [B, D], eps: [G, B, S, noise_dim] -> [G, B].
+  /// rows: [G, B] bool, false for padding rows (zeros that are no data), or undefined when every
+  /// row is real; models whose examples interact within a batch (batch norm) must ignore padding.
+  /// With is_training() false, models with batch norm use their running statistics.
+  virtual torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps,
+                             const torch::Tensor& rows = torch::Tensor()) = 0;
+  /// Importance-weighted log p(x) of every member. x: [B, D], eps: [G, B, S, eval_noise_dim] -> [G, B].
+  /// Always uses running statistics (batch norm), whatever is_training() says.
   virtual torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) = 0;
   /// Matmul FLOPs of one member: a training step per example (forward and backward), and the
   /// log p evaluation of one example with S importance samples.

@@ -103,7 +103,7 @@ void LinearGaussianEnsemble::fit(int64_t g, const torch::Tensor& x) {
   fits_[g] = q_ > 0 ? GaussianDensity::fit_ppca(s, q_, ridge_) : GaussianDensity::fit(s, ridge_);
 }
 
-torch::Tensor LinearGaussianEnsemble::loss(const torch::Tensor&, const torch::Tensor&) {
+torch::Tensor LinearGaussianEnsemble::loss(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
   throw Error("gaussian: closed-form models are fitted, not trained by gradient");
 }
 

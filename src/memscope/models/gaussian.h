@@ -61,7 +61,7 @@ class LinearGaussianEnsemble : public DensityEnsemble {
   bool closed_form() const override { return true; }
   void fit(int64_t g, const torch::Tensor& x) override;
   /// Not trained by gradient: throws.
-  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) override;
+  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
   /// Exact log density; eps is ignored. x: [B, D] -> [G, B] float32.
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
   double train_flops_per_example() const override { return 2.0 * dim_ * dim_; }

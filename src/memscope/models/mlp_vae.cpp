@@ -58,7 +58,7 @@ torch::Tensor MlpVaeEnsemble::decode_hidden(const torch::Tensor& z) {
 
 torch::Tensor MlpVaeEnsemble::decode(const torch::Tensor& z) { return apply(dec_.back(), decode_hidden(z)); }
 
-torch::Tensor MlpVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor& eps) {
+torch::Tensor MlpVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& /*rows*/) {
   auto [mu, logvar] = encode(x);
   torch::Tensor z = mu + (0.5 * logvar).exp() * eps;
   torch::Tensor logits = decode(z);

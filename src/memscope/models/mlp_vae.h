@@ -19,7 +19,7 @@ class MlpVaeEnsemble : public DensityEnsemble {
 
   int64_t members() const override { return members_; }
   int64_t noise_dim() const override { return latent_; }
-  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps) override;
+  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
   double train_flops_per_example() const override;
   double eval_flops_per_example(int64_t samples) const override;

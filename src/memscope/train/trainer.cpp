@@ -13,6 +13,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
 #include "memscope/io/atomic.h"
+#include "memscope/models/conv_vae.h"
 #include "memscope/models/kernels.h"
 #include "memscope/models/gaussian.h"
 #include "memscope/models/mlp_vae.h"
@@ -97,7 +98,7 @@ struct MemberCheckpoint {
   std::string model;  // save_member's archive
   int64_t adam_steps = 0;
   std::vector<torch::Tensor> adam_moments;
-  torch::Tensor shuffle_state, noise_state;
+  torch::Tensor shuffle_state, noise_state, flip_state;
   JobResult result;
   bool active = true;
 };
@@ -118,6 +119,7 @@ void save_checkpoint(const std::string& path, const MemberCheckpoint& c) {
   for (size_t i = 0; i < c.adam_moments.size(); ++i) ar.write(str("adam_", i), c.adam_moments[i]);
   ar.write("shuffle_state", c.shuffle_state);
   ar.write("noise_state", c.noise_state);
+  ar.write("flip_state", c.flip_state);
   ar.write("active", scalar(c.active));
   ar.write("diverged_epoch", scalar(double(c.result.diverged_epoch)));
   ar.write("train_loss", doubles(c.result.train_loss));
@@ -148,6 +150,7 @@ MemberCheckpoint load_checkpoint(const std::string& path) {
   for (int64_t i = 0, n = int64_t(scalar("adam_count")); i < n; ++i) c.adam_moments.push_back(read(str("adam_", i).c_str()));
   c.shuffle_state = read("shuffle_state");
   c.noise_state = read("noise_state");
+  c.flip_state = read("flip_state");
   c.active = scalar("active") != 0;
   c.result.diverged_epoch = int64_t(scalar("diverged_epoch"));
   if (c.result.diverged_epoch > 0) c.result.status = "diverged";
@@ -194,7 +197,7 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
     std::vector<torch::Tensor> eps;
     for (auto& gen : gens) eps.push_back(at::randn({rows, L}, gen, torch::kFloat32));
     weight = weight.to(X.device());
-    torch::Tensor per = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(X.device()));
+    torch::Tensor per = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(X.device()), weight);
     torch::Tensor sums = torch::where(weight, per, torch::zeros_like(per)).sum(1).to(torch::kCPU, torch::kFloat64);
     for (int64_t g = 0; g < G; ++g) sum[g] += sums[g].item<double>();
   }
@@ -204,8 +207,11 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
 
 }  // namespace
 
-std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c,
+std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape, const ModelConfig& c,
                                                const std::vector<uint64_t>& init_seeds) {
+  int64_t dim = 1;
+  for (int64_t s : shape) dim *= s;
+  if (c.family == "conv-vae") return std::make_shared<ConvVaeEnsemble>(shape, c, init_seeds);
   if (is_linear_gaussian(c.family))
     return std::make_shared<LinearGaussianEnsemble>(int64_t(init_seeds.size()), dim, ppca_components(c.family), c.ridge);
   MEMSCOPE_CHECK(c.family == "mlp-vae", "model: unknown family '", c.family, "'");
@@ -214,7 +220,7 @@ std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c
 
 torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
                                 const std::vector<uint64_t>& seeds, const std::function<void(int64_t, int64_t)>& tick) {
-  const int64_t G = model.members(), N = x.size(0), L = model.noise_dim();
+  const int64_t G = model.members(), N = x.size(0), L = model.eval_noise_dim();
   MEMSCOPE_CHECK(int64_t(seeds.size()) == G, "evaluate_log_prob: ", seeds.size(), " seeds for ", G, " members");
   const int64_t tile = std::max<int64_t>(1, kEvalTileRows / samples);
   const int64_t tiles = ceil_div(N, tile);
@@ -237,22 +243,26 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
                         const ProgressFn& progress, const std::vector<std::string>& checkpoints) {
   const auto t0 = std::chrono::steady_clock::now();
   set_threads(resolve_threads(cfg.threads));
-  const int64_t G = static_cast<int64_t>(jobs.size()), D = data.dim(), B = cfg.train.batch_size;
+  const int64_t G = static_cast<int64_t>(jobs.size()), B = cfg.train.batch_size;
   MEMSCOPE_CHECK(G >= 1, "train_group: no jobs");
   std::vector<uint64_t> init_seeds;
-  std::vector<at::Generator> shuffle_gens, noise_gens;
+  std::vector<at::Generator> shuffle_gens, noise_gens, flip_gens;
   std::vector<torch::Tensor> train_idx;
   for (const Job& j : jobs) {
     MEMSCOPE_CHECK(!j.train.empty(), "train_group: job ", j.id, " has an empty training set");
     init_seeds.push_back(derive_seed(j.seed, SeedTag::kInit));
     shuffle_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kShuffle)));
     noise_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kNoise)));
+    flip_gens.push_back(make_generator(derive_seed(j.seed, SeedTag::kAugment)));
     train_idx.push_back(torch::tensor(j.train, torch::kInt64));
   }
   GroupResult result;
   const torch::Device device(cfg.device);
   const torch::Tensor X = data.x.to(device);
-  result.model = make_ensemble(D, cfg.model, init_seeds);
+  const std::vector<int64_t>& shape = data.shape;
+  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "--hflip: needs images; ", data.name,
+                 " has examples of shape ", c10::IntArrayRef(shape));
+  result.model = make_ensemble(shape, cfg.model, init_seeds);
   result.model->to(device);
   result.jobs.resize(G);
   DensityEnsemble& model = *result.model;
@@ -302,6 +312,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       adam.restore(g, c.adam_steps, c.adam_moments);
       shuffle_gens[g].set_state(c.shuffle_state);
       noise_gens[g].set_state(c.noise_state);
+      flip_gens[g].set_state(c.flip_state);
       active[g] = c.active;
       result.jobs[g] = std::move(c.result);
       start[g] = c.epoch + 1;
@@ -328,6 +339,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
 
   report(double(first_epoch - 1) * max_steps * B * kTrainCost, "resumed");
   for (int64_t epoch = first_epoch; epoch <= cfg.train.epochs; ++epoch) {
+    model.train(true);  // batch statistics while training; running statistics from here on
     std::vector<torch::Tensor> order(G);
     int64_t steps = 0;
     for (int64_t g = 0; g < G; ++g) {
@@ -340,11 +352,12 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       torch::Tensor idx = torch::zeros({G, B}, torch::kInt64);
       torch::Tensor weight = torch::zeros({G, B}, torch::kBool);
       std::vector<bool> has_data(G, false);
-      std::vector<torch::Tensor> eps(G);
+      std::vector<torch::Tensor> eps(G), flip(G);
       for (int64_t g = 0; g < G; ++g) {
         const int64_t n_g = live(g, epoch) ? order[g].size(0) : 0;
         if (s * B >= n_g) {
           eps[g] = torch::zeros({B, L});
+          flip[g] = torch::zeros({B}, torch::kBool);
           continue;
         }
         const int64_t cnt = std::min(B, n_g - s * B);
@@ -352,9 +365,12 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         weight[g].slice(0, 0, cnt).fill_(true);
         has_data[g] = true;
         eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
+        flip[g] = cfg.train.hflip ? at::rand({B}, flip_gens[g]) < 0.5 : torch::zeros({B}, torch::kBool);
       }
       weight = weight.to(device);
-      torch::Tensor per_example = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(device));  // [G, B]
+      torch::Tensor xb = gather_rows(X, idx, weight);  // [G, B, D]
+      if (cfg.train.hflip) xb = hflip_rows(xb, shape, torch::stack(flip).to(device));
+      torch::Tensor per_example = model.loss(xb, torch::stack(eps).to(device), weight);  // [G, B]
       torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
       torch::Tensor sums = masked.sum(1);                              // [G]
       torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
@@ -379,6 +395,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       report(double(B) * kTrainCost, str("train epoch ", epoch, "/", cfg.train.epochs));
     }
     report(double(max_steps - steps) * B * kTrainCost, "");
+    model.train(false);
     for (int64_t g = 0; g < G; ++g)
       if (live(g, epoch) || result.jobs[g].diverged_epoch == epoch)
         result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
@@ -415,6 +432,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
         std::tie(c.adam_steps, c.adam_moments) = adam.state(g);
         c.shuffle_state = shuffle_gens[g].get_state();
         c.noise_state = noise_gens[g].get_state();
+        c.flip_state = flip_gens[g].get_state();
         c.active = active[g];
         c.result = result.jobs[g];
         c.result.train_seconds += (elapsed - eval_seconds) / G;

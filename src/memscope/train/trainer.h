@@ -40,14 +40,16 @@ struct GroupResult {
 /// Progress callback: fraction of the group's work done in [0, 1], and what is happening.
 using ProgressFn = std::function<void(double fraction, const std::string& what)>;
 
-/// A fresh ensemble of the configured family, one member per init seed.
-std::shared_ptr<DensityEnsemble> make_ensemble(int64_t dim, const ModelConfig& c,
+/// A fresh ensemble of the configured family for examples of shape (e.g. {C, H, W}), one member
+/// per init seed.
+std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape, const ModelConfig& c,
                                                const std::vector<uint64_t>& init_seeds);
 
 /// Trains the jobs as one ensemble (member g <-> jobs[g]), each member drawing its own shuffled
 /// minibatches of its own in-set and its own noise from streams derived from its job seed, with
 /// Adam per member; evaluates every example under every member at each epoch of eval_epochs.
-/// A member's results do not depend on which other jobs share its group.
+/// A member's results do not depend on which other jobs share its group. With cfg.train.hflip,
+/// each training example is flipped horizontally with probability 1/2 (a stream per job).
 /// checkpoints: empty, or one file per job. Every cfg.train.checkpoint_every epochs each member's
 /// state (weights, Adam moments and step count, random streams, results so far) is written there
 /// atomically; a member whose file exists resumes after its epoch, with the results it would have
