@@ -139,7 +139,10 @@ RunOutcome run(const RunConfig& cfg_in) {
       if (r.status != "ok") ++out.jobs_diverged;
       out.train_seconds += r.train_seconds;
       out.eval_seconds += r.eval_seconds;
-      out.train_flops += gr.model->train_flops_per_example() * double(jobs[g].train.size()) * double(r.train_loss.size());
+      // Training steps, and the held-out loss (a forward pass) after each epoch.
+      out.train_flops += gr.model->train_flops_per_example() * double(jobs[g].train.size()) * double(r.train_loss.size()) +
+                         gr.model->forward_flops_per_example() * double(data.size() - int64_t(jobs[g].train.size())) *
+                             double(r.heldout_loss.size());
       out.eval_flops += gr.model->eval_flops_per_example(cfg.eval.iw_samples) * double(data.size()) * double(r.logp.size());
       const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
       spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "

@@ -129,3 +129,11 @@ TEST(Trainer, AJobKilledMidTrainingResumesFromItsCheckpointWithIdenticalResults)
   cfg.train.batch_size = 8;
   test::expect_exact_resume(toy_data(60, 16), cfg);
 }
+
+TEST(MlpVae, MatmulFlopsCountEveryLayerAndNoInputGradientOfTheData) {
+  MlpVaeEnsemble vae(1024, ModelConfig{}, {1});  // 1024-512-256-16, the paper's model
+  const double enc = 1024.0 * 512 + 512 * 256 + 256 * 32;  // the last layer gives mean and log-variance
+  const double dec = 16.0 * 256 + 256 * 512 + 512 * 1024;
+  EXPECT_DOUBLE_EQ(vae.forward_flops_per_example(), 2 * (enc + dec));
+  EXPECT_DOUBLE_EQ(vae.train_flops_per_example(), 2 * (3 * (enc + dec) - 1024.0 * 512));
+}

@@ -195,7 +195,12 @@ torch::Tensor ConvVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Ten
   return torch::cat(parts, 1);
 }
 
-double ConvVaeEnsemble::train_flops_per_example() const {
+double ConvVaeEnsemble::first_layer_flops_per_example() const {
+  const Conv& c = enc_.front();  // output pixels x out x in x k x k
+  return 2 * double(height_ / 2 * width_ / 2) * double(c.w.size(1) * c.w.size(2)) * kKernel * kKernel;
+}
+
+double ConvVaeEnsemble::forward_flops_per_example() const {
   double enc = 0, dec = 0;
   int64_t h = height_, w = width_;
   for (const Conv& c : enc_) {  // output pixels x out x in x k x k
@@ -208,12 +213,12 @@ double ConvVaeEnsemble::train_flops_per_example() const {
     dec += double(h * w) * double(c.w.size(1) * c.w.size(2)) * kKernel * kKernel;
     h *= 2, w *= 2;
   }
-  return 2 * 3 * (enc + dec);
+  return 2 * (enc + dec);
 }
 
 double ConvVaeEnsemble::eval_flops_per_example(int64_t samples) const {
   // The encoder and the decoder have the same multiply-accumulates but for the output channels.
-  const double both = train_flops_per_example() / 6;
+  const double both = forward_flops_per_example() / 2;
   const double dec_fc = double(dec_fc_w_.size(1) * dec_fc_w_.size(2));
   double dec = dec_fc;
   int64_t h = height_ / 16, w = width_ / 16;

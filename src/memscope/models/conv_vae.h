@@ -55,7 +55,8 @@ class ConvVaeEnsemble : public DensityEnsemble {
   int64_t eval_noise_dim() const override { return latent_; }
   torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
-  double train_flops_per_example() const override;
+  double forward_flops_per_example() const override;
+  double first_layer_flops_per_example() const override;
   double eval_flops_per_example(int64_t samples) const override;
   /// Decoder means in [0, 1] pixel space of z ~ N(0, I).
   torch::Tensor sample(int64_t g, int64_t count, at::Generator gen) override;

@@ -26,9 +26,12 @@ class DensityEnsemble : public torch::nn::Module {
   /// Importance-weighted log p(x) of every member. x: [B, D], eps: [G, B, S, eval_noise_dim] -> [G, B].
   /// Always uses running statistics (batch norm), whatever is_training() says.
   virtual torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) = 0;
-  /// Matmul FLOPs of one member: a training step per example (forward and backward), and the
-  /// log p evaluation of one example with S importance samples.
-  virtual double train_flops_per_example() const = 0;
+  /// Matmul FLOPs of one member per example: the forward pass of loss() (the held-out loss is one),
+  /// its first layer's share, a training step (forward, weight gradients, and input gradients of
+  /// every layer but the first: the data needs none), and the log p evaluation with S samples.
+  virtual double forward_flops_per_example() const = 0;
+  virtual double first_layer_flops_per_example() const = 0;
+  double train_flops_per_example() const { return 3 * forward_flops_per_example() - first_layer_flops_per_example(); }
   virtual double eval_flops_per_example(int64_t samples) const = 0;
   /// Closed-form families are fitted, not trained: fit(g, x) sets member g from its training
   /// examples x: [n, D] (training-only members never see it).

@@ -64,7 +64,8 @@ class LinearGaussianEnsemble : public DensityEnsemble {
   torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
   /// Exact log density; eps is ignored. x: [B, D] -> [G, B] float32.
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
-  double train_flops_per_example() const override { return 2.0 * dim_ * dim_; }
+  double forward_flops_per_example() const override { return 2.0 * dim_ * dim_; }
+  double first_layer_flops_per_example() const override { return 0; }
   double eval_flops_per_example(int64_t) const override { return 2.0 * dim_ * dim_; }
   void save_member(int64_t g, std::ostream& os) const override;
   void load_member(int64_t g, std::istream& is) override;

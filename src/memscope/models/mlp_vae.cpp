@@ -113,7 +113,9 @@ double MlpVaeEnsemble::macs(const std::vector<Layer>& layers) {
   return m;
 }
 
-double MlpVaeEnsemble::train_flops_per_example() const { return 2 * 3 * (macs(enc_) + macs(dec_)); }
+double MlpVaeEnsemble::forward_flops_per_example() const { return 2 * (macs(enc_) + macs(dec_)); }
+
+double MlpVaeEnsemble::first_layer_flops_per_example() const { return 2 * double(enc_[0].w.size(1)) * double(enc_[0].w.size(2)); }
 
 double MlpVaeEnsemble::eval_flops_per_example(int64_t samples) const {
   const double h = double(dec_.back().w.size(1));

@@ -21,7 +21,8 @@ class MlpVaeEnsemble : public DensityEnsemble {
   int64_t noise_dim() const override { return latent_; }
   torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
-  double train_flops_per_example() const override;
+  double forward_flops_per_example() const override;
+  double first_layer_flops_per_example() const override;
   double eval_flops_per_example(int64_t samples) const override;
   /// Decoder means sigmoid(logits) of z ~ N(0, I).
   torch::Tensor sample(int64_t g, int64_t count, at::Generator gen) override;

@@ -305,21 +305,23 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   std::vector<int64_t> start(G, 1);
   for (int64_t g = 0; g < int64_t(checkpoints.size()); ++g) {
     if (!std::filesystem::exists(checkpoints[g])) continue;
+    MemberCheckpoint c;
     try {
-      MemberCheckpoint c = load_checkpoint(checkpoints[g]);
-      std::istringstream weights(c.model);
-      model.load_member(g, weights);
-      adam.restore(g, c.adam_steps, c.adam_moments);
-      shuffle_gens[g].set_state(c.shuffle_state);
-      noise_gens[g].set_state(c.noise_state);
-      flip_gens[g].set_state(c.flip_state);
-      active[g] = c.active;
-      result.jobs[g] = std::move(c.result);
-      start[g] = c.epoch + 1;
-      spdlog::info("job {} resumes after epoch {} from its checkpoint", jobs[g].id, c.epoch);
-    } catch (const std::exception& e) {
+      c = load_checkpoint(checkpoints[g]);
+    } catch (const std::exception& e) {  // written atomically, so only a foreign file gets here
       spdlog::warn("checkpoint {} is unreadable ({}); job {} starts from epoch 1", checkpoints[g], e.what(), jobs[g].id);
+      continue;
     }
+    std::istringstream weights(c.model);
+    model.load_member(g, weights);
+    adam.restore(g, c.adam_steps, c.adam_moments);
+    shuffle_gens[g].set_state(c.shuffle_state);
+    noise_gens[g].set_state(c.noise_state);
+    flip_gens[g].set_state(c.flip_state);
+    active[g] = c.active;
+    result.jobs[g] = std::move(c.result);
+    start[g] = c.epoch + 1;
+    spdlog::info("job {} resumes after epoch {} from its checkpoint", jobs[g].id, c.epoch);
   }
   const int64_t first_epoch = *std::min_element(start.begin(), start.end());
   auto live = [&](int64_t g, int64_t epoch) { return active[g] && epoch >= start[g]; };
