@@ -18,16 +18,7 @@ targets=("$@")
 # clang and its sanitizer/libFuzzer runtimes (Debian 12: clang 14). The other build dependencies
 # come from scripts/setup.sh.
 packages=(clang libclang-rt-14-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/apt-install.sh fuzz "${packages[@]}"
 
 jobs=$(( $(nproc) < 2 ? $(nproc) : 2 ))
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DMEMSCOPE_FUZZ=ON -DMEMSCOPE_BUILD_TESTS=OFF \

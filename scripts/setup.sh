@@ -24,16 +24,7 @@ packages=(
 # (data/npm/package-lock.json); machines that already
 # have Node.js (e.g. from NodeSource) keep theirs.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/apt-install.sh setup "${packages[@]}"
 
 if [[ ! -d report/node_modules/vega-embed ]]; then
   (cd report && npm ci --no-audit --no-fund --loglevel=error)

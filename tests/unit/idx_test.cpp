@@ -9,19 +9,11 @@
 #include "test_util.h"
 
 using namespace memscope;
+using test::error_of;
 using memscope::test::idx_bytes;
 using memscope::test::write_bytes;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");

@@ -16,6 +16,7 @@
 #include <stb/stb_image_write.h>
 
 using namespace memscope;
+using test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,17 +34,6 @@ void write_png(const std::string& path, const torch::Tensor& img) {
 void write_jpeg(const std::string& path, const torch::Tensor& img) {
   torch::Tensor hwc = img.permute({1, 2, 0}).contiguous();
   ASSERT_TRUE(stbi_write_jpg(path.c_str(), int(img.size(2)), int(img.size(1)), int(img.size(0)), hwc.data_ptr<uint8_t>(), 100));
-}
-
-/// The message of the memscope::Error that f throws (empty when it throws none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

@@ -11,20 +11,7 @@
 #include "test_util.h"
 
 using namespace memscope;
-
-namespace {
-/// The message of the memscope::Error that f throws ("" and a test failure when it throws none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no memscope::Error";
-  return "";
-}
-}  // namespace
+using test::error_of;
 
 // Found while writing fuzz/fuzz_run_json: a config.json whose top level is not an object (e.g. "[1]") made
 // nlohmann's value() throw its type_error, and a value of the wrong type (e.g. "epochs": "3")

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "memscope/core/error.h"
+
 namespace memscope::test {
 
 /// A fresh, empty directory for the running test.
@@ -20,6 +22,18 @@ inline std::string scratch_dir() {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+/// The message of the memscope::Error that f throws ("" and a test failure when it throws none).
+template <typename F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no memscope::Error";
+  return "";
 }
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
