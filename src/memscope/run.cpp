@@ -67,6 +67,7 @@ RunOutcome run(const RunConfig& cfg_in) {
   Dataset data = load_dataset(cfg.data, cfg.seed);
   spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1],
                data.shape[2], data.name);
+  check_model_fits(data, cfg);
   const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
   const std::string data_hash = content_hash(data);
   const RunDir rd(cfg.out, cfg, data_hash);

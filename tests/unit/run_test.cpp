@@ -207,3 +207,24 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
     EXPECT_NE(cfg.find("\"hflip\": true"), std::string::npos);
   }
 }
+
+TEST(Run, AModelThatCannotTakeTheDataFailsBeforeTheRunDirectoryExists) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);  // 8 x 8 images
+  c.model.family = "conv-vae";
+  c.model.decoder = "gaussian";
+  c.data.binarize = "none";
+  c.data.pad32 = false;
+  const std::string conv_error = test::error_of([&] { run(c); });
+  EXPECT_NE(conv_error.find("16"), std::string::npos) << conv_error;
+  EXPECT_FALSE(fs::exists(c.out));
+  c.model.family = "mlp-vae";
+  c.model.decoder = "bernoulli";
+  c.data.source = "csv:" + dir + "/table.csv";
+  c.train.hflip = true;
+  std::ofstream(dir + "/table.csv") << "1,0,1\n0,1,0\n1,1,0\n0,0,1\n1,0,0\n0,1,1\n1,1,1\n0,0,0\n";
+  c.data.binarize = "threshold";
+  const std::string flip_error = test::error_of([&] { run(c); });
+  EXPECT_NE(flip_error.find("--hflip: needs images"), std::string::npos) << flip_error;
+  EXPECT_FALSE(fs::exists(c.out));
+}

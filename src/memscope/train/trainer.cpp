@@ -218,6 +218,13 @@ std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape
   return std::make_shared<MlpVaeEnsemble>(dim, c, init_seeds);
 }
 
+void check_model_fits(const Dataset& data, const RunConfig& cfg) {
+  const std::vector<int64_t>& shape = data.shape;
+  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "--hflip: needs images; ",
+                 data.name, " has examples of shape ", c10::IntArrayRef(shape));
+  make_ensemble(shape, cfg.model, {0});  // its constructor checks the shape
+}
+
 torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
                                 const std::vector<uint64_t>& seeds, const std::function<void(int64_t, int64_t)>& tick) {
   const int64_t G = model.members(), N = x.size(0), L = model.eval_noise_dim();
@@ -260,8 +267,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   const torch::Device device(cfg.device);
   const torch::Tensor X = data.x.to(device);
   const std::vector<int64_t>& shape = data.shape;
-  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "--hflip: needs images; ", data.name,
-                 " has examples of shape ", c10::IntArrayRef(shape));
+  check_model_fits(data, cfg);
   result.model = make_ensemble(shape, cfg.model, init_seeds);
   result.model->to(device);
   result.jobs.resize(G);

@@ -42,6 +42,11 @@ using ProgressFn = std::function<void(double fraction, const std::string& what)>
 
 /// A fresh ensemble of the configured family for examples of shape (e.g. {C, H, W}), one member
 /// per init seed.
+/// Throws memscope::Error when the configured model or augmentation cannot take data's examples
+/// (a conv VAE on sizes not multiples of 16, --hflip on non-images); run calls it before it
+/// writes anything.
+void check_model_fits(const Dataset& data, const RunConfig& cfg);
+
 std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape, const ModelConfig& c,
                                                const std::vector<uint64_t>& init_seeds);
 
