@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 
 namespace memscope {
 
@@ -23,10 +26,11 @@ SetThreads openblas_setter() {
 }
 
 std::atomic<int> g_kernel_threads{1};
+thread_local bool t_in_task = false;  // inside parallel_tasks: everything runs on this one thread
 
 }  // namespace
 
-int kernel_threads() { return g_kernel_threads.load(); }
+int kernel_threads() { return t_in_task ? 1 : g_kernel_threads.load(); }
 
 void set_threads(int threads) {
   if (SetThreads set = openblas_setter()) {
@@ -48,6 +52,40 @@ void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_
   }
   fn(0, std::min(n, per));
   for (auto& th : pool) th.join();
+}
+
+void parallel_tasks(int64_t n, const std::function<void(int64_t)>& task) {
+  const SetThreads set_blas = openblas_setter();
+  const int threads = int(std::min<int64_t>(kernel_threads(), n));
+  if (threads <= 1 || !set_blas) {  // without OpenBLAS, LibTorch's own pool splits each operation
+    for (int64_t i = 0; i < n; ++i) task(i);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  const bool grad = c10::GradMode::is_enabled();
+  auto worker = [&] {
+    c10::AutoGradMode grad_mode(grad);
+    t_in_task = true;
+    for (int64_t i; (i = next++) < n;) {
+      try {
+        task(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        if (!failure) failure = std::current_exception();
+        next = n;
+      }
+    }
+    t_in_task = false;
+  };
+  set_blas(1);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+  set_blas(g_kernel_threads.load());
+  if (failure) std::rethrow_exception(failure);
 }
 
 int resolve_threads(int requested) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -233,7 +234,9 @@ torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, 
   const int64_t tiles = ceil_div(N, tile);
   torch::Tensor out = torch::empty({G, N}, torch::kFloat32);
   torch::NoGradGuard no_grad;
-  for (int64_t t = 0; t < tiles; ++t) {
+  std::mutex tick_mutex;
+  int64_t done = 0;
+  auto run_tile = [&](int64_t t) {
     const int64_t start = t * tile, b = std::min(tile, N - start);
     std::vector<torch::Tensor> eps;
     for (uint64_t seed : seeds) {
@@ -241,7 +244,14 @@ torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, 
       eps.push_back(at::randn({b, samples, L}, gen, torch::kFloat32));
     }
     out.slice(1, start, start + b).copy_(model.log_prob(x.slice(0, start, start + b), torch::stack(eps).to(x.device())));
-    if (tick) tick(start + b, N);
+    std::lock_guard<std::mutex> lock(tick_mutex);
+    done += b;
+    if (tick) tick(done, N);
+  };
+  if (x.device().is_cpu()) {
+    parallel_tasks(tiles, run_tile);  // tiles are independent: one per core
+  } else {
+    for (int64_t t = 0; t < tiles; ++t) run_tile(t);
   }
   return out;
 }
