@@ -134,17 +134,18 @@ RunOutcome run(const RunConfig& cfg_in) {
     progress.finish();
     for (int64_t g = 0; g < G; ++g) {
       const JobResult& r = gr.jobs[g];
-      rd.save_job(jobs[g], r, epochs, *gr.model, g);
+      const auto [model, k] = gr.member(g);
+      rd.save_job(jobs[g], r, epochs, *model, k);
       ++done;
       ++out.jobs_trained;
       if (r.status != "ok") ++out.jobs_diverged;
       out.train_seconds += r.train_seconds;
       out.eval_seconds += r.eval_seconds;
       // Training steps, and the held-out loss (a forward pass) after each epoch.
-      out.train_flops += gr.model->train_flops_per_example() * double(jobs[g].train.size()) * double(r.train_loss.size()) +
-                         gr.model->forward_flops_per_example() * double(data.size() - int64_t(jobs[g].train.size())) *
+      out.train_flops += model->train_flops_per_example() * double(jobs[g].train.size()) * double(r.train_loss.size()) +
+                         model->forward_flops_per_example() * double(data.size() - int64_t(jobs[g].train.size())) *
                              double(r.heldout_loss.size());
-      out.eval_flops += gr.model->eval_flops_per_example(cfg.eval.iw_samples) * double(data.size()) * double(r.logp.size());
+      out.eval_flops += model->eval_flops_per_example(cfg.eval.iw_samples) * double(data.size()) * double(r.logp.size());
       const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
       spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
                    "(train {:.1f} s, evaluate {:.1f} s)",

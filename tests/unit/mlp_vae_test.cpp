@@ -95,11 +95,41 @@ TEST(Trainer, GroupedTrainingEqualsOneJobAtATime) {
     ASSERT_EQ(a.train_loss.size(), 3u);
     ASSERT_EQ(t.train_loss.size(), 3u);
     for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.train_loss[e], t.train_loss[e], 1e-4 * std::abs(a.train_loss[e]));
+    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.heldout_loss[e], t.heldout_loss[e], 1e-4 * std::abs(a.heldout_loss[e]));
     ASSERT_EQ(t.logp.size(), 2u);  // epochs 2 and 3
     for (size_t e = 0; e < 2; ++e) EXPECT_TRUE(torch::allclose(a.logp[e], t.logp[e], 1e-4, 1e-3));
   }
   // Training makes progress: the loss falls over epochs.
   EXPECT_LT(together.jobs[0].train_loss.back(), together.jobs[0].train_loss.front());
+}
+
+TEST(Trainer, MembersSplitIntoLanesComputeWhatOneEnsembleComputes) {
+  Dataset data = toy_data(90, 16);
+  RunConfig cfg;
+  cfg.model = small_model();
+  cfg.train.epochs = 3;
+  cfg.train.batch_size = 16;
+  cfg.eval.iw_samples = 8;
+  cfg.plan.folds = 4;
+  Plan plan = make_kfold_plan(data.size(), cfg.plan, 1);
+  cfg.threads = 1;  // one ensemble of 4
+  GroupResult one = train_group(data, plan.jobs, cfg);
+  ASSERT_EQ(one.models.size(), 1u);
+  cfg.threads = 3;  // lanes of 1, 1 and 2 members
+  GroupResult lanes = train_group(data, plan.jobs, cfg);
+  ASSERT_EQ(lanes.models.size(), 3u);
+  for (size_t j = 0; j < plan.jobs.size(); ++j) {
+    const JobResult &a = one.jobs[j], &b = lanes.jobs[j];
+    ASSERT_EQ(a.train_loss.size(), 3u);
+    ASSERT_EQ(b.train_loss.size(), 3u);
+    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.train_loss[e], b.train_loss[e], 1e-4 * std::abs(a.train_loss[e]));
+    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.heldout_loss[e], b.heldout_loss[e], 1e-4 * std::abs(a.heldout_loss[e]));
+    EXPECT_TRUE(torch::allclose(a.logp.back(), b.logp.back(), 1e-4, 1e-3));
+    // member() finds job j's weights in its lane.
+    auto [m1, k1] = one.member(int64_t(j));
+    auto [m2, k2] = lanes.member(int64_t(j));
+    EXPECT_TRUE(torch::allclose(m1->sample(k1, 5, make_generator(7)), m2->sample(k2, 5, make_generator(7)), 1e-4, 1e-4));
+  }
 }
 
 TEST(Trainer, ADivergedJobIsRecordedAndDoesNotDisturbItsGroup) {

@@ -196,7 +196,11 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
       weight[g].slice(0, 0, cnt).fill_(true);
     }
     std::vector<torch::Tensor> eps;
-    for (auto& gen : gens) eps.push_back(at::randn({rows, L}, gen, torch::kFloat32));
+    for (int64_t g = 0; g < G; ++g) {  // as many draws as member g has rows, whatever the others have
+      eps.push_back(torch::zeros({rows, L}));
+      const int64_t cnt = std::clamp<int64_t>(heldout[g].size(0) - r0, 0, rows);
+      if (cnt > 0) eps.back().slice(0, 0, cnt).copy_(at::randn({cnt, L}, gens[g], torch::kFloat32));
+    }
     weight = weight.to(X.device());
     torch::Tensor per = model.loss(gather_rows(X, idx, weight), torch::stack(eps).to(X.device()), weight);
     torch::Tensor sums = torch::where(weight, per, torch::zeros_like(per)).sum(1).to(torch::kCPU, torch::kFloat64);
@@ -205,6 +209,15 @@ std::vector<double> heldout_loss(DensityEnsemble& model, const torch::Tensor& X,
   for (int64_t g = 0; g < G; ++g) sum[g] /= double(std::max<int64_t>(1, heldout[g].size(0)));
   return sum;
 }
+
+/// Members [first, first + model->members()) of a group with their own optimizer (see train_group).
+struct Lane {
+  int64_t first = 0;
+  std::vector<Job> jobs;
+  std::vector<torch::Tensor> heldout;
+  std::shared_ptr<DensityEnsemble> model;
+  std::unique_ptr<MemberAdam> adam;
+};
 
 }  // namespace
 
@@ -278,15 +291,14 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   const torch::Tensor X = data.x.to(device);
   const std::vector<int64_t>& shape = data.shape;
   check_model_fits(data, cfg);
-  result.model = make_ensemble(shape, cfg.model, init_seeds);
-  result.model->to(device);
   result.jobs.resize(G);
-  DensityEnsemble& model = *result.model;
-  const int64_t L = model.noise_dim();
   const std::vector<int64_t> evals = eval_epochs(cfg.train, cfg.eval);
   const int64_t S = cfg.eval.iw_samples;
-  if (model.closed_form()) {
+  if (is_linear_gaussian(cfg.model.family)) {
     // Fitted once; the same exact log p stands for every evaluation epoch.
+    result.models = {make_ensemble(shape, cfg.model, init_seeds)};
+    DensityEnsemble& model = *result.models[0];
+    model.to(device);
     std::vector<uint64_t> seeds;
     for (int64_t g = 0; g < G; ++g) {
       model.fit(g, X.index_select(0, train_idx[g].to(device)));
@@ -313,8 +325,31 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     in.index_fill_(0, torch::tensor(j.train, torch::kInt64), true);
     heldout_idx.push_back((~in).nonzero().flatten());
   }
-  MemberAdam adam(model.parameters(), G, cfg.train.lr);
-  std::vector<bool> active(G, true);
+  // Lanes: on a CPU with T threads the members are split into up to T consecutive sub-ensembles
+  // that train side by side, each on one core with one-thread OpenBLAS: T independent chains of
+  // small matmuls beat T threads on every one of them (measured on fmnist-6k: 7.6 -> 6.2 s).
+  // Every member draws from its own streams, so the split does not change what it computes.
+  const int64_t n_lanes = device.is_cpu() ? std::min<int64_t>(kernel_threads(), G) : 1;
+  std::vector<Lane> lanes;
+  for (int64_t l = 0; l < n_lanes; ++l) {
+    Lane lane;
+    lane.first = G * l / n_lanes;
+    const int64_t last = G * (l + 1) / n_lanes;
+    lane.jobs.assign(jobs.begin() + lane.first, jobs.begin() + last);
+    lane.heldout.assign(heldout_idx.begin() + lane.first, heldout_idx.begin() + last);
+    lane.model = make_ensemble(shape, cfg.model, {init_seeds.begin() + lane.first, init_seeds.begin() + last});
+    lane.model->to(device);
+    lane.adam = std::make_unique<MemberAdam>(lane.model->parameters(), last - lane.first, cfg.train.lr);
+    result.models.push_back(lane.model);
+    lanes.push_back(std::move(lane));
+  }
+  auto lane_of = [&](int64_t g) -> std::pair<Lane&, int64_t> {
+    for (Lane& lane : lanes)
+      if (g < lane.first + lane.model->members()) return {lane, g - lane.first};
+    throw Error(str("train_group: no lane has member ", g));
+  };
+  const int64_t L = lanes[0].model->noise_dim();
+  std::vector<char> active(G, true);  // not vector<bool>: lanes write their own members at once
   // A member with a checkpoint resumes after its epoch: start[g] is the first epoch it trains.
   MEMSCOPE_CHECK(checkpoints.empty() || int64_t(checkpoints.size()) == G, "train_group: ", checkpoints.size(),
                  " checkpoint paths for ", G, " jobs");
@@ -328,9 +363,10 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       spdlog::warn("checkpoint {} is unreadable ({}); job {} starts from epoch 1", checkpoints[g], e.what(), jobs[g].id);
       continue;
     }
+    auto [lane, k] = lane_of(g);
     std::istringstream weights(c.model);
-    model.load_member(g, weights);
-    adam.restore(g, c.adam_steps, c.adam_moments);
+    lane.model->load_member(k, weights);
+    lane.adam->restore(k, c.adam_steps, c.adam_moments);
     shuffle_gens[g].set_state(c.shuffle_state);
     noise_gens[g].set_state(c.noise_state);
     flip_gens[g].set_state(c.flip_state);
@@ -350,86 +386,102 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   const double train_units = double(cfg.train.epochs) * max_steps * B * kTrainCost;
   const double eval_units = double(evals.size()) * data.size() * S;
   double done_units = 0, eval_seconds = 0;
+  std::mutex report_mutex;
   auto report = [&](double units, const std::string& what) {
+    std::lock_guard<std::mutex> lock(report_mutex);
     done_units += units;
     if (progress) progress(done_units / (train_units + eval_units), what);
   };
 
-  report(double(first_epoch - 1) * max_steps * B * kTrainCost, "resumed");
-  for (int64_t epoch = first_epoch; epoch <= cfg.train.epochs; ++epoch) {
+  // One epoch of lane's members: minibatch steps, then the held-out loss.
+  auto train_epoch = [&](Lane& lane, int64_t epoch) {
+    DensityEnsemble& model = *lane.model;
+    const int64_t Gl = model.members(), g0 = lane.first;
     model.train(true);  // batch statistics while training; running statistics from here on
-    std::vector<torch::Tensor> order(G);
+    std::vector<torch::Tensor> order(Gl);
     int64_t steps = 0;
-    for (int64_t g = 0; g < G; ++g) {
+    for (int64_t k = 0; k < Gl; ++k) {
+      const int64_t g = g0 + k;
       if (!live(g, epoch)) continue;
-      order[g] = train_idx[g].index_select(0, torch::randperm(train_idx[g].size(0), shuffle_gens[g], torch::kInt64));
-      steps = std::max(steps, ceil_div(order[g].size(0), B));
+      order[k] = train_idx[g].index_select(0, torch::randperm(train_idx[g].size(0), shuffle_gens[g], torch::kInt64));
+      steps = std::max(steps, ceil_div(order[k].size(0), B));
     }
-    std::vector<double> loss_sum(G, 0.0);
+    std::vector<double> loss_sum(Gl, 0.0);
     for (int64_t s = 0; s < steps; ++s) {
-      torch::Tensor idx = torch::zeros({G, B}, torch::kInt64);
-      torch::Tensor weight = torch::zeros({G, B}, torch::kBool);
-      std::vector<bool> has_data(G, false);
-      std::vector<torch::Tensor> eps(G), flip(G);
-      for (int64_t g = 0; g < G; ++g) {
-        const int64_t n_g = live(g, epoch) ? order[g].size(0) : 0;
+      torch::Tensor idx = torch::zeros({Gl, B}, torch::kInt64);
+      torch::Tensor weight = torch::zeros({Gl, B}, torch::kBool);
+      std::vector<bool> update(Gl, false);
+      std::vector<torch::Tensor> eps(Gl), flip(Gl);
+      for (int64_t k = 0; k < Gl; ++k) {
+        const int64_t g = g0 + k;
+        const int64_t n_g = live(g, epoch) ? order[k].size(0) : 0;
         if (s * B >= n_g) {
-          eps[g] = torch::zeros({B, L});
-          flip[g] = torch::zeros({B}, torch::kBool);
+          eps[k] = torch::zeros({B, L});
+          flip[k] = torch::zeros({B}, torch::kBool);
           continue;
         }
         const int64_t cnt = std::min(B, n_g - s * B);
-        idx[g].slice(0, 0, cnt).copy_(order[g].slice(0, s * B, s * B + cnt));
-        weight[g].slice(0, 0, cnt).fill_(true);
-        has_data[g] = true;
-        eps[g] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
-        flip[g] = cfg.train.hflip ? at::rand({B}, flip_gens[g]) < 0.5 : torch::zeros({B}, torch::kBool);
+        idx[k].slice(0, 0, cnt).copy_(order[k].slice(0, s * B, s * B + cnt));
+        weight[k].slice(0, 0, cnt).fill_(true);
+        update[k] = true;
+        eps[k] = at::randn({B, L}, noise_gens[g], torch::kFloat32);
+        flip[k] = cfg.train.hflip ? at::rand({B}, flip_gens[g]) < 0.5 : torch::zeros({B}, torch::kBool);
       }
       weight = weight.to(device);
-      torch::Tensor xb = gather_rows(X, idx, weight);  // [G, B, D]
+      torch::Tensor xb = gather_rows(X, idx, weight);  // [Gl, B, D]
       if (cfg.train.hflip) xb = hflip_rows(xb, shape, torch::stack(flip).to(device));
-      torch::Tensor per_example = model.loss(xb, torch::stack(eps).to(device), weight);  // [G, B]
+      torch::Tensor per_example = model.loss(xb, torch::stack(eps).to(device), weight);  // [Gl, B]
       torch::Tensor masked = torch::where(weight, per_example, torch::zeros_like(per_example));
-      torch::Tensor sums = masked.sum(1);                              // [G]
+      torch::Tensor sums = masked.sum(1);                              // [Gl]
       torch::Tensor mean = sums / weight.sum(1).clamp_min(1).to(sums.scalar_type());
       torch::Tensor sums_cpu = sums.detach().to(torch::kCPU, torch::kFloat64);
-      std::vector<bool> update(G);
-      for (int64_t g = 0; g < G; ++g) update[g] = has_data[g];
-      for (int64_t g = 0; g < G; ++g) {
-        if (!has_data[g]) continue;
-        const double v = sums_cpu[g].item<double>();
+      for (int64_t k = 0; k < Gl; ++k) {
+        if (!update[k]) continue;
+        const double v = sums_cpu[k].item<double>();
         if (!std::isfinite(v)) {
+          const int64_t g = g0 + k;
           active[g] = false;
-          update[g] = false;
+          update[k] = false;
           result.jobs[g].status = "diverged";
           result.jobs[g].diverged_epoch = epoch;
         }
-        loss_sum[g] += v;
+        loss_sum[k] += v;
       }
       model.zero_grad(/*set_to_none=*/true);  // backward then writes fresh gradients: no memset, no accumulate pass
       torch::Tensor update_mask = torch::tensor(std::vector<uint8_t>(update.begin(), update.end())).to(device, torch::kBool);
       torch::where(update_mask, mean, torch::zeros_like(mean)).sum().backward();
-      adam.step(update);
-      report(double(B) * kTrainCost, str("train epoch ", epoch, "/", cfg.train.epochs));
+      lane.adam->step(update);
+      report(double(B) * kTrainCost * double(Gl) / double(G), str("train epoch ", epoch, "/", cfg.train.epochs));
     }
-    report(double(max_steps - steps) * B * kTrainCost, "");
+    report(double(max_steps - steps) * B * kTrainCost * double(Gl) / double(G), "");
     model.train(false);
-    for (int64_t g = 0; g < G; ++g)
+    const std::vector<double> held = heldout_loss(model, X, lane.heldout, lane.jobs, epoch);
+    for (int64_t k = 0; k < Gl; ++k) {
+      const int64_t g = g0 + k;
       if (live(g, epoch) || result.jobs[g].diverged_epoch == epoch)
-        result.jobs[g].train_loss.push_back(loss_sum[g] / double(order[g].size(0)));
-    const std::vector<double> held = heldout_loss(model, X, heldout_idx, jobs, epoch);
-    for (int64_t g = 0; g < G; ++g)
-      if (live(g, epoch)) result.jobs[g].heldout_loss.push_back(held[g]);
+        result.jobs[g].train_loss.push_back(loss_sum[k] / double(order[k].size(0)));
+      if (live(g, epoch)) result.jobs[g].heldout_loss.push_back(held[k]);
+    }
+  };
+
+  report(double(first_epoch - 1) * max_steps * B * kTrainCost, "resumed");
+  for (int64_t epoch = first_epoch; epoch <= cfg.train.epochs; ++epoch) {
+    parallel_tasks(n_lanes, [&](int64_t l) { train_epoch(lanes[l], epoch); });
 
     if (std::find(evals.begin(), evals.end(), epoch) != evals.end()) {
       const auto eval_start = std::chrono::steady_clock::now();
-      std::vector<uint64_t> eval_seeds;
-      for (const Job& j : jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
-      int64_t last = 0;
-      torch::Tensor lp = evaluate_log_prob(model, X, S, eval_seeds, [&](int64_t done, int64_t total) {
-        report(double(done - last) * S, str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
-        last = done;
-      });
+      std::vector<torch::Tensor> lps;
+      for (Lane& lane : lanes) {  // one lane after another, each on all cores
+        std::vector<uint64_t> eval_seeds;
+        for (const Job& j : lane.jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
+        int64_t last = 0;
+        lps.push_back(evaluate_log_prob(*lane.model, X, S, eval_seeds, [&](int64_t done, int64_t total) {
+          report(double(done - last) * S * double(lane.model->members()) / double(G),
+                 str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
+          last = done;
+        }));
+      }
+      const torch::Tensor lp = torch::cat(lps, 0);
       for (int64_t g = 0; g < G; ++g) {
         if (epoch < start[g]) continue;  // restored from its checkpoint
         result.jobs[g].logp.push_back(active[g] ? lp[g].clone()
@@ -442,12 +494,13 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       for (int64_t g = 0; g < G; ++g) {
         if (epoch < start[g]) continue;  // its checkpoint is already further on
+        auto [lane, k] = lane_of(g);
         MemberCheckpoint c;
         c.epoch = epoch;
         std::ostringstream weights;
-        model.save_member(g, weights);
+        lane.model->save_member(k, weights);
         c.model = weights.str();
-        std::tie(c.adam_steps, c.adam_moments) = adam.state(g);
+        std::tie(c.adam_steps, c.adam_moments) = lane.adam->state(k);
         c.shuffle_state = shuffle_gens[g].get_state();
         c.noise_state = noise_gens[g].get_state();
         c.flip_state = flip_gens[g].get_state();
@@ -466,6 +519,14 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
     j.seconds = j.train_seconds + j.eval_seconds;
   }
   return result;
+}
+
+std::pair<DensityEnsemble*, int64_t> GroupResult::member(int64_t g) const {
+  for (const auto& m : models) {
+    if (g < m->members()) return {m.get(), g};
+    g -= m->members();
+  }
+  throw Error(str("GroupResult: no member ", g));
 }
 
 }  // namespace memscope

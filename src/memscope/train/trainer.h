@@ -34,7 +34,10 @@ struct JobResult {
 
 struct GroupResult {
   std::vector<JobResult> jobs;
-  std::shared_ptr<DensityEnsemble> model;
+  /// The trained members: consecutive sub-ensembles (one per core they trained on).
+  std::vector<std::shared_ptr<DensityEnsemble>> models;
+  /// Job g's model and its member index there.
+  std::pair<DensityEnsemble*, int64_t> member(int64_t g) const;
 };
 
 /// Progress callback: fraction of the group's work done in [0, 1], and what is happening.
