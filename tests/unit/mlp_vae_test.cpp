@@ -115,9 +115,9 @@ TEST(Trainer, MembersSplitIntoLanesComputeWhatOneEnsembleComputes) {
   cfg.threads = 1;  // one ensemble of 4
   GroupResult one = train_group(data, plan.jobs, cfg);
   ASSERT_EQ(one.models.size(), 1u);
-  cfg.threads = 3;  // lanes of 1, 1 and 2 members
+  cfg.threads = 3;  // three lanes of one member side by side, then one on all three threads
   GroupResult lanes = train_group(data, plan.jobs, cfg);
-  ASSERT_EQ(lanes.models.size(), 3u);
+  ASSERT_EQ(lanes.models.size(), 4u);
   for (size_t j = 0; j < plan.jobs.size(); ++j) {
     const JobResult &a = one.jobs[j], &b = lanes.jobs[j];
     ASSERT_EQ(a.train_loss.size(), 3u);

@@ -1,12 +1,11 @@
 #pragma once
-// Who owns the cores. LibTorch's OpenMP pool and OpenBLAS's own threads oversubscribe the machine
-// when both run T threads (measured: 2x slower on 2 cores: OpenMP threads spin while OpenBLAS
-// works), and OpenBLAS serialises calls made from several threads at once. So OpenBLAS gets the
-// T threads for every matmul, LibTorch's pool one, and memscope's own element-wise kernels
-// (models/kernels.h) split their work over T short-lived threads between matmuls. Work made of
-// independent tasks (evaluation) instead runs T tasks at once, each on one core with one-thread
-// OpenBLAS: OpenBLAS's idle workers spin in sched_yield between calls, stealing the cores from
-// the element-wise work in between (measured: 13% of all CPU time in the scheduler).
+// Who owns the cores (README, Threads). LibTorch's OpenMP pool and OpenBLAS's own threads
+// oversubscribe the machine when both run T threads (measured: 2x slower on 2 cores), so LibTorch's
+// pool gets one thread. Independent work (evaluation tiles, training lanes) runs T tasks at once,
+// each on one core with one-thread OpenBLAS (parallel_tasks): OpenBLAS's idle workers spin in
+// sched_yield between calls and steal the cores from the element-wise work in between (measured:
+// 13% of all CPU time in the scheduler). Otherwise OpenBLAS gets the T threads for every matmul and
+// memscope's own element-wise kernels (models/kernels.h) split their loops over T short-lived threads.
 #include <cstdint>
 #include <functional>
 
