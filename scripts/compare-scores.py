@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Compares the memorization scores of two runs of the same data: summary statistics of M, the
+two-sample Kolmogorov-Smirnov distance between the two distributions of M (with its 5% critical
+value), the per-example Spearman correlation and the overlap of the top 5%.
+
+usage: scripts/compare-scores.py RUN_A/scores.csv RUN_B/scores.csv   (standard library only)
+"""
+import bisect
+import csv
+import sys
+
+
+def load(path):
+    with open(path, newline="") as f:
+        return {int(row["index"]): row for row in csv.DictReader(f)}
+
+
+def quantile(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p * (len(s) - 1) + 0.5))]
+
+
+def ranks(values):
+    order = sorted(range(len(values)), key=values.__getitem__)
+    r = [0] * len(values)
+    for k, i in enumerate(order):
+        r[i] = k
+    return r
+
+
+def pearson(x, y):
+    n = len(x)
+    mx, my = sum(x) / n, sum(y) / n
+    sxy = sum((p - mx) * (q - my) for p, q in zip(x, y))
+    sxx = sum((p - mx) ** 2 for p in x)
+    syy = sum((q - my) ** 2 for q in y)
+    return sxy / (sxx * syy) ** 0.5
+
+
+def ks_distance(x, y):
+    xs, ys = sorted(x), sorted(y)
+    return max(abs(bisect.bisect_right(xs, v) / len(xs) - bisect.bisect_right(ys, v) / len(ys)) for v in xs + ys)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__.strip().splitlines()[-1])
+    a, b = load(sys.argv[1]), load(sys.argv[2])
+    if set(a) != set(b):
+        sys.exit(f"compare-scores: {sys.argv[1]} and {sys.argv[2]} score different examples")
+    keys = sorted(a)
+    n = len(keys)
+    for name, run in (("A", a), ("B", b)):
+        m = [float(run[i]["mem"]) for i in keys]
+        se = [float(run[i]["mem_se"]) for i in keys]
+        print(f"{name}: mean M {sum(m) / n:.3f}, q0.05 {quantile(m, .05):.2f}, q0.5 {quantile(m, .5):.2f}, "
+              f"q0.95 {quantile(m, .95):.2f}, q0.99 {quantile(m, .99):.2f}, mean se {sum(se) / n:.3f}")
+    ma = [float(a[i]["mem"]) for i in keys]
+    mb = [float(b[i]["mem"]) for i in keys]
+    print(f"KS distance {ks_distance(ma, mb):.4f} (5% critical value {1.358 * (2 / n) ** 0.5:.4f})")
+    print(f"Spearman per example {pearson(ranks(ma), ranks(mb)):.3f}")
+    top = max(1, n // 20)
+    ta = set(sorted(keys, key=lambda i: -float(a[i]["mem"]))[:top])
+    tb = set(sorted(keys, key=lambda i: -float(b[i]["mem"]))[:top])
+    print(f"top-5% overlap {len(ta & tb) / top:.3f}")
+
+
+if __name__ == "__main__":
+    main()
