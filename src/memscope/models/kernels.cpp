@@ -46,6 +46,13 @@ void adam_update(float* p, const float* g, float* m, float* v, int64_t n, float 
   });
 }
 
+void adam_update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torch::Tensor v, double b1, double b2,
+                 double step_size, double inv_sqrt_bc2, double eps) {
+  m.mul_(b1).add_(g, 1 - b1);
+  v.mul_(b2).addcmul_(g, g, 1 - b2);
+  p.addcdiv_(m, v.sqrt().mul_(inv_sqrt_bc2).add_(eps), -step_size);
+}
+
 torch::Tensor softplus_sum(const torch::Tensor& logits) {
   if (!logits.device().is_cpu() || logits.scalar_type() != torch::kFloat32)
     return torch::softplus(logits).sum(-1);  // GPUs fuse this well themselves

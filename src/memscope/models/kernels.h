@@ -21,4 +21,8 @@ namespace memscope {
 void adam_update(float* p, const float* g, float* m, float* v, int64_t n, float b1, float b2, float step_size,
                  float inv_sqrt_bc2, float eps);
 
+/// The same step with LibTorch operations, for tensors on any device (p, m, v updated in place).
+void adam_update(torch::Tensor p, const torch::Tensor& g, torch::Tensor m, torch::Tensor v, double b1, double b2,
+                 double step_size, double inv_sqrt_bc2, double eps);
+
 }  // namespace memscope
