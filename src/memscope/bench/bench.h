@@ -22,12 +22,18 @@ struct BenchReport {
   int64_t peak_rss_kb = 0;
   int threads = 0;
   double mean_mem = 0;
+  /// Whether the plan is the reference's workload (then the JSON compares with its time).
+  bool reference_workload = false;
   nlohmann::json to_json(const RunConfig& cfg) const;
 };
 
 /// GFLOP/s of a large float32 matmul (2048^3 on a CPU with `threads` BLAS threads, 8192^3 on a
 /// GPU), best of `reps`.
 double measure_sgemm_peak(int threads, const torch::Device& device, int reps = 5);
+
+/// Whether a and b do the same work: equal configurations but for seed, threads, grouping,
+/// device, output and progress.
+bool same_workload(const RunConfig& a, const RunConfig& b);
 
 /// Runs cfg (into cfg.out, which must not hold a finished run) and measures it.
 BenchReport run_bench(const RunConfig& cfg);
