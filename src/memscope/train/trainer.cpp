@@ -23,7 +23,9 @@ namespace memscope {
 
 namespace {
 
-constexpr int64_t kEvalTileRows = 16384;  // examples x samples per evaluation tile
+// An evaluation tile: about kEvalTileRows examples x samples, and at most kEvalTileExamples
+// examples, so that even few samples make enough tiles to keep every core busy.
+constexpr int64_t kEvalTileRows = 16384, kEvalTileExamples = 256;
 
 /// One member's training state at the end of an epoch (--checkpoint-every).
 struct MemberCheckpoint {
@@ -175,7 +177,7 @@ torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, 
                                 const std::vector<uint64_t>& seeds, const std::function<void(int64_t, int64_t)>& tick) {
   const int64_t G = model.members(), N = x.size(0), L = model.eval_noise_dim();
   MEMSCOPE_CHECK(int64_t(seeds.size()) == G, "evaluate_log_prob: ", seeds.size(), " seeds for ", G, " members");
-  const int64_t tile = std::max<int64_t>(1, kEvalTileRows / samples);
+  const int64_t tile = std::clamp<int64_t>(kEvalTileRows / samples, 1, kEvalTileExamples);
   const int64_t tiles = ceil_div(N, tile);
   torch::Tensor out = torch::empty({G, N}, torch::kFloat32);
   torch::NoGradGuard no_grad;
