@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -178,6 +179,11 @@ int command(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Tensors of a few MiB are allocated and freed at every training step and evaluation chunk;
+  // by default glibc maps each one afresh and returns it to the kernel when freed, so every step
+  // page-faults it in again (measured: about 5% of training time). Keep freed memory instead.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   memscope::cluster::init(&argc, &argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("memscope"));
   spdlog::set_pattern(memscope::cluster::size() > 1
