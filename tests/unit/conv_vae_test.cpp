@@ -188,3 +188,23 @@ TEST(ConvVae, AJobKilledMidTrainingResumesFromItsCheckpointWithIdenticalResults)
   cfg.train.hflip = true;
   test::expect_exact_resume(rgb_data(30), cfg, /*rtol=*/5e-4);
 }
+
+TEST(ConvVae, GroupedTransposedConvolutionEqualsLibTorchsWithGradients) {
+  torch::manual_seed(5);
+  for (int64_t G : {1, 3}) {
+    for (int64_t hw : {1, 2, 4}) {  // 1 and 2: the matmul-and-fold path; 4: LibTorch's
+      const int64_t B = 6, Cin = 5, Cout = 7;
+      torch::Tensor h = torch::randn({B, G * Cin, hw, hw}, torch::requires_grad());
+      torch::Tensor w = torch::randn({G, Cin, Cout, 4, 4}, torch::requires_grad());
+      torch::Tensor b = torch::randn({G * Cout}, torch::requires_grad());
+      torch::Tensor got = grouped_conv_transpose(h, w, b);
+      torch::Tensor want = torch::conv_transpose2d(h, w.flatten(0, 1), b, {2, 2}, {1, 1}, {0, 0}, G, {1, 1});
+      ASSERT_EQ(got.sizes(), want.sizes()) << "G " << G << " hw " << hw;
+      EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-4)) << "G " << G << " hw " << hw;
+      const torch::Tensor up = torch::randn_like(want);
+      auto g1 = torch::autograd::grad({(got * up).sum()}, {h, w, b});
+      auto g2 = torch::autograd::grad({(want * up).sum()}, {h, w, b});
+      for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(torch::allclose(g1[i], g2[i], 1e-5, 1e-4)) << "gradient " << i;
+    }
+  }
+}

@@ -31,6 +31,11 @@
 
 namespace memscope {
 
+/// torch::conv_transpose2d(h, w.flatten(0, 1), b, stride 2, padding 1, groups G) for weights
+/// w [G, Cin, Cout, k, k] and h [B, G Cin, H, W], b [G Cout]; on a CPU with inputs of at most 4
+/// pixels by one matmul per member and a fold (faster there than LibTorch's own). Differentiable.
+torch::Tensor grouped_conv_transpose(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b);
+
 /// lambda of the logit transform.
 inline constexpr double kLogitLambda = 0.05;
 /// Lower clamp of the logit-Gaussian decoder's log-variance.
