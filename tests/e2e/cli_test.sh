@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end checks of the memscope program: a small run on Fashion-MNIST, SIGKILL and resume,
 # and one-line errors for bad input. Usage: cli_test.sh BUILD/memscope WORKDIR
-set -euo pipefail
+set -eEuo pipefail
+# Any failing command names itself and its line (the checks below name theirs with fail).
+trap 'echo "FAIL: line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 bin=$1
 work=$2
 rm -rf "$work" && mkdir -p "$work"
