@@ -89,9 +89,9 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
 }
 
 torch::Tensor grouped_conv_transpose(const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& b) {
+  MEMSCOPE_CHECK(w.dim() == 5 && w.size(3) == w.size(4) && h.dim() == 4 && h.size(1) == w.size(0) * w.size(1),
+                 "grouped_conv_transpose: weights ", w.sizes(), " do not fit input ", h.sizes());
   const int64_t G = w.size(0), Cin = w.size(1), Cout = w.size(2), k = w.size(3);
-  MEMSCOPE_CHECK(w.dim() == 5 && w.size(4) == k && h.dim() == 4 && h.size(1) == G * Cin,
-                 "grouped_conv_transpose: weights [G, Cin, Cout, k, k] do not fit input ", h.sizes());
   // LibTorch's CPU transposed convolution multiplies one example at a time, [Cin, H W] by
   // [Cin, Cout k k]: on the 2x2 input of the first decoder layer that runs at 31 GFLOP/s per core.
   // One matmul per member over the pixels of all examples, then a fold (col2im) of the k x k
