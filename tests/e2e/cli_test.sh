@@ -32,7 +32,9 @@ grep -q '"ct"' "$work/a/extraction.json" || fail "extraction.json lacks C_T"
 #    run never interrupted (one thread and one job per group, so every job computes bit for bit alike).
 resume=("${common[@]}" --threads 1 --folds 4 --epochs 60 --group-size 1)
 "$bin" run "${resume[@]}" --out "$work/ref" > /dev/null 2>&1
-# kill_loop DIR LOG [OPTIONS...]: 12 runs, each killed 0-1 s after it has loaded its data.
+# kill_loop DIR LOG [OPTIONS...]: 12 runs, each killed 0-1 s after it has loaded its data; with
+# --checkpoint-every, every other run only once a checkpoint exists (a checkpoint's fsync can take
+# seconds on a busy disk, and kills that all land before the first one would test no resume).
 kill_loop() {
   local dir=$1 log=$2 kills=0 pid waited
   shift 2
@@ -40,6 +42,12 @@ kill_loop() {
     "$bin" run "${resume[@]}" "$@" --out "$dir" > "$log.$attempt" 2>&1 &
     pid=$!
     for waited in $(seq 1 600); do grep -q "data:" "$log.$attempt" && break; sleep 0.05; done
+    if [[ " $* " == *" --checkpoint-every "* && $((attempt % 2)) -eq 0 ]]; then
+      for waited in $(seq 1 600); do
+        compgen -G "$dir/jobs/*/checkpoint-*" > /dev/null || ! kill -0 "$pid" 2> /dev/null && break
+        sleep 0.05
+      done
+    fi
     sleep "$((RANDOM % 10)).$((RANDOM % 10))e-1"
     if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2> /dev/null || true
