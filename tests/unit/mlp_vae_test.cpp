@@ -76,28 +76,43 @@ TEST(MlpVae, SavedMemberReloadsIntoAnotherEnsemble) {
   EXPECT_TRUE(torch::allclose(b.log_prob(x, eps)[0], from_a, 1e-5, 1e-4));
 }
 
-TEST(Trainer, GroupedTrainingEqualsOneJobAtATime) {
-  Dataset data = toy_data(90, 16);
+namespace {
+
+// 90 examples, 4 folds (sizes 22/23: members run different step counts), 3 epochs.
+RunConfig group_config() {
   RunConfig cfg;
   cfg.model = small_model();
   cfg.train.epochs = 3;
   cfg.train.batch_size = 16;
   cfg.eval.iw_samples = 8;
+  cfg.plan.folds = 4;
+  return cfg;
+}
+
+// The same job trained in two ways: per-epoch training and held-out losses to 1e-4 relative,
+// log p of every evaluation to 1e-4 / 1e-3.
+void expect_same_job(const JobResult& a, const JobResult& b) {
+  ASSERT_EQ(a.train_loss.size(), 3u);
+  ASSERT_EQ(b.train_loss.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.train_loss[e], b.train_loss[e], 1e-4 * std::abs(a.train_loss[e]));
+  for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.heldout_loss[e], b.heldout_loss[e], 1e-4 * std::abs(a.heldout_loss[e]));
+  ASSERT_EQ(a.logp.size(), b.logp.size());
+  for (size_t e = 0; e < a.logp.size(); ++e) EXPECT_TRUE(torch::allclose(a.logp[e], b.logp[e], 1e-4, 1e-3));
+}
+
+}  // namespace
+
+TEST(Trainer, GroupedTrainingEqualsOneJobAtATime) {
+  Dataset data = toy_data(90, 16);
+  RunConfig cfg = group_config();
   cfg.eval.eval_every = 2;
-  cfg.plan.folds = 4;  // fold sizes 22/23: members run different step counts
   Plan plan = make_kfold_plan(data.size(), cfg.plan, 1);
   GroupResult together = train_group(data, plan.jobs, cfg);
   ASSERT_EQ(together.jobs.size(), 4u);
   for (size_t j = 0; j < plan.jobs.size(); ++j) {
     GroupResult alone = train_group(data, {plan.jobs[j]}, cfg);
-    const JobResult& a = alone.jobs[0];
-    const JobResult& t = together.jobs[j];
-    ASSERT_EQ(a.train_loss.size(), 3u);
-    ASSERT_EQ(t.train_loss.size(), 3u);
-    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.train_loss[e], t.train_loss[e], 1e-4 * std::abs(a.train_loss[e]));
-    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.heldout_loss[e], t.heldout_loss[e], 1e-4 * std::abs(a.heldout_loss[e]));
-    ASSERT_EQ(t.logp.size(), 2u);  // epochs 2 and 3
-    for (size_t e = 0; e < 2; ++e) EXPECT_TRUE(torch::allclose(a.logp[e], t.logp[e], 1e-4, 1e-3));
+    ASSERT_EQ(together.jobs[j].logp.size(), 2u);  // epochs 2 and 3
+    expect_same_job(alone.jobs[0], together.jobs[j]);
   }
   // Training makes progress: the loss falls over epochs.
   EXPECT_LT(together.jobs[0].train_loss.back(), together.jobs[0].train_loss.front());
@@ -105,12 +120,7 @@ TEST(Trainer, GroupedTrainingEqualsOneJobAtATime) {
 
 TEST(Trainer, MembersSplitIntoLanesComputeWhatOneEnsembleComputes) {
   Dataset data = toy_data(90, 16);
-  RunConfig cfg;
-  cfg.model = small_model();
-  cfg.train.epochs = 3;
-  cfg.train.batch_size = 16;
-  cfg.eval.iw_samples = 8;
-  cfg.plan.folds = 4;
+  RunConfig cfg = group_config();
   Plan plan = make_kfold_plan(data.size(), cfg.plan, 1);
   cfg.threads = 1;  // one ensemble of 4
   GroupResult one = train_group(data, plan.jobs, cfg);
@@ -119,12 +129,7 @@ TEST(Trainer, MembersSplitIntoLanesComputeWhatOneEnsembleComputes) {
   GroupResult lanes = train_group(data, plan.jobs, cfg);
   ASSERT_EQ(lanes.models.size(), 4u);
   for (size_t j = 0; j < plan.jobs.size(); ++j) {
-    const JobResult &a = one.jobs[j], &b = lanes.jobs[j];
-    ASSERT_EQ(a.train_loss.size(), 3u);
-    ASSERT_EQ(b.train_loss.size(), 3u);
-    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.train_loss[e], b.train_loss[e], 1e-4 * std::abs(a.train_loss[e]));
-    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(a.heldout_loss[e], b.heldout_loss[e], 1e-4 * std::abs(a.heldout_loss[e]));
-    EXPECT_TRUE(torch::allclose(a.logp.back(), b.logp.back(), 1e-4, 1e-3));
+    expect_same_job(one.jobs[j], lanes.jobs[j]);
     // member() finds job j's weights in its lane.
     auto [m1, k1] = one.member(int64_t(j));
     auto [m2, k2] = lanes.member(int64_t(j));
