@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <type_traits>
 
 #include "memscope/core/error.h"
+#include "memscope/core/options.h"
 #include "memscope/core/version.h"
 
 namespace memscope::cli {
@@ -79,44 +81,27 @@ void check_toml_input(const std::string& path) {
   }
 }
 
+/// A flag for every option of the table (core/options.h), bound to c's member.
 void add_run_options(CLI::App& app, RunConfig& c) {
-  app.add_option("--data", c.data.source,
-                 "fashion-mnist | mnist-digits | idx:IMAGES[:LABELS] | npy:FILE | csv:FILE | cifar10:PATH | images:DIR | celeba:DIR")
-      ->capture_default_str();
-  app.add_option("--limit", c.data.limit, "keep the first N examples (0: all)")->capture_default_str();
-  app.add_option("--binarize", c.data.binarize,
-                 "sample (seeded Bernoulli, once) | threshold (> 0.5) | none | auto (sample for the VAE, none otherwise)")
-      ->capture_default_str();
-  app.add_flag("!--no-pad", c.data.pad32, "do not pad 28x28 images to 32x32");
-  app.add_option("--crop", c.data.crop, "images, celeba: crop box x0,y0,x1,y1 (celeba: 15,40,163,188)")->delimiter(',');
-  app.add_option("--resize", c.data.resize, "images, celeba: resize to R x R after cropping (0: keep; celeba: 32)")
-      ->capture_default_str();
-  app.add_option("--model", c.model.family, "mlp-vae | conv-vae | gaussian | ppca:Q")->capture_default_str();
-  app.add_option("--decoder", c.model.decoder, "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian (conv-vae)")
-      ->capture_default_str();
-  app.add_option("--ridge", c.model.ridge, "gaussian, ppca: add R I to the fitted covariance")->capture_default_str();
-  app.add_option("--hidden", c.model.hidden, "encoder hidden sizes, e.g. 512,256")->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--latent", c.model.latent, "latent dimension")->capture_default_str();
-  app.add_option("--epochs", c.train.epochs, "training epochs per job")->capture_default_str();
-  app.add_option("--batch-size", c.train.batch_size, "minibatch size")->capture_default_str();
-  app.add_option("--lr", c.train.lr, "Adam learning rate")->capture_default_str();
-  app.add_option("--group-size", c.train.group_size, "jobs trained together (0: all pending)")
-      ->capture_default_str();
-  app.add_option("--checkpoint-every", c.train.checkpoint_every,
-                  "save training state every E epochs; a killed job resumes from it (0: never)")
-      ->capture_default_str();
-  app.add_flag("--hflip", c.train.hflip, "flip training images horizontally at random (never in evaluation)");
-  app.add_option("--folds", c.plan.folds, "folds K per repeat")->capture_default_str();
-  app.add_option("--repeats", c.plan.repeats, "repeats R (J = K R jobs)")->capture_default_str();
-  app.add_option("--iw-samples", c.eval.iw_samples, "importance samples per example")->capture_default_str();
-  app.add_option("--eval-every", c.eval.eval_every, "evaluate every E epochs (0: last only)")
-      ->capture_default_str();
-  app.add_option("--seed", c.seed, "root seed of every random choice")->capture_default_str();
-  app.add_option("--out", c.out, "run directory")->capture_default_str();
-  app.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
-  app.add_option("--progress", c.progress, "auto | bar | log | none")->capture_default_str();
-  app.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
+  for_each_option(c, [&](const OptionSpec& o, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    const std::string flag = flag_of(o.key);
+    if constexpr (std::is_same_v<T, bool>) {
+      app.add_flag((o.negated ? "!" : "") + flag, field, o.help);
+    } else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>) {
+      app.add_option(flag, field, o.help)->capture_default_str();
+    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+      app.add_option(flag, field, o.help)->delimiter(',')->capture_default_str();
+    } else {  // a typed choice: parsed from its text once, here
+      app.add_option_function<std::string>(flag, [&field, key = o.key](const std::string& text) {
+           if constexpr (std::is_same_v<T, Binarize>) field = parse_binarize(text, key);
+           if constexpr (std::is_same_v<T, Decoder>) field = parse_decoder(text, key);
+           if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, key);
+           if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, key);
+           if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
+         }, o.help)->default_str(to_string(field));
+    }
+  });
 }
 
 }  // namespace
@@ -129,7 +114,7 @@ RunConfig fmnist_6k() {
   c.train.epochs = 5;
   c.eval.iw_samples = 256;
   c.out = "";  // bench: a fresh temporary directory
-  c.progress = "log";
+  c.progress = ProgressMode::kLog;
   return c;
 }
 
@@ -203,7 +188,9 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   extract->add_option("--run", cmd.extract.run_dir, "run directory")->required();
   extract->add_option("--samples", cmd.extract.samples, "samples per model")->capture_default_str();
   extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
-  extract->add_option("--draw", cmd.extract.draw, "mean (decoder means) | bernoulli")->capture_default_str();
+  extract->add_option_function<std::string>(
+      "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_draw(text); },
+      "mean (decoder means) | bernoulli")->default_str("mean");
   extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
   extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")->capture_default_str();
   extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
@@ -211,7 +198,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
 
   RunConfig exact_cfg;
-  exact_cfg.model.family = "gaussian";
+  exact_cfg.model.family = {Family::kGaussian, 0};
   exact_cfg.out = "runs/exact";
   CLI::App* exact = app.add_subcommand("exact", "exact leave-one-out and K-fold target for gaussian or ppca:Q");
   exact->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -250,11 +237,11 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     *help_or_version = os.str();
     return cmd;
   }
-  if (run->parsed()) cmd.name = "run";
-  if (report->parsed()) cmd.name = "report";
-  if (score->parsed()) cmd.name = "score";
+  if (run->parsed()) cmd.command = Subcommand::kRun;
+  if (report->parsed()) cmd.command = Subcommand::kReport;
+  if (score->parsed()) cmd.command = Subcommand::kScore;
   if (train->parsed()) {
-    cmd.name = "train";
+    cmd.command = Subcommand::kTrain;
     cmd.run = train_cfg;
   }
   if (run->parsed() || train->parsed()) {
@@ -264,16 +251,16 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
       cmd.run.shard_index = std::stoll(shard.substr(0, slash));
       cmd.run.shard_count = std::stoll(shard.substr(slash + 1));
     } catch (const std::exception&) {
-      throw Error(str("--shard: expected I/N (e.g. 3/10), got '", shard, "'"));
+      throw ConfigError("shard", str("expected I/N (e.g. 3/10), got '", shard, "'"));
     }
   }
-  if (extract->parsed()) cmd.name = "extract";
+  if (extract->parsed()) cmd.command = Subcommand::kExtract;
   if (exact->parsed()) {
-    cmd.name = "exact";
+    cmd.command = Subcommand::kExact;
     cmd.run = exact_cfg;
   }
   if (bench->parsed()) {
-    cmd.name = "bench";
+    cmd.command = Subcommand::kBench;
     cmd.run = bench_cfg;
   }
   return cmd;

@@ -4,14 +4,16 @@
 #include <vector>
 
 #include "memscope/core/config.h"
-#include "memscope/extract.h"
+#include "memscope/pipeline/extract.h"
 #include "memscope/report/report.h"
 
 namespace memscope::cli {
 
+enum class Subcommand { kNone, kRun, kTrain, kScore, kReport, kExtract, kExact, kBench };
+
 struct Command {
-  /// Subcommand name ("run", "bench"); empty when only --help or --version was asked.
-  std::string name;
+  /// kNone when only --help or --version was asked.
+  Subcommand command = Subcommand::kNone;
   RunConfig run;
   /// bench: where to write the figures as JSON.
   std::string json_out;

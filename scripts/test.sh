@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+cmake --build build -j"$(nproc)"  # the test suite (setup.sh builds the program only)
 ctest --test-dir build --output-on-failure -j2 --timeout 600
 seconds=${MEMSCOPE_FUZZ_SECONDS:-20}
 if ((seconds > 0)); then scripts/fuzz.sh "$seconds"; fi

@@ -11,7 +11,7 @@ TEST(Bench, CountsTheMatmulFlopsOfWhatRanAndMeasuresAPeak) {
   const std::string dir = test::scratch_dir();
   test::write_image_set(dir, 120, 8, 8);  // D = 64
   RunConfig c;
-  c.data.source = "idx:" + dir + "/images.idx:" + dir + "/labels.idx";
+  c.data.source = parse_data_source("idx:" + dir + "/images.idx:" + dir + "/labels.idx");
   c.model.hidden = {32};
   c.model.latent = 4;
   c.train.epochs = 3;
@@ -20,7 +20,7 @@ TEST(Bench, CountsTheMatmulFlopsOfWhatRanAndMeasuresAPeak) {
   c.eval.iw_samples = 8;
   c.eval.eval_every = 2;  // evaluations after epochs 2 and 3
   c.out = dir + "/run";
-  c.progress = "none";
+  c.progress = ProgressMode::kNone;
   c.threads = 2;
   const BenchReport r = run_bench(c);
 

@@ -4,7 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <type_traits>
+
 #include "memscope/core/error.h"
+#include "memscope/core/options.h"
 #include "memscope/io/atomic.h"
 #include "test_util.h"
 
@@ -16,12 +19,12 @@ TEST(Cli, FlagsOverrideTheTomlFile) {
                "folds = 3\nepochs = 7\nhidden = [64, 32]\nlr = 0.0001\ndata = \"idx:a.idx\"\nno_pad = true\n");
   std::string shown;
   cli::Command c = cli::parse({"run", "--config", dir + "/c.toml", "--epochs", "2"}, &shown);
-  EXPECT_EQ(c.name, "run");
+  EXPECT_EQ(c.command, cli::Subcommand::kRun);
   EXPECT_EQ(c.run.plan.folds, 3);
   EXPECT_EQ(c.run.train.epochs, 2);
   EXPECT_EQ(c.run.model.hidden, (std::vector<int64_t>{64, 32}));
   EXPECT_DOUBLE_EQ(c.run.train.lr, 1e-4);
-  EXPECT_EQ(c.run.data.source, "idx:a.idx");
+  EXPECT_EQ(c.run.data.source, (DataSource{DataKind::kIdx, "a.idx", ""}));
   EXPECT_FALSE(c.run.data.pad32);
   EXPECT_EQ(c.run.plan.repeats, 1);  // default kept
 }
@@ -56,10 +59,13 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
     }
     return std::string();
   };
-  EXPECT_NE(message([](RunConfig& c) { c.plan.folds = 0; }).find("--folds"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.train.lr = -1; }).find("--lr"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.eval.iw_samples = 0; }).find("--iw-samples"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.data.binarize = "maybe"; }).find("--binarize"), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.plan.folds = 0; }).find("folds: "), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.train.lr = -1; }).find("lr: must be in (0, 1000)"), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.eval.iw_samples = 0; }).find("iw_samples: must be >= 1, got 0"), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.model.hidden = {64, 0}; }).find("hidden: values must be >= 1, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse_binarize("maybe"); }).find("binarize: expected sample, threshold, none or auto"),
+            std::string::npos);
   EXPECT_EQ(message([](RunConfig&) {}), "");
   EXPECT_EQ(eval_epochs({7, 64, 1e-3, 0}, {8, 3}), (std::vector<int64_t>{3, 6, 7}));
   EXPECT_EQ(eval_epochs({6, 64, 1e-3, 0}, {8, 3}), (std::vector<int64_t>{3, 6}));
@@ -71,13 +77,13 @@ TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
   write_atomic(dir + "/c.toml", "model = \"conv-vae\"\ndecoder = \"logit-gaussian\"\nhflip = true\ncrop = [1, 2, 30, 40]\n");
   std::string shown;
   cli::Command c = cli::parse({"run", "--config", dir + "/c.toml", "--resize", "64", "--data", "celeba:faces"}, &shown);
-  EXPECT_EQ(c.run.model.family, "conv-vae");
-  EXPECT_EQ(c.run.model.decoder, "logit-gaussian");
+  EXPECT_EQ(c.run.model.family, (ModelFamily{Family::kConvVae, 0}));
+  EXPECT_EQ(c.run.model.decoder, Decoder::kLogitGaussian);
   EXPECT_TRUE(c.run.train.hflip);
   EXPECT_EQ(c.run.data.crop, (std::vector<int64_t>{1, 2, 30, 40}));
   EXPECT_EQ(c.run.data.resize, 64);
   RunConfig r = resolved(c.run);
-  EXPECT_EQ(r.data.binarize, "none");  // continuous decoders keep pixel values
+  EXPECT_EQ(r.data.binarize, Binarize::kNone);  // continuous decoders keep pixel values
   EXPECT_NO_THROW(validate(r));
   // The identity (what decides results) holds the new options; a default run's does not mention them.
   EXPECT_EQ(identity_json(r)["model"]["decoder"], "logit-gaussian");
@@ -93,14 +99,86 @@ TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
     }
     return std::string();
   };
-  EXPECT_NE(message([](RunConfig& c) { c.model.decoder = "poisson"; }).find("--decoder"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.model.decoder = "gaussian"; }).find("MLP VAE has the Bernoulli decoder only"),
+  EXPECT_NE(error_of([] { parse_decoder("poisson"); }).find("decoder: "), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.model.decoder = Decoder::kGaussian; }).find("MLP VAE has the Bernoulli decoder only"),
             std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.model.family = "conv-vae", c.model.decoder = "gaussian", c.data.binarize = "sample"; })
+  EXPECT_NE(message([](RunConfig& c) { c.model.family = {Family::kConvVae, 0}, c.model.decoder = Decoder::kGaussian,
+                                     c.data.binarize = Binarize::kSample; })
                 .find("continuous"),
             std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.data.crop = {5, 5, 2, 9}; }).find("--crop"), std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) { c.data.crop = {5, 5, 2, 9}; }).find("crop: "), std::string::npos);
   // A run's configuration round-trips through config.json.
   RunConfig back = run_config_from_json(to_json(r));
   EXPECT_EQ(identity_json(back), identity_json(r));
+}
+
+TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
+  // Every option of the table is a flag of run, a key of config.json, and round-trips through it.
+  RunConfig c;
+  c.data.source = {DataKind::kIdx, "a.idx", "b.idx"};
+  c.model.family = {Family::kPpca, 7};
+  c.model.decoder = Decoder::kGaussian;
+  c.data.binarize = Binarize::kThreshold;
+  c.progress = ProgressMode::kNone;
+  c.train.lr = 0.25;
+  const nlohmann::json j = to_json(c);
+  std::vector<std::string> args = {"run"};
+  int options = 0, identity = 0;
+  for_each_option(c, [&](const OptionSpec& o, const auto& field) {
+    ++options;
+    const nlohmann::json& v = o.section[0] ? j.at(o.section).at(o.name) : j.at(o.name);
+    using T = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (field != o.negated) args.push_back(flag_of(o.key));
+    } else {
+      args.push_back(flag_of(o.key));
+      if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+        std::string joined;
+        for (int64_t e : field) joined += (joined.empty() ? "" : ",") + std::to_string(e);
+        args.push_back(joined.empty() ? "1" : joined);
+      } else {
+        args.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      }
+    }
+    identity += o.scope == Scope::kIdentity;
+  });
+  EXPECT_EQ(options, 26);
+  EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
+  EXPECT_EQ(j.at("model").at("family"), "ppca:7");
+  std::string shown;
+  cli::Command parsed = cli::parse(args, &shown);
+  parsed.run.data.crop = c.data.crop;  // "--crop 1" above only exercised the flag
+  EXPECT_EQ(to_json(parsed.run), j);
+  // Process settings are not restored from a run directory; everything else is.
+  const RunConfig back = run_config_from_json(j);
+  EXPECT_EQ(back.progress, ProgressMode::kAuto);
+  EXPECT_EQ(back.model.family, c.model.family);
+  EXPECT_EQ(back.train.lr, 0.25);
+  // The identity holds the identity options and the when-set ones that differ from their default.
+  const nlohmann::json id = identity_json(c);
+  int in_identity = 0;
+  for (const auto& [key, v] : id.items()) in_identity += v.is_object() ? int(v.size()) : 1;
+  EXPECT_EQ(in_identity, identity + 1);  // + model.decoder, set to a non-default value
+  EXPECT_FALSE(id.at("plan").contains("repeats"));
+  EXPECT_FALSE(id.contains("threads"));
+}
+
+TEST(Options, LibraryErrorsNameKeysThatMapToFlags) {
+  try {
+    validate([] {
+      RunConfig c;
+      c.eval.eval_every = -1;
+      return c;
+    }());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "eval_every");
+    EXPECT_EQ(flag_of(e.key()), "--eval-every");
+    EXPECT_EQ(std::string(e.what()), "eval_every: must be >= 0, got -1");
+  }
+  EXPECT_EQ(parse_data_source("celeba:/x").kind, DataKind::kCelebA);
+  EXPECT_NE(error_of([] { parse_data_source("idx:"); }).find("needs a path"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_data_source("fashion-mnist:x"); }).find("unknown source"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_model_family("ppca:0"); }).find("positive number of components"), std::string::npos);
+  EXPECT_EQ(to_string(parse_data_source("idx:i.gz:l.gz")), "idx:i.gz:l.gz");
 }

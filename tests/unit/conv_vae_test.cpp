@@ -17,8 +17,8 @@ namespace {
 
 ModelConfig conv_model(const std::string& decoder) {
   ModelConfig c;
-  c.family = "conv-vae";
-  c.decoder = decoder;
+  c.family = {Family::kConvVae, 0};
+  c.decoder = parse_decoder(decoder);
   c.latent = 4;
   return c;
 }

@@ -1,4 +1,4 @@
-#include "memscope/exact.h"
+#include "memscope/pipeline/exact.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include "memscope/io/atomic.h"
 #include "memscope/io/csv.h"
 #include "memscope/io/npy.h"
-#include "memscope/run.h"
+#include "memscope/pipeline/run.h"
 #include "test_util.h"
 
 using namespace memscope;
@@ -27,11 +27,11 @@ TEST(Exact, KFoldPipelineWithTheGaussianReproducesTheExactKFoldTarget) {
   const std::string dir = test::scratch_dir();
   for (const std::string family : {"gaussian", "ppca:2"}) {
     RunConfig c;
-    c.data.source = write_data(dir, 90, 5);
-    c.model.family = family;
+    c.data.source = parse_data_source(write_data(dir, 90, 5));
+    c.model.family = parse_model_family(family);
     c.plan.folds = 3;
     c.plan.repeats = 2;
-    c.progress = "none";
+    c.progress = ProgressMode::kNone;
     c.out = dir + "/run-" + family;
     RunOutcome o = run(c);
     EXPECT_EQ(o.jobs_trained, 6);
@@ -54,19 +54,19 @@ TEST(Exact, TabularDataAndItsErrors) {
   const std::string dir = test::scratch_dir();
   write_atomic(dir + "/d.csv", "a,b\n1,2\n3,4.5\n-1,0\n");
   DataConfig c;
-  c.source = "csv:" + dir + "/d.csv";
-  c.binarize = "none";
+  c.source = parse_data_source("csv:" + dir + "/d.csv");
+  c.binarize = Binarize::kNone;
   Dataset d = load_dataset(c, 0);
   EXPECT_EQ(d.size(), 3);
   EXPECT_TRUE(torch::allclose(d.x[1], torch::tensor({3.0f, 4.5f})));
-  c.binarize = "sample";  // values outside [0, 1]
+  c.binarize = Binarize::kSample;  // values outside [0, 1]
   EXPECT_THROW(load_dataset(c, 0), Error);
   write_atomic(dir + "/ragged.csv", "1,2\n3\n");
-  c.source = "csv:" + dir + "/ragged.csv";
-  c.binarize = "none";
+  c.source = parse_data_source("csv:" + dir + "/ragged.csv");
+  c.binarize = Binarize::kNone;
   EXPECT_THROW(load_dataset(c, 0), Error);
   write_atomic(dir + "/word.csv", "1,2\n3,x\n");
-  c.source = "csv:" + dir + "/word.csv";
+  c.source = parse_data_source("csv:" + dir + "/word.csv");
   try {
     load_dataset(c, 0);
     FAIL();
@@ -74,6 +74,6 @@ TEST(Exact, TabularDataAndItsErrors) {
     EXPECT_NE(std::string(e.what()).find("line 2 cell 2"), std::string::npos) << e.what();
   }
   write_npy(dir + "/cube.npy", torch::zeros({2, 3, 4}));
-  c.source = "npy:" + dir + "/cube.npy";
+  c.source = parse_data_source("npy:" + dir + "/cube.npy");
   EXPECT_THROW(load_dataset(c, 0), Error);
 }

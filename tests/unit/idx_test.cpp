@@ -88,9 +88,9 @@ TEST(Loaders, IdxPairWithLimitPadAndBinarize) {
   write_bytes(dir + "/img.idx", idx_bytes({5, 28, 28}, pix));
   write_bytes(dir + "/lab.idx", idx_bytes({5}, {4, 3, 2, 1, 0}));
   DataConfig c;
-  c.source = "idx:" + dir + "/img.idx:" + dir + "/lab.idx";
+  c.source = parse_data_source("idx:" + dir + "/img.idx:" + dir + "/lab.idx");
   c.limit = 3;
-  c.binarize = "threshold";
+  c.binarize = Binarize::kThreshold;
   Dataset d = load_dataset(c, 1);
   ASSERT_EQ(d.size(), 3);
   ASSERT_EQ(d.dim(), 32 * 32);
@@ -102,13 +102,12 @@ TEST(Loaders, IdxPairWithLimitPadAndBinarize) {
   // Pixel (row 0, col 0) of image 1 is pix[784] = 784*37 % 256 = 80 -> 80/255 < 0.5 -> 0.
   EXPECT_EQ(img[1][2][2].item<float>(), float((784 * 37) % 256 > 127));
   // Sampled binarization is a seeded, one-time draw.
-  c.binarize = "sample";
+  c.binarize = Binarize::kSample;
   EXPECT_TRUE(torch::equal(load_dataset(c, 5).x, load_dataset(c, 5).x));
   EXPECT_FALSE(torch::equal(load_dataset(c, 5).x, load_dataset(c, 6).x));
   // Labels that do not match the images are refused.
   write_bytes(dir + "/lab4.idx", idx_bytes({4}, {1, 2, 3, 4}));
-  c.source = "idx:" + dir + "/img.idx:" + dir + "/lab4.idx";
+  c.source = parse_data_source("idx:" + dir + "/img.idx:" + dir + "/lab4.idx");
   EXPECT_THROW(load_dataset(c, 1), Error);
-  c.source = "mnist-from-nowhere";
-  EXPECT_THROW(load_dataset(c, 1), Error);
+  EXPECT_THROW(parse_data_source("mnist-from-nowhere"), ConfigError);
 }

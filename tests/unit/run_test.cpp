@@ -1,4 +1,4 @@
-#include "memscope/run.h"
+#include "memscope/pipeline/run.h"
 
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ namespace {
 RunConfig tiny_run(const std::string& dir) {
   test::write_image_set(dir, 160, 8, 8);
   RunConfig c;
-  c.data.source = "idx:" + dir + "/images.idx:" + dir + "/labels.idx";
+  c.data.source = parse_data_source("idx:" + dir + "/images.idx:" + dir + "/labels.idx");
   c.model.hidden = {32, 16};
   c.model.latent = 4;
   c.train.epochs = 4;
@@ -32,7 +32,7 @@ RunConfig tiny_run(const std::string& dir) {
   c.eval.iw_samples = 16;
   c.eval.eval_every = 2;
   c.out = dir + "/run";
-  c.progress = "none";
+  c.progress = ProgressMode::kNone;
   c.threads = 1;
   return c;
 }
@@ -185,9 +185,9 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
   for (const auto& [model, decoder] : std::vector<std::pair<std::string, std::string>>{
            {"conv-vae", "bernoulli"}, {"conv-vae", "logit-gaussian"}, {"conv-vae", "gaussian"}, {"mlp-vae", "bernoulli"}}) {
     RunConfig c;
-    c.data.source = "images:" + dir;
-    c.model.family = model;
-    c.model.decoder = decoder;
+    c.data.source = parse_data_source("images:" + dir);
+    c.model.family = parse_model_family(model);
+    c.model.decoder = parse_decoder(decoder);
     c.model.hidden = {32, 16};
     c.model.latent = 4;
     c.train.epochs = 2;
@@ -196,7 +196,7 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
     c.plan.folds = 2;
     c.eval.iw_samples = 4;
     c.out = dir + "/run-" + model + "-" + decoder;
-    c.progress = "none";
+    c.progress = ProgressMode::kNone;
     c.threads = 1;
     RunOutcome o = run(c);
     ASSERT_EQ(o.scores.mem.size(), 40u) << model << " " << decoder;
@@ -211,20 +211,20 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
 TEST(Run, AModelThatCannotTakeTheDataFailsBeforeTheRunDirectoryExists) {
   const std::string dir = test::scratch_dir();
   RunConfig c = tiny_run(dir);  // 8 x 8 images
-  c.model.family = "conv-vae";
-  c.model.decoder = "gaussian";
-  c.data.binarize = "none";
+  c.model.family = {Family::kConvVae, 0};
+  c.model.decoder = Decoder::kGaussian;
+  c.data.binarize = Binarize::kNone;
   c.data.pad32 = false;
   const std::string conv_error = test::error_of([&] { run(c); });
   EXPECT_NE(conv_error.find("16"), std::string::npos) << conv_error;
   EXPECT_FALSE(fs::exists(c.out));
-  c.model.family = "mlp-vae";
-  c.model.decoder = "bernoulli";
-  c.data.source = "csv:" + dir + "/table.csv";
+  c.model.family = {Family::kMlpVae, 0};
+  c.model.decoder = Decoder::kBernoulli;
+  c.data.source = parse_data_source("csv:" + dir + "/table.csv");
   c.train.hflip = true;
   std::ofstream(dir + "/table.csv") << "1,0,1\n0,1,0\n1,1,0\n0,0,1\n1,0,0\n0,1,1\n1,1,1\n0,0,0\n";
-  c.data.binarize = "threshold";
+  c.data.binarize = Binarize::kThreshold;
   const std::string flip_error = test::error_of([&] { run(c); });
-  EXPECT_NE(flip_error.find("--hflip: needs images"), std::string::npos) << flip_error;
+  EXPECT_NE(flip_error.find("hflip: needs images"), std::string::npos) << flip_error;
   EXPECT_FALSE(fs::exists(c.out));
 }

@@ -54,7 +54,7 @@ torch::Tensor as_tensor(const std::vector<double>& v) { return torch::tensor(v, 
 
 MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, const torch::Tensor& mem_by_epoch,
                                  const std::vector<int64_t>& epochs, double high_quantile, int64_t bins) {
-  MEMSCOPE_CHECK(high_quantile > 0 && high_quantile < 1, "--high-quantile: must be in (0, 1), got ", high_quantile);
+  MEMSCOPE_CHECK_KEY(high_quantile > 0 && high_quantile < 1, "high_quantile", "must be in (0, 1), got ", high_quantile);
   const int64_t N = int64_t(s.mem.size());
   MemAnalysis a;
   nlohmann::json& j = a.summary;

@@ -11,8 +11,8 @@ namespace memscope {
 
 SampleMatches match_samples(const torch::Tensor& samples, const torch::Tensor& data, double alpha, int64_t n_nearest,
                             const std::function<void(int64_t, int64_t)>& tick) {
-  MEMSCOPE_CHECK(alpha > 0, "--alpha: must be > 0, got ", alpha);
-  MEMSCOPE_CHECK(n_nearest >= 1, "--n-nearest: must be >= 1, got ", n_nearest);
+  MEMSCOPE_CHECK_KEY(alpha > 0, "alpha", "must be > 0, got ", alpha);
+  MEMSCOPE_CHECK_KEY(n_nearest >= 1, "n_nearest", "must be >= 1, got ", n_nearest);
   const Neighbours nb = nearest_neighbours(samples, data, n_nearest, {}, tick);
   SampleMatches m;
   m.nearest = nb.index.select(1, 0).contiguous();

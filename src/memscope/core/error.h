@@ -12,6 +12,17 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& what) : std::runtime_error(what) {}
 };
 
+/// A bad configuration value: what() is "KEY: problem", KEY being the configuration key (as in a
+/// TOML file: "iw_samples"). The program shows it under the flag's name ("--iw-samples: ...").
+class ConfigError : public Error {
+ public:
+  ConfigError(const std::string& key, const std::string& problem) : Error(key + ": " + problem), key_(key) {}
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string key_;
+};
+
 namespace detail {
 inline void append(std::ostringstream&) {}
 template <typename T, typename... Rest>
@@ -35,4 +46,10 @@ std::string str(const Args&... args) {
 #define MEMSCOPE_CHECK(cond, ...)                              \
   do {                                                         \
     if (!(cond)) throw ::memscope::Error(::memscope::str(__VA_ARGS__)); \
+  } while (0)
+
+/// Throws ConfigError(key, message) when cond is false.
+#define MEMSCOPE_CHECK_KEY(cond, key, ...)                                               \
+  do {                                                                                   \
+    if (!(cond)) throw ::memscope::ConfigError((key), ::memscope::str(__VA_ARGS__));     \
   } while (0)

@@ -36,10 +36,13 @@ std::function<void(int64_t, int64_t)> progress_lines(const std::string& componen
   };
 }
 
-Progress::Mode Progress::mode_for(const std::string& setting) {
-  if (setting == "bar") return Mode::kBar;
-  if (setting == "log") return Mode::kLog;
-  if (setting == "none") return Mode::kNone;
+Progress::Mode Progress::mode_for(ProgressMode setting) {
+  switch (setting) {
+    case ProgressMode::kBar: return Mode::kBar;
+    case ProgressMode::kLog: return Mode::kLog;
+    case ProgressMode::kNone: return Mode::kNone;
+    case ProgressMode::kAuto: break;
+  }
   return ::isatty(STDERR_FILENO) ? Mode::kBar : Mode::kLog;
 }
 

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "memscope/core/config.h"
+
 namespace memscope {
 
 /// "[#####.....]" with width cells for fraction in [0, 1] (clamped).
@@ -20,8 +22,8 @@ std::function<void(int64_t, int64_t)> progress_lines(const std::string& componen
 class Progress {
  public:
   enum class Mode { kBar, kLog, kNone };
-  /// "auto" is kBar when stderr is a terminal and kLog otherwise; "bar", "log", "none" as named.
-  static Mode mode_for(const std::string& setting);
+  /// kAuto is kBar when stderr is a terminal and kLog otherwise; the others as named.
+  static Mode mode_for(ProgressMode setting);
 
   /// total_jobs in the plan, of which done_jobs were finished before this process started.
   Progress(Mode mode, int64_t total_jobs, int64_t done_jobs);

@@ -52,9 +52,9 @@ torch::Tensor hflip_rows(const torch::Tensor& x, const std::vector<int64_t>& sha
   return torch::where(flip.reshape(mask_shape), x.reshape(img).flip({lead + 2}).reshape(x.sizes()), x);
 }
 
-torch::Tensor binarize(const torch::Tensor& x, const std::string& mode, at::Generator gen) {
-  if (mode == "threshold") return (x > 0.5).to(torch::kFloat32);
-  MEMSCOPE_CHECK(mode == "sample", "binarize: unknown mode '", mode, "'");
+torch::Tensor binarize(const torch::Tensor& x, Binarize mode, at::Generator gen) {
+  if (mode == Binarize::kThreshold) return (x > 0.5).to(torch::kFloat32);
+  MEMSCOPE_CHECK(mode == Binarize::kSample, "binarize: mode ", to_string(mode), " does not binarize");
   return at::bernoulli(x.to(torch::kFloat32), gen);
 }
 

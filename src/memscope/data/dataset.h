@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "memscope/core/config.h"
+
 namespace memscope {
 
 struct Dataset {
@@ -35,6 +37,6 @@ torch::Tensor pad_images(const torch::Tensor& images, int64_t p);
 torch::Tensor hflip_rows(const torch::Tensor& x, const std::vector<int64_t>& shape, const torch::Tensor& flip);
 /// Binarizes [N, ...] values in [0, 1]: "sample" draws Bernoulli(x) once with gen,
 /// "threshold" keeps x > 0.5.
-torch::Tensor binarize(const torch::Tensor& x, const std::string& mode, at::Generator gen);
+torch::Tensor binarize(const torch::Tensor& x, Binarize mode, at::Generator gen);
 
 }  // namespace memscope

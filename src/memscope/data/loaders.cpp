@@ -30,9 +30,9 @@ Images from_idx(const std::string& images_path, const std::string& labels_path) 
 
 /// A 2-D table of numbers as a Dataset of flat examples without labels.
 Dataset from_table(torch::Tensor x, const std::string& name, int64_t limit) {
-  MEMSCOPE_CHECK(x.dim() == 2 && x.size(0) > 0 && x.size(1) > 0, "--data: ", name, " must be a 2-D [N, D] array, got shape ",
-                 x.sizes());
-  MEMSCOPE_CHECK(torch::isfinite(x).all().item<bool>(), "--data: ", name, " holds NaN or infinite values");
+  MEMSCOPE_CHECK_KEY(x.dim() == 2 && x.size(0) > 0 && x.size(1) > 0, "data", name,
+                     " must be a 2-D [N, D] array, got shape ", x.sizes());
+  MEMSCOPE_CHECK_KEY(torch::isfinite(x).all().item<bool>(), "data", name, " holds NaN or infinite values");
   const int64_t n = limit > 0 ? std::min(limit, x.size(0)) : x.size(0);
   Dataset d;
   d.x = x.slice(0, 0, n).to(torch::kFloat32).contiguous();
@@ -47,11 +47,12 @@ Dataset from_table(torch::Tensor x, const std::string& name, int64_t limit) {
 /// when c.pad32, binarized unless c.binarize is "none", flattened to [N, C*H*W].
 Dataset from_images(Images im, Dataset d, const DataConfig& c, uint64_t root_seed) {
   const int64_t n = c.limit > 0 ? std::min(c.limit, im.pixels.size(0)) : im.pixels.size(0);
-  MEMSCOPE_CHECK(n >= 2, "--data: ", d.name, " has ", n, " examples; need at least 2");
+  MEMSCOPE_CHECK_KEY(n >= 2, "data", d.name, " has ", n, " examples; need at least 2");
   torch::Tensor img = im.pixels.slice(0, 0, n).to(torch::kFloat32);  // [n, C, H, W]
   if (im.pixels.scalar_type() == torch::kUInt8) img.div_(255.0);
   if (c.pad32 && img.size(1) == 1 && img.size(2) == 28 && img.size(3) == 28) img = pad_images(img.squeeze(1), 2).unsqueeze(1);
-  if (c.binarize != "none") img = binarize(img, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
+  if (c.binarize != Binarize::kNone)
+    img = binarize(img, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
   d.shape = {img.size(1), img.size(2), img.size(3)};
   d.x = img.reshape({n, -1}).contiguous();
   d.label = im.labels.slice(0, 0, n).clone();
@@ -59,59 +60,64 @@ Dataset from_images(Images im, Dataset d, const DataConfig& c, uint64_t root_see
   return d;
 }
 
+namespace {
+
+/// A table as a Dataset, binarized as c says (its values must then lie in [0, 1]).
+Dataset table_dataset(const torch::Tensor& values, const std::string& name, const DataConfig& c, uint64_t root_seed) {
+  Dataset d = from_table(values, name, c.limit);
+  MEMSCOPE_CHECK_KEY(d.size() >= 2, "data", d.name, " has ", d.size(), " examples; need at least 2");
+  if (c.binarize != Binarize::kNone) {
+    MEMSCOPE_CHECK_KEY(d.x.min().item<float>() >= 0 && d.x.max().item<float>() <= 1, "binarize", to_string(c.binarize),
+                       ": ", d.name, " has values outside [0, 1]; use --binarize none");
+    d.x = binarize(d.x, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
+  }
+  return d;
+}
+
+}  // namespace
+
 Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
   Dataset d;
-  const std::string& s = c.source;
-  if (s.rfind("npy:", 0) == 0 || s.rfind("csv:", 0) == 0) {
-    const std::string path = s.substr(4);
-    torch::Tensor values = s[0] == 'n' ? read_npy(path) : read_numeric_csv(path).values;
-    if (values.dim() == 4) {
-      d.name = path;
-      return from_images(images_from_array(values, path), std::move(d), c, root_seed);
-    }
-    d = from_table(values, path, c.limit);
-    MEMSCOPE_CHECK(d.size() >= 2, "--data: ", d.name, " has ", d.size(), " examples; need at least 2");
-    if (c.binarize == "sample" || c.binarize == "threshold") {
-      MEMSCOPE_CHECK(d.x.min().item<float>() >= 0 && d.x.max().item<float>() <= 1, "--binarize ", c.binarize, ": ",
-                     d.name, " has values outside [0, 1]; use --binarize none");
-      d.x = binarize(d.x, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
-    }
-    return d;
-  }
-  const bool folder = s.rfind("images:", 0) == 0 || s.rfind("celeba:", 0) == 0;
-  MEMSCOPE_CHECK(folder || (c.crop.empty() && c.resize == 0), "--crop, --resize: apply to images:DIR and celeba:DIR only, not '",
-                 s, "'");
+  const DataSource& s = c.source;
   Images im;
-  if (s == "fashion-mnist") {
-    const std::string dir = kFashionMnistDir;
-    MEMSCOPE_CHECK(std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz"), "--data fashion-mnist: ", dir,
-                   " has no train-images-idx3-ubyte.gz; install Debian's dataset-fashion-mnist (scripts/setup.sh does)");
-    im = from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
-    d.name = "fashion-mnist";
-  } else if (s.rfind("idx:", 0) == 0) {
-    std::string rest = s.substr(4);
-    size_t colon = rest.find(':');
-    std::string images = rest.substr(0, colon);
-    std::string labels = colon == std::string::npos ? "" : rest.substr(colon + 1);
-    MEMSCOPE_CHECK(!images.empty(), "--data: 'idx:' needs an image file, as idx:IMAGES[:LABELS]");
-    im = from_idx(images, labels);
-    d.name = images;
-  } else if (s == "mnist-digits") {
-    im = read_mnist_digits(mnist_digits_dir());
-    d.name = "mnist-digits";
-  } else if (s.rfind("cifar10:", 0) == 0) {
-    d.name = s.substr(8);
-    im = read_cifar10(d.name, c.limit);
-  } else if (folder) {
-    d.name = s.substr(7);
-    const bool celeba = s[0] == 'c';
-    // The CelebA recipe of the paper: the 148x148 face box, resized to 32x32 (or --resize).
-    const std::vector<int64_t> crop = celeba && c.crop.empty() ? std::vector<int64_t>{15, 40, 163, 188} : c.crop;
-    im = read_image_folder(d.name, crop, celeba && c.resize == 0 ? 32 : c.resize, c.limit);
-  } else {
-    throw Error(str("--data: unknown source '", s,
-                    "' (expected fashion-mnist, mnist-digits, idx:IMAGES[:LABELS], npy:FILE, csv:FILE, cifar10:PATH, "
-                    "images:DIR or celeba:DIR)"));
+  switch (s.kind) {
+    case DataKind::kNpy:
+    case DataKind::kCsv: {
+      torch::Tensor values = s.kind == DataKind::kNpy ? read_npy(s.path) : read_numeric_csv(s.path).values;
+      d.name = s.path;
+      if (values.dim() == 4) return from_images(images_from_array(values, s.path), std::move(d), c, root_seed);
+      return table_dataset(values, s.path, c, root_seed);
+    }
+    case DataKind::kFashionMnist: {
+      const std::string dir = kFashionMnistDir;
+      MEMSCOPE_CHECK_KEY(std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz"), "data", "fashion-mnist: ", dir,
+                         " has no train-images-idx3-ubyte.gz; install Debian's dataset-fashion-mnist (scripts/setup.sh "
+                         "does)");
+      im = from_idx(dir + "/train-images-idx3-ubyte.gz", dir + "/train-labels-idx1-ubyte.gz");
+      d.name = "fashion-mnist";
+      break;
+    }
+    case DataKind::kIdx:
+      im = from_idx(s.path, s.labels);
+      d.name = s.path;
+      break;
+    case DataKind::kMnistDigits:
+      im = read_mnist_digits(mnist_digits_dir());
+      d.name = "mnist-digits";
+      break;
+    case DataKind::kCifar10:
+      d.name = s.path;
+      im = read_cifar10(d.name, c.limit);
+      break;
+    case DataKind::kImages:
+    case DataKind::kCelebA: {
+      d.name = s.path;
+      const bool celeba = s.kind == DataKind::kCelebA;
+      // The CelebA recipe of the paper: the 148x148 face box, resized to 32x32 (or --resize).
+      const std::vector<int64_t> crop = celeba && c.crop.empty() ? std::vector<int64_t>{15, 40, 163, 188} : c.crop;
+      im = read_image_folder(d.name, crop, celeba && c.resize == 0 ? 32 : c.resize, c.limit);
+      break;
+    }
   }
   return from_images(std::move(im), std::move(d), c, root_seed);
 }

@@ -8,6 +8,8 @@
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
 
+#include <fmt/format.h>
+
 namespace memscope {
 
 namespace {
@@ -75,5 +77,17 @@ CsvTable read_numeric_csv(const std::string& path) {
   t.values = torch::tensor(values, torch::kFloat64).view({int64_t(rows), int64_t(cols)});
   return t;
 }
+
+CsvWriter::CsvWriter(const std::vector<std::string>& header, int digits, bool empty_non_finite)
+    : digits_(digits), empty_non_finite_(empty_non_finite) {
+  for (size_t k = 0; k < header.size(); ++k) text_ += header[k] + (k + 1 < header.size() ? "," : "\n");
+}
+
+void CsvWriter::add_double(double v) {
+  if (!std::isfinite(v) && empty_non_finite_) return;
+  text_ += fmt::format("{:.{}g}", v, digits_);
+}
+
+void CsvWriter::write(const std::string& path) const { write_atomic(path, text_); }
 
 }  // namespace memscope

@@ -1,8 +1,10 @@
 #pragma once
-// Numeric CSV files: data sets (--data csv:FILE) and score tables read back for comparisons.
+// CSV files: numeric tables read (data sets, --data csv:FILE; score tables read back for
+// comparisons), and every table memscope writes.
 #include <torch/torch.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace memscope {
@@ -19,5 +21,37 @@ struct CsvTable {
 /// Reads a comma-separated file of numbers. Throws memscope::Error naming the file, line and cell
 /// for a non-numeric cell or a row of another length.
 CsvTable read_numeric_csv(const std::string& path);
+
+/// A CSV table built row by row and written atomically. Integers are written as they are, strings
+/// unquoted (they must hold no comma), doubles with `digits` significant digits ("%.{digits}g"),
+/// and non-finite doubles as "nan"/"inf"/"-inf", or as empty cells when empty_non_finite.
+class CsvWriter {
+ public:
+  explicit CsvWriter(const std::vector<std::string>& header, int digits = 9, bool empty_non_finite = false);
+  template <typename... Cells>
+  void row(const Cells&... cells) {
+    size_t k = 0;
+    ((add(cells), text_ += (++k < sizeof...(Cells) ? "," : "\n")), ...);
+  }
+  /// The table as text.
+  const std::string& text() const { return text_; }
+  /// Writes the table to path atomically (write_atomic).
+  void write(const std::string& path) const;
+
+ private:
+  template <typename T>
+  void add(const T& v) {
+    if constexpr (std::is_floating_point_v<T>)
+      add_double(double(v));
+    else if constexpr (std::is_integral_v<T>)
+      text_ += std::to_string(v);
+    else
+      text_ += std::string(v);
+  }
+  void add_double(double v);
+  std::string text_;
+  int digits_;
+  bool empty_non_finite_;
+};
 
 }  // namespace memscope

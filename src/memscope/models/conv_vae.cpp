@@ -33,14 +33,12 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
                                  const std::vector<uint64_t>& init_seeds)
     : members_(static_cast<int64_t>(init_seeds.size())), latent_(c.latent), decoder_(c.decoder) {
   MEMSCOPE_CHECK(members_ >= 1, "ConvVaeEnsemble: needs at least one member");
-  MEMSCOPE_CHECK(shape.size() == 3 && shape[0] >= 1, "--model conv-vae: needs images of shape {C, H, W}");
+  MEMSCOPE_CHECK_KEY(shape.size() == 3 && shape[0] >= 1, "model", "conv-vae: needs images of shape {C, H, W}");
   channels_ = shape[0], height_ = shape[1], width_ = shape[2];
   dim_ = channels_ * height_ * width_;
-  MEMSCOPE_CHECK(height_ >= 16 && width_ >= 16 && height_ % 16 == 0 && width_ % 16 == 0,
-                 "--model conv-vae: needs images whose height and width are multiples of 16 (e.g. 32x32, 64x64), got ",
+  MEMSCOPE_CHECK_KEY(height_ >= 16 && width_ >= 16 && height_ % 16 == 0 && width_ % 16 == 0,
+                 "model", "conv-vae: needs images whose height and width are multiples of 16 (e.g. 32x32, 64x64), got ",
                  channels_, "x", height_, "x", width_, " (use --resize, or --model mlp-vae)");
-  MEMSCOPE_CHECK(decoder_ == "bernoulli" || decoder_ == "logit-gaussian" || decoder_ == "gaussian",
-                 "--decoder: unknown decoder '", decoder_, "'");
   const int64_t G = members_;
   std::vector<at::Generator> gens;
   for (uint64_t s : init_seeds) gens.push_back(make_generator(s));
@@ -73,7 +71,7 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
   std::tie(enc_fc_w_, enc_fc_b_) = uniform("enc_fc", {feat, 2 * latent_}, 2 * latent_, feat);
   std::tie(dec_fc_w_, dec_fc_b_) = uniform("dec_fc", {latent_, feat}, feat, latent_);
   dec_norm_.push_back(norm("dec_fc", top));
-  const int64_t out_channels = decoder_ == "logit-gaussian" ? 2 * channels_ : channels_;
+  const int64_t out_channels = decoder_ == Decoder::kLogitGaussian ? 2 * channels_ : channels_;
   for (size_t j = 0; j < kChannels.size(); ++j) {
     const int64_t cin = kChannels[kChannels.size() - 1 - j];
     const bool last = j + 1 == kChannels.size();
@@ -84,7 +82,7 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
   }
   // The variance starts at 0.1^2 (a pixel noise scale on [0, 1]): Adam moves a log-variance by
   // about lr per step, so from 1 it would take thousands of steps to reach a useful value.
-  if (decoder_ == "gaussian")
+  if (decoder_ == Decoder::kGaussian)
     log_sigma2_ = register_parameter("log_sigma2", torch::full({G, 1}, 2 * std::log(kInitSigma)));
 }
 
@@ -162,9 +160,9 @@ torch::Tensor ConvVaeEnsemble::decode(const torch::Tensor& z, const torch::Tenso
 
 torch::Tensor ConvVaeEnsemble::log_lik(const torch::Tensor& target, const torch::Tensor& out) const {
   const torch::Tensor f = out.flatten(-3);
-  if (decoder_ == "bernoulli") return (target * f - torch::softplus(f)).sum(-1);
+  if (decoder_ == Decoder::kBernoulli) return (target * f - torch::softplus(f)).sum(-1);
   const double log_2pi = std::log(2 * M_PI);
-  if (decoder_ == "logit-gaussian") {
+  if (decoder_ == Decoder::kLogitGaussian) {
     const torch::Tensor mu = f.slice(-1, 0, dim_), lv = f.slice(-1, dim_, 2 * dim_).clamp_min(kMinLogVar);
     return -0.5 * ((target - mu).square() * torch::exp(-lv) + lv + log_2pi).sum(-1);
   }
@@ -175,7 +173,7 @@ torch::Tensor ConvVaeEnsemble::log_lik(const torch::Tensor& target, const torch:
 }
 
 std::pair<torch::Tensor, torch::Tensor> ConvVaeEnsemble::target(const torch::Tensor& x, const torch::Tensor& e) const {
-  if (decoder_ != "logit-gaussian") return {x, torch::zeros({x.size(0), x.size(1)}, x.options())};
+  if (decoder_ != Decoder::kLogitGaussian) return {x, torch::zeros({x.size(0), x.size(1)}, x.options())};
   // u = Phi(e) is uniform on (0, 1) for standard-normal e; the bin centre without draws.
   const torch::Tensor u = e.defined() ? 0.5 * torch::erfc(-e / std::sqrt(2.0)) : torch::full({}, 0.5, x.options());
   return logit_dequantize(x, u);
@@ -186,7 +184,7 @@ torch::Tensor ConvVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor&
   auto [mu, logvar] = encode(x, rows, batch_stats);
   torch::Tensor z = mu + (0.5 * logvar).exp() * eps.slice(-1, 0, latent_);
   torch::Tensor out = decode(z, rows, batch_stats);
-  auto [t, volume] = target(x, decoder_ == "logit-gaussian" ? eps.slice(-1, latent_, latent_ + dim_) : torch::Tensor());
+  auto [t, volume] = target(x, decoder_ == Decoder::kLogitGaussian ? eps.slice(-1, latent_, latent_ + dim_) : torch::Tensor());
   torch::Tensor rec = log_lik(t, out) + volume;
   torch::Tensor kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(-1);
   return kl - rec;
@@ -253,7 +251,7 @@ torch::Tensor ConvVaeEnsemble::sample(int64_t g, int64_t count, at::Generator ge
   torch::Tensor z = at::randn({count, latent_}, gen, torch::kFloat32).to(device);
   torch::Tensor out = decode(z.unsqueeze(0).expand({members_, count, latent_}).contiguous(), {}, false)[g];
   torch::Tensor f = out.flatten(-3).to(torch::kCPU);  // [count, K * H * W]
-  if (decoder_ != "logit-gaussian") return torch::sigmoid(f);
+  if (decoder_ != Decoder::kLogitGaussian) return torch::sigmoid(f);
   const torch::Tensor s = torch::sigmoid(f.slice(-1, 0, dim_));
   return ((s - kLogitLambda) / (1 - 2 * kLogitLambda)).clamp(0, 1);
 }

@@ -56,7 +56,7 @@ class ConvVaeEnsemble : public DensityEnsemble {
 
   int64_t members() const override { return members_; }
   /// The latent draws, plus one per pixel for the dequantization of the logit-Gaussian decoder.
-  int64_t noise_dim() const override { return latent_ + (decoder_ == "logit-gaussian" ? dim_ : 0); }
+  int64_t noise_dim() const override { return latent_ + (decoder_ == Decoder::kLogitGaussian ? dim_ : 0); }
   int64_t eval_noise_dim() const override { return latent_; }
   torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
@@ -102,7 +102,7 @@ class ConvVaeEnsemble : public DensityEnsemble {
   std::pair<torch::Tensor, torch::Tensor> target(const torch::Tensor& x, const torch::Tensor& e) const;
 
   int64_t members_, channels_, height_, width_, dim_, latent_;
-  std::string decoder_;
+  Decoder decoder_;
   std::vector<Conv> enc_, dec_;
   std::vector<Norm> enc_norm_, dec_norm_;  // dec_norm_[0] follows the latent-to-feature layer
   torch::Tensor enc_fc_w_, enc_fc_b_, dec_fc_w_, dec_fc_b_;  // [G, in, out], [G, 1, out]

@@ -16,9 +16,9 @@ torch::Tensor Plan::in_mask() const {
 }
 
 Plan make_kfold_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
-  MEMSCOPE_CHECK(c.folds >= 2, "--folds: must be >= 2, got ", c.folds);
-  MEMSCOPE_CHECK(c.folds <= n, "--folds: ", c.folds, " folds need at least as many examples, have ", n);
-  MEMSCOPE_CHECK(c.repeats >= 1, "--repeats: must be >= 1, got ", c.repeats);
+  MEMSCOPE_CHECK_KEY(c.folds >= 2, "folds", "must be >= 2, got ", c.folds);
+  MEMSCOPE_CHECK_KEY(c.folds <= n, "folds", c.folds, " folds need at least as many examples, have ", n);
+  MEMSCOPE_CHECK_KEY(c.repeats >= 1, "repeats", "must be >= 1, got ", c.repeats);
   Plan plan;
   plan.n = n;
   for (int64_t r = 0; r < c.repeats; ++r) {

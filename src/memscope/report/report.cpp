@@ -19,7 +19,7 @@
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
-#include "memscope/io/run_dir.h"
+#include "memscope/pipeline/finished_run.h"
 #include "memscope/report/images.h"
 #include "memscope/score/scores.h"
 #include "memscope/train/trainer.h"
@@ -89,7 +89,7 @@ std::string read_asset(const std::string& dir, const std::string& rel) {
 /// Undefined tensor when the model cannot sample or job 0 has no saved weights.
 torch::Tensor nn_ratio(const FinishedRun& r, const std::string& dir, json& info) {
   if (!fs::exists(dir + "/jobs/job-00000/model.pt") || r.mask.size(1) == 0) return {};
-  auto model = load_job_model(dir, r, 0);
+  auto model = load_job_model(r, 0);
   torch::Tensor held_out = (~r.mask.select(1, 0).to(torch::kBool)).nonzero().flatten();
   const int64_t m = held_out.size(0);
   if (m < 2) return {};

@@ -159,16 +159,19 @@ std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape
                                                const std::vector<uint64_t>& init_seeds) {
   int64_t dim = 1;
   for (int64_t s : shape) dim *= s;
-  if (c.family == "conv-vae") return std::make_shared<ConvVaeEnsemble>(shape, c, init_seeds);
-  if (is_linear_gaussian(c.family))
-    return std::make_shared<LinearGaussianEnsemble>(int64_t(init_seeds.size()), dim, ppca_components(c.family), c.ridge);
-  MEMSCOPE_CHECK(c.family == "mlp-vae", "model: unknown family '", c.family, "'");
+  switch (c.family.kind) {
+    case Family::kConvVae: return std::make_shared<ConvVaeEnsemble>(shape, c, init_seeds);
+    case Family::kGaussian:
+    case Family::kPpca:
+      return std::make_shared<LinearGaussianEnsemble>(int64_t(init_seeds.size()), dim, c.family.components, c.ridge);
+    case Family::kMlpVae: break;
+  }
   return std::make_shared<MlpVaeEnsemble>(dim, c, init_seeds);
 }
 
 void check_model_fits(const Dataset& data, const RunConfig& cfg) {
   const std::vector<int64_t>& shape = data.shape;
-  MEMSCOPE_CHECK(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "--hflip: needs images; ",
+  MEMSCOPE_CHECK_KEY(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "hflip", "needs images; ",
                  data.name, " has examples of shape ", c10::IntArrayRef(shape));
   make_ensemble(shape, cfg.model, {0});  // its constructor checks the shape
 }
@@ -228,7 +231,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
   result.jobs.resize(G);
   const std::vector<int64_t> evals = eval_epochs(cfg.train, cfg.eval);
   const int64_t S = cfg.eval.iw_samples;
-  if (is_linear_gaussian(cfg.model.family)) {
+  if (cfg.model.family.linear_gaussian()) {
     // Fitted once; the same exact log p stands for every evaluation epoch.
     result.models = {make_ensemble(shape, cfg.model, init_seeds)};
     DensityEnsemble& model = *result.models[0];

@@ -1,4 +1,4 @@
-#include "memscope/exact.h"
+#include "memscope/pipeline/exact.h"
 
 #include <chrono>
 #include <cmath>
@@ -15,6 +15,7 @@
 #include "memscope/io/csv.h"
 #include "memscope/io/npy.h"
 #include "memscope/models/gaussian.h"
+#include "memscope/pipeline/run_layout.h"
 #include "memscope/plan/plan.h"
 #include "memscope/score/compare.h"
 #include "memscope/score/scores.h"
@@ -29,25 +30,25 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-std::string cell(double v) { return std::isfinite(v) ? fmt::format("{:.12g}", v) : ""; }
 
 }  // namespace
 
 ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
   validate(cfg_in);
   const RunConfig cfg = resolved(cfg_in);
-  MEMSCOPE_CHECK(is_linear_gaussian(cfg.model.family), "exact: --model must be gaussian or ppca:Q, got '",
-                 cfg.model.family, "'");
+  MEMSCOPE_CHECK_KEY(cfg.model.family.linear_gaussian(), "model", "exact needs gaussian or ppca:Q, got '",
+                     to_string(cfg.model.family), "'");
   set_threads(resolve_threads(cfg.threads));
   const Dataset data = load_dataset(cfg.data, cfg.seed);
-  const int64_t n = data.size(), D = data.dim(), q = ppca_components(cfg.model.family);
-  spdlog::info("exact: {} on {} examples in {} dimensions from {}", cfg.model.family, n, D, data.name);
+  const int64_t n = data.size(), D = data.dim(), q = cfg.model.family.components;
+  spdlog::info("exact: {} on {} examples in {} dimensions from {}", to_string(cfg.model.family), n, D, data.name);
   const std::string dir = cfg.out;
-  if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(dir + "/summary.json"))
-    throw Error(str("--out: ", dir, " is not empty and holds no memscope exact result"));
+  const RunLayout files(dir);
+  if (fs::exists(dir) && !fs::is_empty(dir) && !fs::exists(files.summary()))
+    throw ConfigError("out", str(dir, " is not empty and holds no memscope exact result"));
   std::error_code ec;
   fs::create_directories(dir, ec);
-  MEMSCOPE_CHECK(!ec, "--out: cannot create ", dir, ": ", ec.message());
+  MEMSCOPE_CHECK_KEY(!ec, "out", "cannot create ", dir, ": ", ec.message());
 
   const torch::Tensor x = data.x.to(torch::kFloat64);
   auto t = std::chrono::steady_clock::now();
@@ -74,26 +75,25 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
 
   const int64_t* idx = data.index.data_ptr<int64_t>();
   const int64_t* lab = data.label.data_ptr<int64_t>();
-  std::string loo_csv = "index,label,logp_in,logp_out,mem,leverage\n", kfold_csv =
-                                                                          "index,label,logp_in,logp_out,mem,n_in,n_out\n";
+  CsvWriter loo_csv({"index", "label", "logp_in", "logp_out", "mem", "leverage"}, 12, true);
+  CsvWriter kfold_csv({"index", "label", "logp_in", "logp_out", "mem", "n_in", "n_out"}, 12, true);
   auto full = loo.logp_full.accessor<double, 1>(), out = loo.logp_loo.accessor<double, 1>(),
        mem = loo.mem.accessor<double, 1>(), lev = loo.leverage.accessor<double, 1>();
   for (int64_t i = 0; i < n; ++i) {
-    loo_csv += fmt::format("{},{},{},{},{},{}\n", idx[i], lab[i], cell(full[i]), cell(out[i]), cell(mem[i]), cell(lev[i]));
-    kfold_csv += fmt::format("{},{},{},{},{},{},{}\n", idx[i], lab[i], cell(kfold.logp_in[i]), cell(kfold.logp_out[i]),
-                             cell(kfold.mem[i]), kfold.n_in[i], kfold.n_out[i]);
+    loo_csv.row(idx[i], lab[i], full[i], out[i], mem[i], lev[i]);
+    kfold_csv.row(idx[i], lab[i], kfold.logp_in[i], kfold.logp_out[i], kfold.mem[i], kfold.n_in[i], kfold.n_out[i]);
   }
-  write_atomic(dir + "/scores.csv", loo_csv);
-  write_atomic(dir + "/kfold_target.csv", kfold_csv);
-  write_npy(dir + "/logp_kfold.npy", logp);
-  write_npy(dir + "/mask.npy", mask);
+  loo_csv.write(files.scores());
+  kfold_csv.write(files.kfold_target());
+  write_npy(files.logp_kfold(), logp);
+  write_npy(files.mask(), mask);
 
   const torch::Tensor kfold_mem = torch::tensor(kfold.mem, torch::kFloat64);
   nlohmann::json summary = {
       {"memscope_version", kVersion},
-      {"model", cfg.model.family},
+      {"model", to_string(cfg.model.family)},
       {"ridge", cfg.model.ridge},
-      {"data", {{"name", data.name}, {"n", n}, {"dim", D}, {"binarize", cfg.data.binarize}}},
+      {"data", {{"name", data.name}, {"n", n}, {"dim", D}, {"binarize", to_string(cfg.data.binarize)}}},
       {"plan", {{"folds", cfg.plan.folds}, {"repeats", cfg.plan.repeats}, {"seed", cfg.seed}}},
       {"seconds", {{"loo", loo_seconds}, {"kfold_target", kfold_seconds}}},
       {"loo_mem", {{"mean", loo.mem.mean().item<double>()}, {"max", loo.mem.max().item<double>()}}},
@@ -101,7 +101,7 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
   };
   if (cfg.model.ridge == 0) summary["spearman_mem_leverage"] = spearman(loo.mem, loo.leverage);
   if (!compare_dir.empty()) {
-    const std::string path = compare_dir + "/scores.csv";
+    const std::string path = RunLayout(compare_dir).scores();
     const CsvTable run = read_numeric_csv(path);
     const torch::Tensor run_index = run.column("index", path).to(torch::kInt64);
     MEMSCOPE_CHECK(run_index.size(0) == n && torch::equal(run_index, data.index), "exact: ", path,
@@ -112,13 +112,13 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
     summary["kfold_estimate_vs_loo"] = compare_scores(run_mem, loo.mem);
     // The run's report shows these numbers in its validation section.
     const nlohmann::json validation = {{"exact_dir", dir},
-                                       {"model", cfg.model.family},
+                                       {"model", to_string(cfg.model.family)},
                                        {"kfold_estimate_vs_kfold_target", summary["kfold_estimate_vs_kfold_target"]},
                                        {"kfold_estimate_vs_loo", summary["kfold_estimate_vs_loo"]},
                                        {"kfold_target_vs_loo", summary["kfold_target_vs_loo"]}};
-    write_atomic(compare_dir + "/validation.json", validation.dump(2) + "\n");
+    write_atomic(RunLayout(compare_dir).validation(), validation.dump(2) + "\n");
   }
-  write_atomic(dir + "/summary.json", summary.dump(2) + "\n");
+  write_atomic(files.summary(), summary.dump(2) + "\n");
   return {dir, summary};
 }
 

@@ -1,16 +1,6 @@
 #pragma once
-// The run directory: what a run writes, where, and how a resumed run finds what is done.
-//
-//   DIR/config.json            resolved configuration, memscope version, data, per-job status
-//   DIR/manifest.json          every job of the plan: id, repeat, fold, seed, training-set size, key
-//   DIR/index.npy, labels.npy  [N] int64 original index and label of every example
-//   DIR/mask.npy               [N, J] bool: job j trained on example i
-//   DIR/epochs.npy             [E] int64 evaluated epochs
-//   DIR/logp.npy               [E, N, J] float32 log p of every example under every job (NaN: missing)
-//   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
-//   DIR/scores.csv             per-example scores at the last evaluated epoch
-//   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last),
-//                              checkpoint-KEY.pt while training (--checkpoint-every)
+// The run directory of a run: opening it (checking that it holds this run), job keys, claims, and
+// writing a job's results. Its files are named by RunLayout (pipeline/run_layout.h).
 #include <optional>
 #include <string>
 
@@ -18,33 +8,11 @@
 #include <torch/torch.h>
 
 #include "memscope/core/config.h"
-#include "memscope/data/dataset.h"
-#include "memscope/score/scores.h"
+#include "memscope/pipeline/run_layout.h"
 #include "memscope/plan/plan.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {
-
-/// A finished run read back: its configuration, the data as it was preprocessed, and the scores
-/// at the last evaluated epoch.
-struct FinishedRun {
-  nlohmann::json config;  // config.json
-  RunConfig cfg;
-  Dataset data;
-  Scores scores;
-  std::vector<int64_t> epochs;
-  torch::Tensor mask, mem_by_epoch;  // [N, J] bool; [E, N] (undefined if absent)
-  bool images = false;               // examples are images (C x H x W with H > 1)
-};
-
-/// The configuration a run directory was made with (out set to dir).
-RunConfig load_run_config(const std::string& dir);
-
-/// Reads DIR; throws memscope::Error naming what is missing or inconsistent.
-FinishedRun load_finished_run(const std::string& dir);
-
-/// Loads member `job` of a finished run into a one-member ensemble.
-std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const FinishedRun& run, int64_t job);
 
 class RunDir {
  public:
@@ -54,8 +22,7 @@ class RunDir {
   RunDir(const std::string& dir, const RunConfig& cfg, const std::string& data_hash);
 
   const std::string& path() const { return dir_; }
-  std::string file(const std::string& name) const { return dir_ + "/" + name; }
-  std::string job_dir(int64_t id) const;
+  const RunLayout& layout() const { return layout_; }
 
   /// Key of a job's result: a hash of the run identity (configuration and data content), the
   /// memscope version, the job's id, seed and training set.
@@ -96,6 +63,7 @@ class RunDir {
 
  private:
   std::string dir_;
+  RunLayout layout_;
   RunConfig cfg_;
   nlohmann::json identity_;
 };

@@ -1,4 +1,4 @@
-#include "memscope/extract.h"
+#include "memscope/pipeline/extract.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,8 @@
 #include "memscope/core/progress.h"
 #include "memscope/core/seeds.h"
 #include "memscope/io/atomic.h"
-#include "memscope/io/run_dir.h"
+#include "memscope/io/csv.h"
+#include "memscope/pipeline/finished_run.h"
 #include "memscope/report/images.h"
 #include "memscope/score/compare.h"
 
@@ -26,19 +27,18 @@ constexpr int64_t kPairsShown = 24;
 }  // namespace
 
 json extract(const ExtractConfig& c) {
-  MEMSCOPE_CHECK(c.samples >= 1, "--samples: must be >= 1, got ", c.samples);
-  MEMSCOPE_CHECK(c.draw == "mean" || c.draw == "bernoulli", "--draw: expected mean or bernoulli, got '", c.draw, "'");
-  MEMSCOPE_CHECK(c.delta > 0, "--delta: must be > 0, got ", c.delta);
+  MEMSCOPE_CHECK_KEY(c.samples >= 1, "samples", "must be >= 1, got ", c.samples);
+  MEMSCOPE_CHECK_KEY(c.delta > 0, "delta", "must be > 0, got ", c.delta);
   const FinishedRun run = load_finished_run(c.run_dir);
   const int64_t N = run.data.size(), J = run.mask.size(1);
   std::vector<int64_t> jobs = c.jobs;
   if (jobs.empty())
     for (int64_t j = 0; j < J; ++j) jobs.push_back(j);
-  for (int64_t j : jobs) MEMSCOPE_CHECK(j >= 0 && j < J, "--jobs: job ", j, " is not in the plan (0..", J - 1, ")");
+  for (int64_t j : jobs) MEMSCOPE_CHECK_KEY(j >= 0 && j < J, "jobs", "job ", j, " is not in the plan (0..", J - 1, ")");
   const torch::Tensor mask = run.mask.to(torch::kBool);
   const int64_t* idx = run.data.index.data_ptr<int64_t>();
   std::vector<int64_t> copy_models(N, 0), copy_samples(N, 0);
-  std::string csv = "job,sample,nearest_index,l2,ratio,in_training,extracted_l2,extracted\n";
+  CsvWriter csv({"job", "sample", "nearest_index", "l2", "ratio", "in_training", "extracted_l2", "extracted"}, 6);
   json per_model = json::array();
   struct Pair {
     double ratio;
@@ -50,11 +50,11 @@ json extract(const ExtractConfig& c) {
   std::vector<Pair> pairs;
   int64_t total_in = 0, total_out = 0, total_in_l2 = 0, total_out_l2 = 0;
   for (int64_t j : jobs) {
-    auto model = load_job_model(c.run_dir, run, j);
+    auto model = load_job_model(run, j);
     auto gen = make_generator(derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xE7AC7ULL}));
     torch::Tensor samples = model->sample(0, c.samples, gen);
-    MEMSCOPE_CHECK(samples.defined(), "extract: model family ", run.cfg.model.family, " cannot sample");
-    if (c.draw == "bernoulli") samples = at::bernoulli(samples, gen);
+    MEMSCOPE_CHECK(samples.defined(), "extract: model family ", to_string(run.cfg.model.family), " cannot sample");
+    if (c.draw == Draw::kBernoulli) samples = at::bernoulli(samples, gen);
     const SampleMatches m = match_samples(samples, run.data.x, c.alpha, c.n_nearest, progress_lines("extract", fmt::format("job {}", j), "samples"));
     const torch::Tensor in_mask = mask.select(1, j);
     std::vector<bool> copied_here(N, false);
@@ -63,7 +63,7 @@ json extract(const ExtractConfig& c) {
       const int64_t row = m.nearest[s].item<int64_t>();
       const double l2 = m.l2[s].item<double>(), ratio = m.ratio[s].item<double>();
       const bool in_training = in_mask[row].item<bool>(), by_l2 = l2 <= c.delta, adaptive = ratio <= 1;
-      csv += fmt::format("{},{},{},{:.6g},{:.6g},{},{},{}\n", j, s, idx[row], l2, ratio, int(in_training), int(by_l2), int(adaptive));
+      csv.row(j, s, idx[row], l2, ratio, in_training, by_l2, adaptive);
       (in_training ? in_l2 : out_l2) += by_l2;
       if (!adaptive) continue;
       (in_training ? in : out)++;
@@ -79,8 +79,8 @@ json extract(const ExtractConfig& c) {
     // C_T compares distances of samples and of real data to the training set, so the samples must
     // be of the data's kind: on binarized data, Bernoulli draws (a mean image is closer to every
     // binary image than another binary image is, which would read as copying).
-    const bool binary = run.cfg.data.binarize == "sample" || run.cfg.data.binarize == "threshold";
-    const torch::Tensor ct_samples = binary && c.draw == "mean" ? at::bernoulli(samples, gen) : samples;
+    const bool binary = run.cfg.data.binarize != Binarize::kNone;
+    const torch::Tensor ct_samples = binary && c.draw == Draw::kMean ? at::bernoulli(samples, gen) : samples;
     const double ct = data_copying_ct(train, test, ct_samples, cells, derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xC7ULL}));
     per_model.push_back({{"job", j},
                          {"samples", c.samples},
@@ -96,11 +96,11 @@ json extract(const ExtractConfig& c) {
     spdlog::info("extract: job {}: {} copies of training examples, {} of held-out ones (adaptive rule), C_T {:.2f}", j, in, out, ct);
   }
   // Copies per example and the memorization score.
-  std::string copies_csv = "index,label,mem,models,samples\n";
+  CsvWriter copies_csv({"index", "label", "mem", "models", "samples"}, 6);
   std::vector<double> mem_copied, mem_not, models_d;
   const int64_t* lab = run.data.label.data_ptr<int64_t>();
   for (int64_t i = 0; i < N; ++i) {
-    copies_csv += fmt::format("{},{},{:.6g},{},{}\n", idx[i], lab[i], run.scores.mem[i], copy_models[i], copy_samples[i]);
+    copies_csv.row(idx[i], lab[i], run.scores.mem[i], copy_models[i], copy_samples[i]);
     (copy_models[i] ? mem_copied : mem_not).push_back(run.scores.mem[i]);
     models_d.push_back(double(copy_models[i]));
   }
@@ -114,8 +114,8 @@ json extract(const ExtractConfig& c) {
   const double n_models = double(jobs.size());
   json result = {
       {"run", c.run_dir},
-      {"settings", {{"samples", c.samples}, {"draw", c.draw},
-                    {"ct_samples", run.cfg.data.binarize == "none" ? c.draw : std::string("bernoulli draws (binary data)")}, {"delta", c.delta}, {"alpha", c.alpha}, {"n_nearest", c.n_nearest}, {"jobs", jobs}}},
+      {"settings", {{"samples", c.samples}, {"draw", to_string(c.draw)},
+                    {"ct_samples", binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw)}, {"delta", c.delta}, {"alpha", c.alpha}, {"n_nearest", c.n_nearest}, {"jobs", jobs}}},
       {"models", per_model},
       {"overall",
        {{"copies_of_training", total_in},
@@ -141,9 +141,9 @@ json extract(const ExtractConfig& c) {
     }
     result["pairs"].push_back(e);
   }
-  write_atomic(c.run_dir + "/extraction.csv", csv);
-  write_atomic(c.run_dir + "/copies.csv", copies_csv);
-  write_atomic(c.run_dir + "/extraction.json", result.dump(2) + "\n");
+  csv.write(run.layout.extraction_csv());
+  copies_csv.write(run.layout.copies());
+  write_atomic(run.layout.extraction_json(), result.dump(2) + "\n");
   return result;
 }
 

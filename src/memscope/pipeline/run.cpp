@@ -1,4 +1,4 @@
-#include "memscope/run.h"
+#include "memscope/pipeline/run.h"
 
 #include <chrono>
 #include <cmath>
@@ -11,7 +11,8 @@
 #include "memscope/core/progress.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/npy.h"
-#include "memscope/io/run_dir.h"
+#include "memscope/pipeline/finished_run.h"
+#include "memscope/pipeline/run_dir.h"
 #include "memscope/plan/plan.h"
 #include "memscope/train/trainer.h"
 
@@ -40,11 +41,11 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
   for (const Job& job : plan.jobs) {
     if (!rd.job_done(job)) continue;
     torch::Tensor lp = rd.job_logp(job);
-    MEMSCOPE_CHECK(lp.sizes() == torch::IntArrayRef({E, N}), rd.job_dir(job.id), "/logp.npy has shape ",
+    MEMSCOPE_CHECK(lp.sizes() == torch::IntArrayRef({E, N}), rd.layout().job_logp(job.id), " has shape ",
                    lp.sizes(), ", expected [", E, ", ", N, "]");
     logp.select(2, job.id).copy_(lp);
   }
-  write_npy(rd.file("logp.npy"), logp);
+  write_npy(rd.layout().logp(), logp);
   const torch::Tensor mask = plan.in_mask();
   torch::Tensor mem = torch::empty({E, N}, torch::kFloat64);
   Scores last;
@@ -52,8 +53,8 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
     last = compute_scores(logp[e], mask);
     mem[e].copy_(torch::tensor(last.mem, torch::kFloat64));
   }
-  write_npy(rd.file("mem_by_epoch.npy"), mem);
-  write_scores_csv(rd.file("scores.csv"), data.index, data.label, last);
+  write_npy(rd.layout().mem_by_epoch(), mem);
+  write_scores_csv(rd.layout().scores(), data.index, data.label, last);
   return last;
 }
 
@@ -73,12 +74,12 @@ RunOutcome run(const RunConfig& cfg_in) {
   const RunDir rd(cfg.out, cfg, data_hash);
   rd.write_manifest(plan);
   const std::vector<int64_t> epochs = eval_epochs(cfg.train, cfg.eval);
-  write_npy(rd.file("index.npy"), data.index);
-  write_npy(rd.file("labels.npy"), data.label);
-  write_npy(rd.file("mask.npy"), plan.in_mask());
-  write_npy(rd.file("epochs.npy"), torch::tensor(epochs, torch::kInt64));
+  write_npy(rd.layout().index(), data.index);
+  write_npy(rd.layout().labels(), data.label);
+  write_npy(rd.layout().mask(), plan.in_mask());
+  write_npy(rd.layout().epochs(), torch::tensor(epochs, torch::kInt64));
   const nlohmann::json data_json = {{"name", data.name}, {"n", data.size()}, {"shape", data.shape},
-                                    {"binarize", cfg.data.binarize}, {"content_hash", data_hash}};
+                                    {"binarize", to_string(cfg.data.binarize)}, {"content_hash", data_hash}};
   rd.write_config(data_json, jobs_json(rd, plan));
 
   RunOutcome out;

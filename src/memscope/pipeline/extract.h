@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memscope/core/config.h"
+
 namespace memscope {
 
 struct ExtractConfig {
@@ -16,8 +18,8 @@ struct ExtractConfig {
   int64_t samples = 10000;
   /// Jobs whose models to sample (empty: all finished ones).
   std::vector<int64_t> jobs;
-  /// "mean": decoder means; "bernoulli": one Bernoulli draw of them.
-  std::string draw = "mean";
+  /// kMean: decoder means; kBernoulli: one Bernoulli draw of them.
+  Draw draw = Draw::kMean;
   /// Plain rule: l2 <= delta.
   double delta = 0.15;
   /// Adaptive rule: l2 / (alpha * mean l2 to the n_nearest nearest examples) <= 1.

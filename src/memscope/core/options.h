@@ -1,0 +1,92 @@
+#pragma once
+// The option table: one declaration per option of a run (its key, config.json place, help, valid
+// range, and whether it is part of the run's identity). The program's flags and TOML keys
+// (apps/cli.cpp), config.json and the identity (to_json, identity_json, run_config_from_json) and
+// the range checks (validate) are all derived from it.
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "memscope/core/config.h"
+
+namespace memscope {
+
+/// What an option is to a run directory.
+enum class Scope {
+  kIdentity,         ///< determines the jobs' results: part of the identity that names them
+  kIdentityWhenSet,  ///< likewise, but only when not at its default (options added after runs existed)
+  kRun,              ///< stored and restored with the run, but results do not depend on it
+  kProcess,          ///< how one process runs (threads, device, progress): stored, never restored
+};
+
+/// Valid values of a numeric option (or of each element of a list option).
+struct Range {
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false, hi_open = false;
+};
+
+struct OptionSpec {
+  /// Configuration key, as in TOML files ("iw_samples"); the flag is --iw-samples (flag_of).
+  const char* key;
+  /// Section and name in config.json ("eval", "iw_samples"); section "" is the top level.
+  const char* section;
+  const char* name;
+  const char* help;
+  Scope scope;
+  Range range = {};
+  /// A flag that sets the value false (no_pad -> pad32 = false).
+  bool negated = false;
+};
+
+/// The flag of a configuration key: "--" and the key with '-' for '_'.
+std::string flag_of(const std::string& key);
+
+/// Calls visit(spec, field) for every option of a run, field being the member of c it sets
+/// (c may be const).
+template <typename Config, typename Visit>
+void for_each_option(Config& c, Visit&& visit) {
+  using S = Scope;
+  visit(OptionSpec{"data", "data", "source", "fashion-mnist | mnist-digits | idx:IMAGES[:LABELS] | npy:FILE | "
+                   "csv:FILE | cifar10:PATH | images:DIR | celeba:DIR", S::kIdentity}, c.data.source);
+  visit(OptionSpec{"limit", "data", "limit", "keep the first N examples (0: all)", S::kIdentity, {0}}, c.data.limit);
+  visit(OptionSpec{"binarize", "data", "binarize",
+                   "sample (seeded Bernoulli, once) | threshold (> 0.5) | none | auto (sample for the VAE, none "
+                   "otherwise)", S::kIdentity}, c.data.binarize);
+  visit(OptionSpec{"no_pad", "data", "pad32", "do not pad 28x28 images to 32x32", S::kIdentity, {}, true}, c.data.pad32);
+  visit(OptionSpec{"crop", "data", "crop", "images, celeba: crop box x0,y0,x1,y1 (celeba: 15,40,163,188)",
+                   S::kIdentityWhenSet}, c.data.crop);
+  visit(OptionSpec{"resize", "data", "resize", "images, celeba: resize to R x R after cropping (0: keep; celeba: 32)",
+                   S::kIdentityWhenSet, {0, 4096}}, c.data.resize);
+  visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | gaussian | ppca:Q", S::kIdentity}, c.model.family);
+  visit(OptionSpec{"decoder", "model", "decoder", "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian "
+                   "(conv-vae)", S::kIdentityWhenSet}, c.model.decoder);
+  visit(OptionSpec{"ridge", "model", "ridge", "gaussian, ppca: add R I to the fitted covariance", S::kIdentity, {0}},
+        c.model.ridge);
+  visit(OptionSpec{"hidden", "model", "hidden", "encoder hidden sizes, e.g. 512,256", S::kIdentity, {1}}, c.model.hidden);
+  visit(OptionSpec{"latent", "model", "latent", "latent dimension", S::kIdentity, {1}}, c.model.latent);
+  visit(OptionSpec{"epochs", "train", "epochs", "training epochs per job", S::kIdentity, {1}}, c.train.epochs);
+  visit(OptionSpec{"batch_size", "train", "batch_size", "minibatch size", S::kIdentity, {1}}, c.train.batch_size);
+  visit(OptionSpec{"lr", "train", "lr", "Adam learning rate", S::kIdentity, {0, 1e3, true, true}}, c.train.lr);
+  visit(OptionSpec{"group_size", "train", "group_size", "jobs trained together (0: all pending)", S::kRun, {0}},
+        c.train.group_size);
+  visit(OptionSpec{"checkpoint_every", "train", "checkpoint_every",
+                   "save training state every E epochs; a killed job resumes from it (0: never)", S::kRun, {0}},
+        c.train.checkpoint_every);
+  visit(OptionSpec{"hflip", "train", "hflip", "flip training images horizontally at random (never in evaluation)",
+                   S::kIdentityWhenSet}, c.train.hflip);
+  visit(OptionSpec{"folds", "plan", "folds", "folds K per repeat", S::kIdentity, {2}}, c.plan.folds);
+  // Not part of the identity: repeat r's folds and jobs do not depend on how many repeats there
+  // are, so more repeats on a finished run train only the new jobs.
+  visit(OptionSpec{"repeats", "plan", "repeats", "repeats R (J = K R jobs)", S::kRun, {1}}, c.plan.repeats);
+  visit(OptionSpec{"iw_samples", "eval", "iw_samples", "importance samples per example", S::kIdentity, {1}},
+        c.eval.iw_samples);
+  visit(OptionSpec{"eval_every", "eval", "eval_every", "evaluate every E epochs (0: last only)", S::kIdentity, {0}},
+        c.eval.eval_every);
+  visit(OptionSpec{"seed", "", "seed", "root seed of every random choice", S::kIdentity}, c.seed);
+  visit(OptionSpec{"out", "", "out", "run directory", S::kRun}, c.out);
+  visit(OptionSpec{"threads", "", "threads", "CPU threads (0: all cores)", S::kProcess, {0}}, c.threads);
+  visit(OptionSpec{"device", "", "device", "cpu | cuda | cuda:N", S::kProcess}, c.device);
+  visit(OptionSpec{"progress", "", "progress", "auto | bar | log | none", S::kProcess}, c.progress);
+}
+
+}  // namespace memscope

@@ -1,0 +1,61 @@
+#include "memscope/pipeline/finished_run.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "memscope/core/error.h"
+#include "memscope/data/loaders.h"
+#include "memscope/io/atomic.h"
+#include "memscope/io/npy.h"
+#include "memscope/train/trainer.h"
+
+namespace memscope {
+
+namespace fs = std::filesystem;
+
+RunConfig load_run_config(const std::string& dir) {
+  const RunLayout files(dir);
+  MEMSCOPE_CHECK(fs::exists(files.config()), "run: ", dir, " has no config.json (not a memscope run directory)");
+  RunConfig cfg = read_run_config_file(files.config());
+  cfg.out = dir;
+  return cfg;
+}
+
+FinishedRun load_finished_run(const std::string& dir) {
+  FinishedRun r;
+  r.layout = RunLayout(dir);
+  const RunLayout& files = r.layout;
+  r.cfg = resolved(load_run_config(dir));
+  MEMSCOPE_CHECK(fs::exists(files.logp()), "run: ", dir, " has no logp.npy (the run has not finished)");
+  r.config = read_json(files.config());
+  r.data = load_dataset(r.cfg.data, r.cfg.seed);
+  torch::Tensor logp = read_npy(files.logp());
+  r.mask = read_npy(files.mask());
+  torch::Tensor ep = read_npy(files.epochs());
+  const int64_t N = r.data.size();
+  MEMSCOPE_CHECK(logp.dim() == 3 && logp.size(1) == N && r.mask.dim() == 2 && r.mask.size(0) == N &&
+                     r.mask.size(1) == logp.size(2) && ep.size(0) == logp.size(0),
+                 "run: ", dir, ": logp.npy ", logp.sizes(), ", mask.npy ", r.mask.sizes(), " and epochs.npy ",
+                 ep.sizes(), " do not agree with ", N, " examples");
+  r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
+  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask);
+  if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
+  r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;
+  return r;
+}
+
+std::shared_ptr<DensityEnsemble> load_job_model(const FinishedRun& run, int64_t job) {
+  const std::string weights = run.layout.job_model(job);
+  MEMSCOPE_CHECK(fs::exists(weights), "run: ", weights, " does not exist (job ", job, " has not finished)");
+  auto model = make_ensemble(run.data.shape, run.cfg.model, {0});
+  std::ifstream is(weights, std::ios::binary);
+  MEMSCOPE_CHECK(is, "run: cannot read ", weights);
+  try {
+    model->load_member(0, is);
+  } catch (const c10::Error& e) {
+    throw Error(str("run: ", weights, " is not a readable model archive"));
+  }
+  return model;
+}
+
+}  // namespace memscope

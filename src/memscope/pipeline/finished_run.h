@@ -1,0 +1,45 @@
+#pragma once
+// A finished run read back from its directory: what score, report and extract start from.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "memscope/core/config.h"
+#include "memscope/data/dataset.h"
+#include "memscope/models/density_model.h"
+#include "memscope/pipeline/run_layout.h"
+#include "memscope/score/scores.h"
+
+namespace memscope {
+
+struct FinishedRun {
+  /// Its files.
+  RunLayout layout{""};
+  /// config.json as written.
+  nlohmann::json config;
+  /// The configuration (resolved, out set to the directory).
+  RunConfig cfg;
+  /// The data as it was preprocessed.
+  Dataset data;
+  /// Scores at the last evaluated epoch.
+  Scores scores;
+  std::vector<int64_t> epochs;
+  /// [N, J] bool; [E, N] float64 (undefined if absent).
+  torch::Tensor mask, mem_by_epoch;
+  /// Examples are images (C x H x W with H > 1).
+  bool images = false;
+};
+
+/// The configuration a run directory was made with (out set to dir).
+RunConfig load_run_config(const std::string& dir);
+
+/// Reads DIR; throws memscope::Error naming what is missing or inconsistent.
+FinishedRun load_finished_run(const std::string& dir);
+
+/// Loads member `job` of a finished run into a one-member ensemble.
+std::shared_ptr<DensityEnsemble> load_job_model(const FinishedRun& run, int64_t job);
+
+}  // namespace memscope
