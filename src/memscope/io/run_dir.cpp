@@ -18,6 +18,7 @@
 #include "memscope/io/atomic.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/npy.h"
+#include "memscope/models/factory.h"
 
 namespace memscope {
 
