@@ -70,6 +70,7 @@ class GroupTrainer {
   bool live(int64_t g, int64_t epoch) const { return active_[g] && epoch >= start_[g]; }
   /// Adds units of work done and reports the fraction to the progress callback.
   void report(double units, const std::string& what);
+  /// One epoch of a lane's live members: shuffles, minibatch steps, held-out loss.
   void train_lane(Lane& lane, int64_t epoch);
   /// Step s of the shuffled orders ([n_g] int64 per member, undefined for members not live).
   Batch draw_batch(const Lane& lane, const std::vector<torch::Tensor>& order, int64_t s, int64_t epoch);
@@ -77,6 +78,7 @@ class GroupTrainer {
   void step(Lane& lane, Batch& batch, int64_t epoch, std::vector<double>& loss_sum);
   /// Whether checkpoint(epoch) is due after epoch.
   bool checkpoint_due(int64_t epoch) const;
+  /// Seconds since the trainer was made.
   double elapsed() const;
 
   const Dataset& data_;
