@@ -5,6 +5,10 @@
 #include <cmath>
 
 #include "memscope/core/error.h"
+#include "memscope/models/factory.h"
+#include "memscope/plan/plan.h"
+#include "memscope/train/group_trainer.h"
+#include "memscope/train/trainer.h"
 
 using namespace memscope;
 
@@ -109,4 +113,55 @@ TEST(Gaussian, SingularCovarianceIsAClearError) {
   }
   EXPECT_NO_THROW(gaussian_exact_loo(x, 1e-3));
   EXPECT_THROW(gaussian_exact_loo(sample(3, 5, 7), 0.0), Error);  // D >= n
+}
+
+TEST(GaussianEnsemble, TheFactoryMakesFittedAndTrainedKindsByFamily) {
+  ModelConfig c;
+  c.family = "gaussian";
+  EXPECT_TRUE(is_closed_form(c));
+  EXPECT_NE(dynamic_cast<ClosedFormEnsemble*>(make_ensemble({6}, c, {1, 2}).get()), nullptr);
+  c.family = "ppca:2";
+  EXPECT_TRUE(is_closed_form(c));
+  EXPECT_NE(dynamic_cast<ClosedFormEnsemble*>(make_ensemble({6}, c, {1}).get()), nullptr);
+  c.family = "mlp-vae";
+  EXPECT_FALSE(is_closed_form(c));
+  const auto vae = make_ensemble({6}, c, {1});
+  EXPECT_NE(dynamic_cast<TrainableEnsemble*>(vae.get()), nullptr);
+  EXPECT_EQ(dynamic_cast<ClosedFormEnsemble*>(vae.get()), nullptr);
+}
+
+TEST(GaussianEnsemble, AGroupIsFittedToEachJobsTrainingSetNotTrained) {
+  Dataset data;
+  data.x = sample(60, 4, 3).to(torch::kFloat32);
+  data.index = torch::arange(60);
+  data.label = torch::full({60}, -1, torch::kInt64);
+  data.shape = {4};
+  RunConfig cfg;
+  cfg.model.family = "gaussian";
+  cfg.model.ridge = 1e-3;
+  cfg.train.epochs = 3;
+  cfg.eval.eval_every = 1;
+  cfg.plan.folds = 3;
+  cfg.threads = 1;
+  const Plan plan = make_kfold_plan(data.size(), cfg.plan, 2);
+  const std::vector<std::string> no_files = {"/nonexistent/a.pt", "/nonexistent/b.pt", "/nonexistent/c.pt"};
+  const GroupResult r = train_group(data, plan.jobs, cfg, nullptr, no_files);  // checkpoints are not used
+  ASSERT_EQ(r.jobs.size(), 3u);
+  ASSERT_EQ(r.models.size(), 1u);
+  for (int64_t g = 0; g < 3; ++g) {
+    const JobResult& j = r.jobs[g];
+    const torch::Tensor train = torch::tensor(plan.jobs[g].train, torch::kInt64);
+    // The maximum-likelihood fit to the job's training examples, and nothing else.
+    const torch::Tensor expected =
+        GaussianDensity::fit(gaussian_stats(data.x.index_select(0, train)), cfg.model.ridge).log_prob(data.x);
+    ASSERT_EQ(j.logp.size(), 3u);  // the same exact log p at every evaluation epoch
+    for (const torch::Tensor& lp : j.logp) EXPECT_TRUE(torch::allclose(lp.to(torch::kFloat64), expected, 1e-5, 1e-4));
+    ASSERT_EQ(j.train_loss.size(), 1u);
+    EXPECT_NEAR(j.train_loss[0], -expected.index_select(0, train).mean().item<double>(), 1e-4);
+    EXPECT_TRUE(j.heldout_loss.empty());
+    EXPECT_EQ(j.status, "ok");
+    EXPECT_EQ(r.member(g).second, g);
+  }
+  // The trainer of gradient-trained families refuses a fitted one.
+  EXPECT_THROW(GroupTrainer(data, plan.jobs, cfg, nullptr, {}), Error);
 }

@@ -4,7 +4,7 @@
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
-#include "memscope/train/iw.h"
+#include "memscope/models/iw.h"
 
 namespace memscope {
 

@@ -1,5 +1,5 @@
 #pragma once
-// The convolutional VAE of van den Burg & Williams (2021) as a DensityEnsemble. Encoder: four
+// The convolutional VAE of van den Burg & Williams (2021) as a TrainableEnsemble. Encoder: four
 // convolutions (kernel 4, stride 2, padding 1; 32-64-128-256 channels), each with batch norm and
 // LeakyReLU (slope 0.01, as nn.LeakyReLU()), then a linear layer to the latent mean and
 // log-variance. Decoder: a linear layer to 256 x H/16 x W/16 (batch norm, LeakyReLU), then four
@@ -47,7 +47,7 @@ inline constexpr double kMinLogVar = -7.0;
 /// sum_d log |dy_d / dv_d| - D log 256 [...].
 std::pair<torch::Tensor, torch::Tensor> logit_dequantize(const torch::Tensor& x, const torch::Tensor& u);
 
-class ConvVaeEnsemble : public DensityEnsemble {
+class ConvVaeEnsemble : public TrainableEnsemble {
  public:
   /// shape: one example's {C, H, W}, H and W multiples of 16. init_seeds: one per member; member g
   /// is initialised as PyTorch's layers are (U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in k k)
@@ -58,7 +58,8 @@ class ConvVaeEnsemble : public DensityEnsemble {
   /// The latent draws, plus one per pixel for the dequantization of the logit-Gaussian decoder.
   int64_t noise_dim() const override { return latent_ + (decoder_ == Decoder::kLogitGaussian ? dim_ : 0); }
   int64_t eval_noise_dim() const override { return latent_; }
-  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
+  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps,
+                     const torch::Tensor& rows = torch::Tensor()) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
   double forward_flops_per_example() const override;
   double first_layer_flops_per_example() const override;

@@ -103,10 +103,6 @@ void LinearGaussianEnsemble::fit(int64_t g, const torch::Tensor& x) {
   fits_[g] = q_ > 0 ? GaussianDensity::fit_ppca(s, q_, ridge_) : GaussianDensity::fit(s, ridge_);
 }
 
-torch::Tensor LinearGaussianEnsemble::loss(const torch::Tensor&, const torch::Tensor&, const torch::Tensor&) {
-  throw Error("gaussian: closed-form models are fitted, not trained by gradient");
-}
-
 torch::Tensor LinearGaussianEnsemble::log_prob(const torch::Tensor& x, const torch::Tensor&) {
   std::vector<torch::Tensor> rows;
   for (const auto& f : fits_) {

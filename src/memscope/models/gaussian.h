@@ -51,21 +51,20 @@ class GaussianDensity {
   double logdet_ = 0;
 };
 
-/// Closed-form Gaussian (q = 0) or PPCA (q components) members behind the DensityEnsemble
+/// Closed-form Gaussian (q = 0) or PPCA (q components) members behind the ClosedFormEnsemble
 /// interface, so the K-fold pipeline can run them; fitted in float64.
-class LinearGaussianEnsemble : public DensityEnsemble {
+class LinearGaussianEnsemble : public ClosedFormEnsemble {
  public:
   LinearGaussianEnsemble(int64_t members, int64_t dim, int64_t q, double ridge);
   int64_t members() const override { return int64_t(fits_.size()); }
-  int64_t noise_dim() const override { return 0; }
-  bool closed_form() const override { return true; }
+  /// Exact densities draw no noise.
+  int64_t eval_noise_dim() const override { return 0; }
+  /// The maximum-likelihood fit to x: [n, D].
   void fit(int64_t g, const torch::Tensor& x) override;
-  /// Not trained by gradient: throws.
-  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
+  /// The scatter matrix W = sum (x - mean)(x - mean)^T.
+  double fit_flops_per_example() const override { return 2.0 * dim_ * dim_; }
   /// Exact log density; eps is ignored. x: [B, D] -> [G, B] float32.
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
-  double forward_flops_per_example() const override { return 2.0 * dim_ * dim_; }
-  double first_layer_flops_per_example() const override { return 0; }
   double eval_flops_per_example(int64_t) const override { return 2.0 * dim_ * dim_; }
   void save_member(int64_t g, std::ostream& os) const override;
   void load_member(int64_t g, std::istream& is) override;

@@ -4,8 +4,8 @@
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
+#include "memscope/models/iw.h"
 #include "memscope/models/kernels.h"
-#include "memscope/train/iw.h"
 
 namespace memscope {
 

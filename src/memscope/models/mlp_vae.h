@@ -1,5 +1,5 @@
 #pragma once
-// The Bernoulli MLP VAE of van den Burg & Williams (2021) as a DensityEnsemble: encoder
+// The Bernoulli MLP VAE of van den Burg & Williams (2021) as a TrainableEnsemble: encoder
 // D-h1-...-hk (ReLU) then latent mean and log-variance; decoder the mirror image with Bernoulli
 // logits out.
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 namespace memscope {
 
-class MlpVaeEnsemble : public DensityEnsemble {
+class MlpVaeEnsemble : public TrainableEnsemble {
  public:
   /// init_seeds: one per member; member g is initialised as PyTorch's nn.Linear does
   /// (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases) from its own seed.
@@ -19,7 +19,8 @@ class MlpVaeEnsemble : public DensityEnsemble {
 
   int64_t members() const override { return members_; }
   int64_t noise_dim() const override { return latent_; }
-  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& rows = torch::Tensor()) override;
+  torch::Tensor loss(const torch::Tensor& x, const torch::Tensor& eps,
+                     const torch::Tensor& rows = torch::Tensor()) override;
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
   double forward_flops_per_example() const override;
   double first_layer_flops_per_example() const override;

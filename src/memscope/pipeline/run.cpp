@@ -11,6 +11,7 @@
 #include "memscope/core/progress.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/npy.h"
+#include "memscope/models/factory.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/run_dir.h"
 #include "memscope/plan/plan.h"
@@ -142,10 +143,14 @@ RunOutcome run(const RunConfig& cfg_in) {
       if (r.status != "ok") ++out.jobs_diverged;
       out.train_seconds += r.train_seconds;
       out.eval_seconds += r.eval_seconds;
-      // Training steps, and the held-out loss (a forward pass) after each epoch.
-      out.train_flops += model->train_flops_per_example() * double(jobs[g].train.size()) * double(r.train_loss.size()) +
-                         model->forward_flops_per_example() * double(data.size() - int64_t(jobs[g].train.size())) *
-                             double(r.heldout_loss.size());
+      // Training steps, and the held-out loss (a forward pass) after each epoch; or the one fit.
+      const double n_train = double(jobs[g].train.size());
+      if (const auto* t = dynamic_cast<const TrainableEnsemble*>(model))
+        out.train_flops += t->train_flops_per_example() * n_train * double(r.train_loss.size()) +
+                           t->forward_flops_per_example() * (double(data.size()) - n_train) *
+                               double(r.heldout_loss.size());
+      if (const auto* c = dynamic_cast<const ClosedFormEnsemble*>(model))
+        out.train_flops += c->fit_flops_per_example() * n_train;
       out.eval_flops += model->eval_flops_per_example(cfg.eval.iw_samples) * double(data.size()) * double(r.logp.size());
       const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
       spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "

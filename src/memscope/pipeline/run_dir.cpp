@@ -17,6 +17,7 @@
 #include "memscope/core/version.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
+#include "memscope/models/factory.h"
 
 namespace memscope {
 

@@ -1,4 +1,4 @@
-#include "memscope/train/iw.h"
+#include "memscope/models/iw.h"
 
 #include <cmath>
 

@@ -1,0 +1,24 @@
+#pragma once
+// How the members of a group split into lanes (consecutive sub-ensembles with an optimizer each).
+#include <cstdint>
+#include <vector>
+
+namespace memscope {
+
+/// Lanes of a group of G members.
+struct LanePlan {
+  /// Lane l holds members [bounds[l], bounds[l + 1]); bounds[0] = 0 and bounds.back() = G.
+  std::vector<int64_t> bounds;
+  /// Lanes [0, side_by_side) train at once, each on one core; a lane after them (at most one)
+  /// trains alone on all cores.
+  int64_t side_by_side = 0;
+  /// Number of lanes.
+  int64_t lanes() const { return int64_t(bounds.size()) - 1; }
+};
+
+/// On a CPU with T threads and G = q T + r members: T lanes of q members side by side when q > 0
+/// and T > 1, then the r left over (or all G when q = 0 or T = 1) as one lane on all cores. On a
+/// GPU (cpu false) one lane of all G. Throws memscope::Error for G < 1 or T < 1.
+LanePlan plan_lanes(int64_t members, int64_t threads, bool cpu);
+
+}  // namespace memscope

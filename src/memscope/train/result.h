@@ -1,0 +1,44 @@
+#pragma once
+// What training a group of jobs produces.
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "memscope/models/density_model.h"
+
+namespace memscope {
+
+/// What one job of a group produced.
+struct JobResult {
+  /// "ok", or "diverged" when its loss became NaN or infinite (it then stops training).
+  std::string status = "ok";
+  /// Epoch (1-based) in which the loss diverged; 0 when it did not.
+  int64_t diverged_epoch = 0;
+  /// Mean per-example training loss (negative ELBO, nats) of every completed epoch.
+  std::vector<double> train_loss;
+  /// Mean loss on the job's held-out examples after every completed epoch (one-sample negative
+  /// ELBO; empty for closed-form models).
+  std::vector<double> heldout_loss;
+  /// One [N] float32 tensor per evaluation epoch: log p of every example (NaN once diverged).
+  std::vector<torch::Tensor> logp;
+  /// Wall seconds of the job (its share of the group's time), in total and per phase.
+  double seconds = 0, train_seconds = 0, eval_seconds = 0;
+};
+
+struct GroupResult {
+  /// One result per job, in the order of the group's jobs.
+  std::vector<JobResult> jobs;
+  /// The trained members: consecutive sub-ensembles (one per core they trained on).
+  std::vector<std::shared_ptr<DensityEnsemble>> models;
+  /// Job g's model and its member index there.
+  std::pair<DensityEnsemble*, int64_t> member(int64_t g) const;
+};
+
+/// Progress callback: fraction of the group's work done in [0, 1], and what is happening.
+using ProgressFn = std::function<void(double fraction, const std::string& what)>;
+
+}  // namespace memscope
