@@ -61,7 +61,7 @@ FinishedRun load_finished_run(const std::string& dir) {
 }
 
 std::shared_ptr<DensityEnsemble> load_job_model(const std::string& dir, const FinishedRun& run, int64_t job) {
-  const std::string weights = fmt::format("{}/jobs/job-{:05d}/model.pt", dir, job);
+  const std::string weights = RunDir::job_model_path(dir, job);
   MEMSCOPE_CHECK(fs::exists(weights), "run: ", weights, " does not exist (job ", job, " has not finished)");
   auto model = make_ensemble(run.data.shape, run.cfg.model, {0});
   std::ifstream is(weights, std::ios::binary);
@@ -110,6 +110,10 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg, const std::string& 
 }
 
 std::string RunDir::job_dir(int64_t id) const { return fmt::format("{}/jobs/job-{:05d}", dir_, id); }
+
+std::string RunDir::job_model_path(const std::string& dir, int64_t id) {
+  return fmt::format("{}/jobs/job-{:05d}/model.pt", dir, id);
+}
 
 std::string RunDir::job_key(const Job& job) const {
   uint64_t h = fnv1a(identity_.dump());

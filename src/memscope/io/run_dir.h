@@ -11,6 +11,9 @@
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
 //   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last),
 //                              checkpoint-KEY.pt while training (--checkpoint-every)
+//   DIR/report.html, summary.json    the report (memscope report, or at the end of memscope run)
+//   DIR/extraction.json        memscope extract's findings, shown by the report
+//   DIR/validation.json        memscope exact --compare's agreement with exact values, shown by the report
 #include <optional>
 #include <string>
 
@@ -56,6 +59,15 @@ class RunDir {
   const std::string& path() const { return dir_; }
   std::string file(const std::string& name) const { return dir_ + "/" + name; }
   std::string job_dir(int64_t id) const;
+
+  /// Paths in a run directory dir, for readers of finished runs: job id's final weights
+  /// (jobs/job-NNNNN/model.pt), the report's report.html and summary.json, and the extraction.json
+  /// and validation.json that memscope extract and memscope exact --compare add.
+  static std::string job_model_path(const std::string& dir, int64_t id);
+  static std::string report_html_path(const std::string& dir) { return dir + "/report.html"; }
+  static std::string summary_json_path(const std::string& dir) { return dir + "/summary.json"; }
+  static std::string extraction_json_path(const std::string& dir) { return dir + "/extraction.json"; }
+  static std::string validation_json_path(const std::string& dir) { return dir + "/validation.json"; }
 
   /// Key of a job's result: a hash of the run identity (configuration and data content), the
   /// memscope version, the job's id, seed and training set.
