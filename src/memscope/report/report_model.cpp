@@ -9,6 +9,7 @@
 
 #include "memscope/analysis/analysis.h"
 #include "memscope/analysis/neighbours.h"
+#include "memscope/core/error.h"
 #include "memscope/report/images.h"
 
 namespace memscope {
