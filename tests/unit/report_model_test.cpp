@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "memscope/io/atomic.h"
 #include "memscope/report/html.h"
 #include "memscope/report/report_files.h"
 #include "memscope/report/summary.h"
@@ -140,7 +141,9 @@ TEST(ReportModel, NeighboursBinsAndChartsAreThePlantedOnes) {
     for (size_t k = 0; k < m.bin_examples[b].size(); ++k) {
       const ExampleView& e = m.bin_examples[b][k];
       EXPECT_TRUE(e.logp_in >= lo && e.logp_in < hi) << b << " " << e.logp_in;
-      if (k) EXPECT_GE(m.bin_examples[b][k - 1].mem, e.mem);
+      if (k) {
+        EXPECT_GE(m.bin_examples[b][k - 1].mem, e.mem);
+      }
     }
   }
   // Chart series: finite M only; losses 1-based per job (null loss kept as NaN); quantiles per epoch.
