@@ -146,6 +146,51 @@ std::vector<std::string> toml_to_flags(const std::string& path) {
   return flags;
 }
 
+namespace {
+
+/// The extract subcommand, bound to cmd.extract.
+CLI::App* add_extract(CLI::App& app, Command& cmd) {
+  CLI::App* extract = app.add_subcommand("extract", "sample the models of a run and find the training images they copy");
+  extract->add_option("--run", cmd.extract.run_dir, "run directory")->required();
+  extract->add_option("--samples", cmd.extract.samples, "samples per model")->capture_default_str();
+  extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
+  extract->add_option_function<std::string>(
+      "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_draw(text); },
+      "mean (decoder means) | bernoulli")->default_str("mean");
+  extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
+  extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")->capture_default_str();
+  extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
+  extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
+  extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
+
+  return extract;
+}
+
+/// args with the flags of the TOML file named by --config FILE (if any) placed before the command
+/// line's own, so that flags override the file. Keys must be options of run.
+std::vector<std::string> with_toml(const std::vector<std::string>& args, const CLI::App& run) {
+  std::string config_file;
+  std::vector<std::string> full = args;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") config_file = args[i + 1];
+  }
+  for (const auto& a : args)
+    if (a.rfind("--config=", 0) == 0) config_file = a.substr(9);
+  if (!config_file.empty() && !full.empty()) {
+    std::vector<std::string> flags = toml_to_flags(config_file);
+    for (size_t i = 0; i < flags.size(); ++i) {
+      if (flags[i].rfind("--", 0) != 0) continue;
+      const std::string name = flags[i].substr(0, flags[i].find('='));
+      MEMSCOPE_CHECK(name != "--config" && run.get_option_no_throw(name) != nullptr, "--config: ", config_file,
+                     ": unknown key '", name.substr(2), "'");
+    }
+    full.insert(full.begin() + 1, flags.begin(), flags.end());
+  }
+  return full;
+}
+
+}  // namespace
+
 Command parse(const std::vector<std::string>& args, std::string* help_or_version) {
   Command cmd;
   CLI::App app{"memscope: per-example memorization scores of generative models"};
@@ -184,18 +229,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")->capture_default_str();
   run->add_option("--high-quantile", cmd.report.high_quantile, "report: highly memorized above this quantile of M")->capture_default_str();
 
-  CLI::App* extract = app.add_subcommand("extract", "sample the models of a run and find the training images they copy");
-  extract->add_option("--run", cmd.extract.run_dir, "run directory")->required();
-  extract->add_option("--samples", cmd.extract.samples, "samples per model")->capture_default_str();
-  extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
-  extract->add_option_function<std::string>(
-      "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_draw(text); },
-      "mean (decoder means) | bernoulli")->default_str("mean");
-  extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
-  extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")->capture_default_str();
-  extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
-  extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
-  extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
+  CLI::App* extract = add_extract(app, cmd);
 
   RunConfig exact_cfg;
   exact_cfg.model.family = {Family::kGaussian, 0};
@@ -206,22 +240,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   add_run_options(*exact, exact_cfg);
   exact->add_option("--compare", cmd.compare_dir, "a run directory whose K-fold scores to check against the exact values");
 
-  std::vector<std::string> full = args;
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--config") config_file = args[i + 1];
-  }
-  for (const auto& a : args)
-    if (a.rfind("--config=", 0) == 0) config_file = a.substr(9);
-  if (!config_file.empty() && !full.empty()) {
-    std::vector<std::string> flags = toml_to_flags(config_file);
-    for (size_t i = 0; i < flags.size(); ++i) {
-      if (flags[i].rfind("--", 0) != 0) continue;
-      const std::string name = flags[i].substr(0, flags[i].find('='));
-      MEMSCOPE_CHECK(name != "--config" && run->get_option_no_throw(name) != nullptr, "--config: ", config_file,
-                     ": unknown key '", name.substr(2), "'");
-    }
-    full.insert(full.begin() + 1, flags.begin(), flags.end());
-  }
+  std::vector<std::string> full = with_toml(args, *run);
   std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector
   try {
     app.parse(reversed);

@@ -5,7 +5,7 @@
 
 #include "memscope/core/config.h"
 #include "memscope/pipeline/extract.h"
-#include "memscope/report/report.h"
+#include "memscope/pipeline/report_run.h"
 
 namespace memscope::cli {
 

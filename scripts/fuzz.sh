@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets of memscope's file readers with clang (ASan + UBSan, build-fuzz/)
 # and runs each for SECONDS (default 60). Prints per target the executions and executions per
 # second; fails on any crash, leak, sanitizer report, timeout or out-of-memory.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]      (targets: idx npy csv run_json toml)
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+#        (targets: idx npy csv run_json toml extraction_json validation_json)
 # Needs memscope's build dependencies (scripts/setup.sh installs them; scripts/test.sh runs both).
 # The corpus grows in build-fuzz/corpus/TARGET (seeds: fuzz/corpus/TARGET), so later runs start
 # where earlier ones stopped.
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(idx npy csv run_json toml)
+((${#targets[@]})) || targets=(idx npy csv run_json toml extraction_json validation_json)
 
 # clang and its sanitizer/libFuzzer runtimes (Debian 12: clang 14). The other build dependencies
 # come from scripts/setup.sh.
@@ -35,7 +36,7 @@ trap 'rm -rf "$tmp"' EXIT
 export TMPDIR=$tmp   # the targets' input files
 mkdir -p build-fuzz/artifacts
 failed=()
-printf '%-10s %10s %10s %8s\n' target runs exec/s seconds
+printf '%-16s %10s %10s %8s\n' target runs exec/s seconds
 for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$t
   mkdir -p "$corpus"
@@ -50,13 +51,13 @@ for t in "${targets[@]}"; do
   if [[ $rc -ne 0 || -z $done_line ]] ||
      grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: ' "$log"; then
     failed+=("$t")
-    printf '%-10s FAILED (exit %d); see %s:\n' "$t" "$rc" "$log"
+    printf '%-16s FAILED (exit %d); see %s:\n' "$t" "$rc" "$log"
     grep -E 'ERROR|runtime error|SUMMARY|terminate|what\(\)|Test unit written' "$log" | head -n 8 | sed 's/^/  /'
     continue
   fi
   runs=$(awk '{print $2}' <<< "$done_line")
   secs=$(awk '{print $5}' <<< "$done_line")
-  printf '%-10s %10d %10d %8d\n' "$t" "$runs" $((runs / (secs > 0 ? secs : 1))) "$secs"
+  printf '%-16s %10d %10d %8d\n' "$t" "$runs" $((runs / (secs > 0 ? secs : 1))) "$secs"
 done
 if ((${#failed[@]})); then
   echo "fuzz: FAILED: ${failed[*]}"

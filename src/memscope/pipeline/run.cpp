@@ -59,6 +59,48 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
   return last;
 }
 
+/// Up to `group` jobs for this process: positions drawn from the shared counter, each job claimed
+/// (one another process holds is skipped, as is one finished meanwhile). drained: no positions left.
+void claim_group(const RunDir& rd, const std::vector<Job>& candidates, int64_t group, cluster::Counter& next,
+                 bool& drained, std::vector<Job>& jobs, std::vector<RunDir::Claim>& claims) {
+  while (int64_t(jobs.size()) < group && !drained) {
+    const int64_t position = next.next();
+    drained = position >= int64_t(candidates.size());
+    if (drained) break;
+    const Job& job = candidates[size_t(position)];
+    std::optional<RunDir::Claim> claim = rd.try_claim(job);
+    if (!claim) {
+      spdlog::info("job {} is being trained by another process; skipping it", job.id);
+      continue;
+    }
+    if (rd.job_done(job)) continue;  // another process finished it meanwhile
+    claims.push_back(std::move(*claim));
+    jobs.push_back(job);
+  }
+}
+
+/// Counts a trained job into out (time, FLOPs, status) and logs it.
+void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model, int64_t n, int64_t samples,
+                RunOutcome& out) {
+  ++out.jobs_trained;
+  if (r.status != "ok") ++out.jobs_diverged;
+  out.train_seconds += r.train_seconds;
+  out.eval_seconds += r.eval_seconds;
+  // Training steps, and the held-out loss (a forward pass) after each epoch; or the one fit.
+  const double n_train = double(job.train.size());
+  if (const auto* t = dynamic_cast<const TrainableEnsemble*>(&model))
+    out.train_flops += t->train_flops_per_example() * n_train * double(r.train_loss.size()) +
+                       t->forward_flops_per_example() * (double(n) - n_train) * double(r.heldout_loss.size());
+  if (const auto* c = dynamic_cast<const ClosedFormEnsemble*>(&model))
+    out.train_flops += c->fit_flops_per_example() * n_train;
+  out.eval_flops += model.eval_flops_per_example(samples) * double(n) * double(r.logp.size());
+  const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
+  spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
+               "(train {:.1f} s, evaluate {:.1f} s)",
+               job.id, job.repeat, job.fold, r.status, loss, r.logp.back().nanmean().item<double>(), r.seconds,
+               r.train_seconds, r.eval_seconds);
+}
+
 }  // namespace
 
 RunOutcome run(const RunConfig& cfg_in) {
@@ -112,20 +154,7 @@ RunOutcome run(const RunConfig& cfg_in) {
   while (true) {
     std::vector<Job> jobs;
     std::vector<RunDir::Claim> claims;
-    while (int64_t(jobs.size()) < group && !drained) {
-      const int64_t position = next.next();
-      drained = position >= int64_t(candidates.size());
-      if (drained) break;
-      const Job& job = candidates[size_t(position)];
-      std::optional<RunDir::Claim> claim = rd.try_claim(job);
-      if (!claim) {
-        spdlog::info("job {} is being trained by another process; skipping it", job.id);
-        continue;
-      }
-      if (rd.job_done(job)) continue;  // another process finished it meanwhile
-      claims.push_back(std::move(*claim));
-      jobs.push_back(job);
-    }
+    claim_group(rd, candidates, group, next, drained, jobs, claims);
     if (jobs.empty()) break;
     const int64_t G = int64_t(jobs.size());
     std::vector<std::string> checkpoints;
@@ -135,28 +164,10 @@ RunOutcome run(const RunConfig& cfg_in) {
         data, jobs, cfg, [&](double f, const std::string& what) { progress.update(done, G, f, what); }, checkpoints);
     progress.finish();
     for (int64_t g = 0; g < G; ++g) {
-      const JobResult& r = gr.jobs[g];
       const auto [model, k] = gr.member(g);
-      rd.save_job(jobs[g], r, epochs, *model, k);
+      rd.save_job(jobs[g], gr.jobs[g], epochs, *model, k);
       ++done;
-      ++out.jobs_trained;
-      if (r.status != "ok") ++out.jobs_diverged;
-      out.train_seconds += r.train_seconds;
-      out.eval_seconds += r.eval_seconds;
-      // Training steps, and the held-out loss (a forward pass) after each epoch; or the one fit.
-      const double n_train = double(jobs[g].train.size());
-      if (const auto* t = dynamic_cast<const TrainableEnsemble*>(model))
-        out.train_flops += t->train_flops_per_example() * n_train * double(r.train_loss.size()) +
-                           t->forward_flops_per_example() * (double(data.size()) - n_train) *
-                               double(r.heldout_loss.size());
-      if (const auto* c = dynamic_cast<const ClosedFormEnsemble*>(model))
-        out.train_flops += c->fit_flops_per_example() * n_train;
-      out.eval_flops += model->eval_flops_per_example(cfg.eval.iw_samples) * double(data.size()) * double(r.logp.size());
-      const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
-      spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
-                   "(train {:.1f} s, evaluate {:.1f} s)",
-                   jobs[g].id, jobs[g].repeat, jobs[g].fold, r.status, loss, r.logp.back().nanmean().item<double>(),
-                   r.seconds, r.train_seconds, r.eval_seconds);
+      record_job(jobs[g], gr.jobs[g], *model, data.size(), cfg.eval.iw_samples, out);
     }
     rd.write_config(data_json, jobs_json(rd, plan));
   }

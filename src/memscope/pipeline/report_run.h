@@ -1,5 +1,7 @@
 #pragma once
-// The self-contained HTML report of a run, and summary.json with every number it shows.
+// memscope report: reads a finished run directory, builds its report (report/report_model) and
+// writes report.html and summary.json into it.
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,18 +20,16 @@ struct ReportConfig {
   int64_t max_rows = 5000;
   /// Where vega, vega-lite and vega-embed are (their node_modules folder; empty: default_asset_dir()).
   std::string asset_dir;
-  /// Progress lines ("auto", "log", "bar", "none").
-  std::string progress = "auto";
 };
 
 /// Writes run_dir/report.html (one file, every script, style and image inlined, a Content
-/// Security Policy that forbids any network request) and run_dir/summary.json. Returns the summary.
+/// Security Policy that forbids any network request) and run_dir/summary.json, each atomically.
+/// Reads the run, its extraction.json and validation.json when present (throwing memscope::Error
+/// naming the file when one is malformed), and samples job 0's model for the nearest-neighbour
+/// ratio when it has saved weights and can sample. Returns the summary.
 nlohmann::json write_report(const ReportConfig& c);
 
 /// $MEMSCOPE_ASSETS, or report/node_modules of the source tree memscope was built from.
 std::string default_asset_dir();
-
-/// Text with &, <, >, " and ' escaped for HTML.
-std::string html_escape(const std::string& s);
 
 }  // namespace memscope

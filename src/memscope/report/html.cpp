@@ -1,0 +1,385 @@
+#include "memscope/report/html.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "memscope/core/error.h"
+#include "memscope/report/page_assets.h"  // generated from report/page.css and report/page.js
+
+namespace memscope {
+
+using json = nlohmann::json;
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+const char* const kRegular = "regular";
+const char* const kHigh = "highly memorized";
+
+/// JSON for a <script type="application/json"> block: "</" cannot end the element.
+std::string script_json(const json& j) {
+  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '<' && i + 1 < s.size() && s[i + 1] == '/') out += "<\\";
+    else out += s[i];
+  }
+  return out;
+}
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+std::string fmt_num(double v, int digits = 2) {
+  return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a";
+}
+/// A JSON value as a number (fallback when it is not one: null, missing).
+double as_double(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
+/// A JSON value shown with `digits` decimals, "n/a" when it is not a finite number.
+std::string shown(const json& j, int digits = 2) { return fmt_num(as_double(j), digits); }
+/// An analysis figure (null when absent).
+json figure(const ReportModel& m, const char* key) { return m.analysis.value(key, json(nullptr)); }
+
+/// A Vega-Lite spec: the schema, and the container's width unless the spec sets one.
+json vl(json spec) {
+  spec["$schema"] = "https://vega.github.io/schema/vega-lite/v5.json";
+  if (!spec.contains("width")) spec["width"] = "container";
+  return spec;
+}
+
+json field(const char* name, const char* type) { return {{"field", name}, {"type", type}}; }
+
+json loss_spec(const ReportModel& m) {
+  json losses = json::array();
+  for (const LossPoint& p : m.losses)
+    losses.push_back({{"job", p.job}, {"epoch", p.epoch}, {"loss", num(p.loss)}, {"set", p.set}});
+  json y = field("loss", "quantitative");
+  y["scale"] = {{"zero", false}};
+  y["title"] = "loss (negative ELBO, nats)";
+  return vl({{"data", {{"values", losses}}},
+             {"mark", {{"type", "line"}, {"point", losses.size() < 400}}},
+             {"encoding", {{"x", field("epoch", "quantitative")}, {"y", y}, {"color", field("job", "nominal")},
+                           {"strokeDash", field("set", "nominal")}}},
+             {"height", 220}});
+}
+
+json mem_values(const ReportModel& m) {
+  json values = json::array();
+  for (const auto& [mem, label] : m.mem_values) values.push_back({{"mem", mem}, {"label", label}});
+  return values;
+}
+
+json hist_spec(const ReportModel& m) {
+  const double thr = as_double(figure(m, "high_threshold"), 0.0);
+  const json x = {{"field", "mem"}, {"bin", {{"maxbins", 60}}}, {"title", "memorization score M (nats)"}};
+  const json bars = {{"data", {{"values", mem_values(m)}}},
+                     {"mark", "bar"},
+                     {"encoding", {{"x", x}, {"y", {{"aggregate", "count"}, {"title", "examples"}}}}}};
+  const json rule = {{"data", {{"values", {{{"q", thr}}}}}},
+                     {"mark", {{"type", "rule"}, {"color", "#c0392b"}, {"strokeWidth", 2}}},
+                     {"encoding", {{"x", field("q", "quantitative")}}}};
+  return vl({{"height", 220}, {"layer", {bars, rule}}});
+}
+
+json bins_spec(const ReportModel& m) {
+  json rows = json::array();
+  for (const BinBar& b : m.bins)
+    rows.push_back({{"bin", b.bin}, {"kind", b.kind}, {"count", b.count}, {"proportion", num(b.proportion)}});
+  json x = field("bin", "ordinal");
+  x["title"] = "bin of log P(x | D) (centre, nats)";
+  json y = field("count", "quantitative");
+  y["stack"] = "zero";
+  json color = field("kind", "nominal");
+  color["scale"] = {{"domain", {kRegular, kHigh}}, {"range", {"#95a5a6", "#c0392b"}}};
+  const json tooltip = {{{"field", "bin"}}, {{"field", "kind"}}, {{"field", "count"}},
+                        {{"field", "proportion"}, {"format", ".3f"}}};
+  return vl({{"data", {{"values", rows}}},
+             {"height", 220},
+             {"mark", "bar"},
+             {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
+}
+
+json scatter_spec(const ReportModel& m) {
+  json points = json::array();
+  for (const ExampleView& e : m.rows) {
+    json p = to_json(e, true);
+    p["group"] = e.high ? kHigh : kRegular;
+    points.push_back(p);
+  }
+  json tooltip = {{{"field", "index"}},
+                  {{"field", "label"}},
+                  {{"field", "mem"}, {"format", ".2f"}},
+                  {{"field", "mem_se"}, {"format", ".2f"}},
+                  {{"field", "logp_in"}, {"format", ".1f"}},
+                  {{"field", "logp_out"}, {"format", ".1f"}}};
+  if (m.images) tooltip.push_back({{"field", "image"}});
+  json x = field("logp_in", "quantitative");
+  x["scale"] = {{"zero", false}};
+  x["title"] = "U = log P(x | D)";
+  json y = field("mem", "quantitative");
+  y["title"] = "M (nats)";
+  json color = field("group", "nominal");
+  color["scale"] = {{"domain", {kHigh, kRegular}}, {"range", {"#c0392b", "#7f8c8d"}}};
+  return vl({{"data", {{"values", points}}},
+             {"height", 360},
+             {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.6}}},
+             {"params", {{{"name", "zoom"}, {"select", "interval"}, {"bind", "scales"}}}},
+             {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
+}
+
+json epochs_spec(const ReportModel& m) {
+  json rows = json::array();
+  for (const EpochPoint& p : m.epoch_points)
+    rows.push_back({{"epoch", p.epoch}, {"series", p.series}, {"value", num(p.value)}});
+  json y = field("value", "quantitative");
+  y["title"] = "M (nats)";
+  return vl({{"data", {{"values", rows}}},
+             {"height", 220},
+             {"mark", {{"type", "line"}, {"point", true}}},
+             {"encoding", {{"x", field("epoch", "quantitative")}, {"y", y}, {"color", field("series", "nominal")}}}});
+}
+
+json ratio_spec(const NnRatioView& r) {
+  json points = json::array();
+  for (const auto& [group, ratio] : r.points) points.push_back({{"group", group}, {"ratio", num(ratio)}});
+  json y = field("group", "nominal");
+  y["title"] = nullptr;
+  json x = field("ratio", "quantitative");
+  x["scale"] = {{"type", "log"}};
+  x["title"] = "nearest held-out real / nearest model sample (distance ratio)";
+  return vl({{"data", {{"values", points}}},
+             {"height", 200},
+             {"mark", {{"type", "boxplot"}, {"extent", 1.5}}},
+             {"encoding", {{"y", y}, {"x", x}}}});
+}
+
+/// Every chart of the page by the id of its element.
+json chart_specs(const ReportModel& m) {
+  json specs = json::object();
+  specs["chart-loss"] = loss_spec(m);
+  specs["chart-hist"] = hist_spec(m);
+  specs["chart-bins"] = bins_spec(m);
+  specs["chart-scatter"] = scatter_spec(m);
+  specs["chart-epochs"] = epochs_spec(m);
+  if (m.nn_ratio && !m.nn_ratio->points.empty()) specs["chart-ratio"] = ratio_spec(*m.nn_ratio);
+  const json classes = figure(m, "classes");
+  if (!classes.empty()) {
+    json y = field("mem", "quantitative");
+    y["title"] = "M (nats)";
+    specs["chart-class"] = vl({{"data", {{"values", mem_values(m)}}},
+                               {"height", 240},
+                               {"mark", {{"type", "boxplot"}, {"extent", 1.5}}},
+                               {"encoding", {{"x", field("label", "nominal")}, {"y", y}}}});
+    json share = field("share_high", "quantitative");
+    share["title"] = "share highly memorized";
+    specs["chart-class-share"] = vl({{"data", {{"values", classes}}},
+                                     {"height", 200},
+                                     {"mark", "bar"},
+                                     {"encoding", {{"x", field("label", "nominal")}, {"y", share}}}});
+  }
+  return specs;
+}
+
+json examples_json(const std::vector<ExampleView>& v, bool with_image) {
+  json out = json::array();
+  for (const ExampleView& e : v) out.push_back(to_json(e, with_image));
+  return out;
+}
+
+/// The page-data block page.js reads.
+json page_data(const ReportModel& m) {
+  json neighbours = json::array();
+  for (const NeighbourView& n : m.neighbours) {
+    json list = json::array();
+    for (size_t k = 0; k < n.neighbours.size(); ++k) {
+      json e = to_json(n.neighbours[k], true);
+      e["distance"] = num(n.distances[k]);
+      list.push_back(e);
+    }
+    neighbours.push_back({{"example", to_json(n.example, true)}, {"neighbours", list}});
+  }
+  json bin_examples = json::array();
+  for (size_t b = 0; b < m.bin_examples.size(); ++b)
+    bin_examples.push_back({{"bin", b}, {"examples", examples_json(m.bin_examples[b], true)}});
+  json pairs = json::array();
+  if (m.extraction)
+    for (const ExtractionPair& p : m.extraction->pairs) pairs.push_back(to_json(p));
+  return {{"specs", chart_specs(m)},
+          {"table", examples_json(m.rows, false)},
+          {"grids", {{"top", examples_json(m.top, true)}, {"bottom", examples_json(m.bottom, true)}}},
+          {"neighbours", neighbours},
+          {"bin_examples", bin_examples},
+          {"over_epochs", figure(m, "over_epochs")},
+          {"pairs", pairs}};
+}
+
+std::string fact(const std::string& k, const std::string& v) {
+  return fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(k), html_escape(v));
+}
+
+std::string run_section(const ReportModel& m) {
+  const RunFacts& r = m.run;
+  const json& cj = r.config;
+  json failed = json::array();
+  for (const FailedJob& f : r.failed)
+    failed.push_back({{"id", f.id}, {"status", f.status}, {"diverged_epoch", f.diverged_epoch}});
+  const std::string facts =
+      fact("run directory", r.dir) +
+      fact("data", fmt::format("{} ({} examples of shape {})", r.data, r.n, json(r.shape).dump())) +
+      fact("model", cj.value("model", json::object()).dump()) +
+      fact("training", cj.value("train", json::object()).dump()) +
+      fact("plan", cj.value("plan", json::object()).dump() + fmt::format(", {} jobs", r.jobs)) +
+      fact("evaluation", cj.value("eval", json::object()).dump()) + fact("seed", cj.value("seed", json(0)).dump()) +
+      fact("versions", fmt::format("memscope {}, LibTorch {}", r.memscope_version, r.torch_version)) +
+      fact("time", fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", r.train_seconds,
+                               r.eval_seconds)) +
+      fact("failed or diverged jobs", failed.empty() ? "none" : failed.dump()) +
+      fact("examples on fewer models", fmt::format("{} (at most {} of {} models lost; n_in and n_out say how many "
+                                                   "remain)", r.lost_examples, r.lost_most, r.jobs));
+  return "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts +
+         "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
+}
+
+std::string scores_section(const ReportModel& m) {
+  std::string qrow;
+  const json q = figure(m, "mem_quantiles");
+  for (auto it = q.begin(); it != q.end(); ++it)
+    qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), shown(it.value(), 3));
+  return fmt::format(
+      "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div>"
+      "<div class=\"kpi\"><b>{}</b>mean standard error</div>"
+      "<div class=\"kpi\"><b>{}</b>threshold of \"highly memorized\" (quantile {})</div>"
+      "<div class=\"chart\" id=\"chart-hist\"></div>"
+      "<table class=\"facts\">{}</table><h3>Most memorized</h3><div class=\"grid\" id=\"grid-top\"></div>"
+      "<h3>Least memorized</h3><div class=\"grid\" id=\"grid-bottom\"></div>"
+      "<h3>All scores</h3><p class=\"note\">{} rows (the most memorized first, then an even spread of the rest). "
+      "Click a column to sort.</p>"
+      "<input id=\"filter\" placeholder=\"filter: index or label\" size=\"30\"> <span class=\"note\" id=\"shown\">"
+      "</span><div class=\"scroll\"><table id=\"table\"></table></div></section>",
+      shown(figure(m, "mem_mean")), shown(figure(m, "mem_se_mean")),
+      fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow, m.rows.size());
+}
+
+std::string analysis_sections(const ReportModel& m) {
+  std::string html = fmt::format(
+      "<section id=\"outliers\"><h2>Memorization versus outliers</h2><p>Examples binned by U = log P(x | D). "
+      "<b>{:.1f}%</b> of the highly memorized examples have U in the central 90% of U (the paper: more than half), "
+      "so they are not simply outliers. Rank correlation of M with U: {}, with V: {}.</p>"
+      "<div class=\"chart\" id=\"chart-bins\"></div><h3>Most memorized examples per bin</h3>"
+      "<div id=\"bin-examples\"></div></section>",
+      100 * as_double(figure(m, "high_mem_central90_share")), shown(figure(m, "spearman_mem_logp_in"), 3),
+      shown(figure(m, "spearman_mem_logp_out"), 3));
+  html += "<section id=\"scatter\"><h2>M versus U</h2><p class=\"note\">Hover a point for its index, label, scores "
+          "and image; drag to pan, scroll to zoom.</p><div class=\"chart\" id=\"chart-scatter\"></div></section>";
+  html += "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div>"
+          "<p class=\"note\" id=\"overlap\"></p></section>";
+  html += "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">The most memorized examples (red border) "
+          "and their nearest examples in the data set by pixel l2 distance on [0, 1].</p><div id=\"nbrs\"></div>";
+  html += m.nn_ratio ? "<h3>Nearest-neighbour ratio</h3><div class=\"chart\" id=\"chart-ratio\"></div>"
+                     : "<p class=\"note\">No nearest-neighbour ratio: this model family cannot sample, or job 0 has "
+                       "no saved weights.</p>";
+  html += "</section><section id=\"classes\"><h2>Per class</h2>";
+  html += figure(m, "classes").empty()
+              ? "<p class=\"note\">The data set has no labels.</p>"
+              : "<div class=\"chart\" id=\"chart-class\"></div><div class=\"chart\" id=\"chart-class-share\"></div>";
+  html += "</section>";
+  return html;
+}
+
+std::string validation_section(const ValidationFile& v) {
+  std::string rows;
+  for (const auto& [key, a] : {std::pair{"kfold_estimate_vs_kfold_target", &v.kfold_estimate_vs_kfold_target},
+                               std::pair{"kfold_estimate_vs_loo", &v.kfold_estimate_vs_loo},
+                               std::pair{"kfold_target_vs_loo", &v.kfold_target_vs_loo}})
+    rows += fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(key),
+                        fmt_num(a->spearman, 4), fmt_num(a->max_abs_error, 4), fmt_num(a->top5_agreement, 3));
+  return fmt::format(
+      "<section id=\"validation\"><h2>Validation against exact values</h2><p class=\"note\">From memscope exact ({}) "
+      "on {}: the K-fold estimate of this run against the exact K-fold target and exact leave-one-out.</p>"
+      "<table class=\"facts\"><tr><th>comparison</th><th>Spearman</th><th>max |error| (nats)</th>"
+      "<th>top-5% agreement</th></tr>{}</table></section>",
+      html_escape(v.model), html_escape(v.exact_dir), rows);
+}
+
+std::string extraction_section(const ExtractionFile& x) {
+  std::string rows;
+  for (const ExtractionModel& m : x.models)
+    rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.5f}</td><td>{:.5f}</td><td>{}</td></tr>", m.job,
+                        m.copies_of_training, m.copies_of_held_out, m.copies_per_training_example,
+                        m.copies_per_held_out_example, fmt_num(m.ct));
+  const ExtractionOverall& o = x.overall;
+  auto count = [](int64_t v) { return std::to_string(v); };
+  return fmt::format(
+      "<section id=\"extraction\"><h2>Regeneration: training images the models reproduce</h2>"
+      "<p>Adaptive rule (l2 / (alpha x mean l2 to the nearest examples) &lt;= 1): <b>{}</b> samples copy a training "
+      "example of their model, <b>{}</b> copy a held-out one (a copy of a held-out example is generalisation, not "
+      "memorization); rates {} vs {} (difference {}). Plain l2 rule: {} vs {}. Examples copied: {}; rank "
+      "correlation of M with the number of models copying an example: {}; mean M of copied examples {} vs {} of the "
+      "rest.</p><table class=\"facts\"><tr><th>job</th><th>copies of training</th><th>of held-out</th>"
+      "<th>per training example</th><th>per held-out example</th><th>C_T (Meehan et al.; negative: copying)</th>"
+      "</tr>{}</table><h3>Closest copies (sample, then the training image)</h3><div id=\"pairs\" class=\"grid\">"
+      "</div></section>",
+      count(o.copies_of_training), count(o.copies_of_held_out), fmt_num(o.copy_rate_training, 5),
+      fmt_num(o.copy_rate_held_out, 5), fmt_num(o.copy_rate_difference, 5), count(o.l2_copies_of_training),
+      count(o.l2_copies_of_held_out), count(o.examples_copied), fmt_num(o.spearman_mem_models_copying, 3),
+      fmt_num(o.mem_mean_copied), fmt_num(o.mem_mean_not_copied), rows);
+}
+
+/// The document's head: the Content Security Policy (no network request of any kind) and the style.
+std::string head() {
+  std::string css(kPageCss);
+  if (!css.empty() && css.back() == '\n') css.pop_back();
+  return "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; script-src 'unsafe-inline' "
+         "'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src 'none'; connect-src 'none'\">\n"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>memscope report</title><style>\n" +
+         css + "</style></head><body>";
+}
+
+std::string script(const char* name, const std::string& js) {
+  // Inline scripts end at the first "</script"; the libraries never contain one, but be sure.
+  MEMSCOPE_CHECK(js.find("</script") == std::string::npos, "report: ", name, " cannot be inlined (it contains "
+                 "\"</script\")");
+  return "<script>" + js + "</script>";
+}
+
+}  // namespace
+
+std::string render_html(const ReportModel& m, const ReportAssets& assets) {
+  std::string html = head();
+  html += fmt::format("<header><h1>memscope report</h1><p>{}</p></header>",
+                      html_escape(m.run.data + " - " + m.run.dir));
+  html += "<nav><a href=\"#run\">Run</a><a href=\"#scores\">Scores</a><a href=\"#outliers\">Memorization vs outliers"
+          "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
+          "</a><a href=\"#classes\">Classes</a>";
+  if (m.validation) html += "<a href=\"#validation\">Validation</a>";
+  if (m.extraction) html += "<a href=\"#extraction\">Regeneration</a>";
+  html += "</nav><main>";
+  html += run_section(m) + scores_section(m) + analysis_sections(m);
+  if (m.validation) html += validation_section(*m.validation);
+  if (m.extraction) html += extraction_section(*m.extraction);
+  html += "</main>";
+  html += "<script type=\"application/json\" id=\"page-data\">" + script_json(page_data(m)) + "</script>";
+  html += script("vega.min.js", assets.vega);
+  html += script("vega-lite.min.js", assets.vega_lite);
+  html += script("vega-embed.min.js", assets.vega_embed);
+  html += script("report/page.js", std::string("\n") + kPageJs) + "</body></html>\n";
+  return html;
+}
+
+}  // namespace memscope

@@ -1,0 +1,240 @@
+#include "memscope/report/report_files.h"
+
+#include <cmath>
+#include <limits>
+
+#include "memscope/core/error.h"
+#include "memscope/io/atomic.h"
+
+namespace memscope {
+
+using json = nlohmann::json;
+
+namespace {
+
+/// The fields of one JSON object of a file, each checked for its type; errors name the file and
+/// the field's place in it ("extraction.json: models[2].ct should be a number or null, got string").
+class Fields {
+ public:
+  Fields(const json& obj, std::string path, std::string where) : path_(std::move(path)), where_(std::move(where)) {
+    MEMSCOPE_CHECK(obj.is_object(), path_, ": ", where_.empty() ? "the file" : where_, " should be a JSON object, got ",
+                   obj.type_name());
+    obj_ = &obj;
+  }
+
+  const json& at(const char* key) const {
+    const auto it = obj_->find(key);
+    MEMSCOPE_CHECK(it != obj_->end(), path_, ": ", place(key), " is missing");
+    return *it;
+  }
+  bool has(const char* key) const { return obj_->contains(key); }
+  std::string place(const char* key) const { return where_.empty() ? key : where_ + "." + key; }
+  const std::string& path() const { return path_; }
+
+  int64_t integer(const char* key) const { return as_integer(at(key), key); }
+  double real(const char* key) const {
+    const json& v = at(key);
+    if (v.is_null()) return NAN;
+    MEMSCOPE_CHECK(v.is_number(), path_, ": ", place(key), " should be a number or null, got ", v.type_name());
+    return v.get<double>();
+  }
+  bool boolean(const char* key) const {
+    const json& v = at(key);
+    MEMSCOPE_CHECK(v.is_boolean(), path_, ": ", place(key), " should be true or false, got ", v.type_name());
+    return v.get<bool>();
+  }
+  std::string string(const char* key) const {
+    const json& v = at(key);
+    MEMSCOPE_CHECK(v.is_string(), path_, ": ", place(key), " should be a string, got ", v.type_name());
+    return v.get<std::string>();
+  }
+  std::optional<std::string> optional_string(const char* key) const {
+    if (!has(key)) return std::nullopt;
+    return string(key);
+  }
+  std::vector<int64_t> integers(const char* key) const {
+    const json& v = array(key);
+    std::vector<int64_t> out;
+    for (size_t i = 0; i < v.size(); ++i) out.push_back(as_integer(v[i], key, i));
+    return out;
+  }
+  const json& array(const char* key) const {
+    const json& v = at(key);
+    MEMSCOPE_CHECK(v.is_array(), path_, ": ", place(key), " should be an array, got ", v.type_name());
+    return v;
+  }
+  Fields object(const char* key) const { return Fields(at(key), path_, place(key)); }
+  Fields element(const char* key, size_t i) const {
+    return Fields(array(key)[i], path_, place(key) + "[" + std::to_string(i) + "]");
+  }
+
+ private:
+  int64_t as_integer(const json& v, const char* key, std::optional<size_t> i = std::nullopt) const {
+    const std::string where = place(key) + (i ? "[" + std::to_string(*i) + "]" : "");
+    MEMSCOPE_CHECK(v.is_number_integer(), path_, ": ", where, " should be an integer, got ",
+                   v.is_number() ? "a floating-point number" : v.type_name());
+    MEMSCOPE_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()),
+                   path_, ": ", where, " is out of range (", v.dump(), ")");
+    return v.get<int64_t>();
+  }
+
+  const json* obj_ = nullptr;
+  std::string path_, where_;
+};
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+ExtractionSettings parse_settings(const Fields& f) {
+  ExtractionSettings s;
+  s.samples = f.integer("samples");
+  s.draw = f.string("draw");
+  s.ct_samples = f.optional_string("ct_samples");
+  s.delta = f.real("delta");
+  s.alpha = f.real("alpha");
+  s.n_nearest = f.integer("n_nearest");
+  s.jobs = f.integers("jobs");
+  return s;
+}
+
+ExtractionModel parse_model(const Fields& f) {
+  ExtractionModel m;
+  m.job = f.integer("job");
+  m.samples = f.integer("samples");
+  m.copies_of_training = f.integer("copies_of_training");
+  m.copies_of_held_out = f.integer("copies_of_held_out");
+  m.copies_per_training_example = f.real("copies_per_training_example");
+  m.copies_per_held_out_example = f.real("copies_per_held_out_example");
+  m.l2_copies_of_training = f.integer("l2_copies_of_training");
+  m.l2_copies_of_held_out = f.integer("l2_copies_of_held_out");
+  m.ct = f.real("ct");
+  m.ct_cells = f.integer("ct_cells");
+  return m;
+}
+
+ExtractionOverall parse_overall(const Fields& f) {
+  ExtractionOverall o;
+  o.copies_of_training = f.integer("copies_of_training");
+  o.copies_of_held_out = f.integer("copies_of_held_out");
+  o.l2_copies_of_training = f.integer("l2_copies_of_training");
+  o.l2_copies_of_held_out = f.integer("l2_copies_of_held_out");
+  o.copy_rate_training = f.real("copy_rate_training");
+  o.copy_rate_held_out = f.real("copy_rate_held_out");
+  o.copy_rate_difference = f.real("copy_rate_difference");
+  o.examples_copied = f.integer("examples_copied");
+  o.spearman_mem_models_copying = f.real("spearman_mem_models_copying");
+  o.mem_mean_copied = f.real("mem_mean_copied");
+  o.mem_mean_not_copied = f.real("mem_mean_not_copied");
+  return o;
+}
+
+ExtractionPair parse_pair(const Fields& f) {
+  ExtractionPair p;
+  p.job = f.integer("job");
+  p.sample = f.integer("sample");
+  p.index = f.integer("index");
+  p.label = f.integer("label");
+  p.l2 = f.real("l2");
+  p.ratio = f.real("ratio");
+  p.in_training = f.boolean("in_training");
+  p.mem = f.real("mem");
+  p.sample_image = f.optional_string("sample_image");
+  p.train_image = f.optional_string("train_image");
+  return p;
+}
+
+ScoreAgreement parse_agreement(const Fields& f) {
+  ScoreAgreement a;
+  a.n = f.integer("n");
+  a.spearman = f.real("spearman");
+  a.max_abs_error = f.real("max_abs_error");
+  a.mean_abs_error = f.real("mean_abs_error");
+  a.top5_agreement = f.real("top5_agreement");
+  return a;
+}
+
+}  // namespace
+
+ExtractionFile parse_extraction_json(const json& j, const std::string& path) {
+  const Fields f(j, path, "");
+  ExtractionFile x;
+  x.settings = parse_settings(f.object("settings"));
+  for (size_t i = 0; i < f.array("models").size(); ++i) x.models.push_back(parse_model(f.element("models", i)));
+  x.overall = parse_overall(f.object("overall"));
+  for (size_t i = 0; i < f.array("pairs").size(); ++i) x.pairs.push_back(parse_pair(f.element("pairs", i)));
+  return x;
+}
+
+ValidationFile parse_validation_json(const json& j, const std::string& path) {
+  const Fields f(j, path, "");
+  ValidationFile v;
+  v.exact_dir = f.string("exact_dir");
+  v.model = f.string("model");
+  v.kfold_estimate_vs_kfold_target = parse_agreement(f.object("kfold_estimate_vs_kfold_target"));
+  v.kfold_estimate_vs_loo = parse_agreement(f.object("kfold_estimate_vs_loo"));
+  v.kfold_target_vs_loo = parse_agreement(f.object("kfold_target_vs_loo"));
+  return v;
+}
+
+ExtractionFile read_extraction_json(const std::string& path) { return parse_extraction_json(read_json(path), path); }
+
+ValidationFile read_validation_json(const std::string& path) { return parse_validation_json(read_json(path), path); }
+
+json to_json(const ExtractionSettings& s) {
+  json j = {{"samples", s.samples}, {"draw", s.draw},           {"delta", num(s.delta)},
+            {"alpha", num(s.alpha)}, {"n_nearest", s.n_nearest}, {"jobs", s.jobs}};
+  if (s.ct_samples) j["ct_samples"] = *s.ct_samples;
+  return j;
+}
+
+json to_json(const ExtractionModel& m) {
+  return {{"job", m.job},
+          {"samples", m.samples},
+          {"copies_of_training", m.copies_of_training},
+          {"copies_of_held_out", m.copies_of_held_out},
+          {"copies_per_training_example", num(m.copies_per_training_example)},
+          {"copies_per_held_out_example", num(m.copies_per_held_out_example)},
+          {"l2_copies_of_training", m.l2_copies_of_training},
+          {"l2_copies_of_held_out", m.l2_copies_of_held_out},
+          {"ct", num(m.ct)},
+          {"ct_cells", m.ct_cells}};
+}
+
+json to_json(const ExtractionOverall& o) {
+  return {{"copies_of_training", o.copies_of_training},
+          {"copies_of_held_out", o.copies_of_held_out},
+          {"l2_copies_of_training", o.l2_copies_of_training},
+          {"l2_copies_of_held_out", o.l2_copies_of_held_out},
+          {"copy_rate_training", num(o.copy_rate_training)},
+          {"copy_rate_held_out", num(o.copy_rate_held_out)},
+          {"copy_rate_difference", num(o.copy_rate_difference)},
+          {"examples_copied", o.examples_copied},
+          {"spearman_mem_models_copying", num(o.spearman_mem_models_copying)},
+          {"mem_mean_copied", num(o.mem_mean_copied)},
+          {"mem_mean_not_copied", num(o.mem_mean_not_copied)}};
+}
+
+json to_json(const ExtractionPair& p) {
+  json j = {{"job", p.job}, {"sample", p.sample},           {"index", p.index},       {"label", p.label},
+            {"l2", num(p.l2)}, {"ratio", num(p.ratio)}, {"in_training", p.in_training}, {"mem", num(p.mem)}};
+  if (p.sample_image) j["sample_image"] = *p.sample_image;
+  if (p.train_image) j["train_image"] = *p.train_image;
+  return j;
+}
+
+json to_json(const ScoreAgreement& a) {
+  return {{"n", a.n},
+          {"spearman", num(a.spearman)},
+          {"max_abs_error", num(a.max_abs_error)},
+          {"mean_abs_error", num(a.mean_abs_error)},
+          {"top5_agreement", num(a.top5_agreement)}};
+}
+
+json to_json(const ValidationFile& v) {
+  return {{"exact_dir", v.exact_dir},
+          {"model", v.model},
+          {"kfold_estimate_vs_kfold_target", to_json(v.kfold_estimate_vs_kfold_target)},
+          {"kfold_estimate_vs_loo", to_json(v.kfold_estimate_vs_loo)},
+          {"kfold_target_vs_loo", to_json(v.kfold_target_vs_loo)}};
+}
+
+}  // namespace memscope

@@ -1,0 +1,246 @@
+#include "memscope/report/report_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "memscope/analysis/analysis.h"
+#include "memscope/analysis/neighbours.h"
+#include "memscope/core/error.h"
+#include "memscope/report/images.h"
+
+namespace memscope {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr int64_t kNeighbours = 5;
+/// Most memorized examples shown per bin of U.
+constexpr size_t kPerBin = 3;
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+/// A JSON value as a number (fallback when it is not one: null, missing).
+double as_double(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
+
+/// Rows of the data set by M, most memorized first (NaN last, ties in row order).
+std::vector<int64_t> by_mem(const Scores& s) {
+  std::vector<int64_t> order(s.mem.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) {
+    const double a = std::isfinite(s.mem[i]) ? s.mem[i] : -INFINITY, b = std::isfinite(s.mem[j]) ? s.mem[j] : -INFINITY;
+    return a > b;
+  });
+  return order;
+}
+
+/// The table's rows: the `head` most memorized, then an even spread of the rest up to max_rows.
+std::vector<int64_t> table_rows(const std::vector<int64_t>& order, int64_t max_rows, int64_t n_high) {
+  const int64_t n = int64_t(order.size());
+  max_rows = std::min(max_rows, n);
+  const int64_t head = std::min(max_rows, std::max<int64_t>(max_rows / 2, n_high));
+  std::vector<int64_t> rows(order.begin(), order.begin() + head);
+  const int64_t rest = max_rows - head;
+  for (int64_t k = 0; k < rest; ++k) rows.push_back(order[head + k * (n - head) / std::max<int64_t>(1, rest)]);
+  return rows;
+}
+
+/// Builds ExampleViews of one run.
+class Examples {
+ public:
+  Examples(const ReportInput& in, const std::vector<bool>& high) : in_(in), high_(high) {}
+
+  ExampleView operator()(int64_t i) const {
+    const Scores& s = in_.scores;
+    ExampleView e;
+    e.row = i;
+    e.index = in_.data.index[i].item<int64_t>();
+    e.label = in_.data.label[i].item<int64_t>();
+    e.mem = s.mem[i], e.mem_se = s.mem_se[i], e.logp_in = s.logp_in[i], e.logp_out = s.logp_out[i];
+    e.n_in = s.n_in[i], e.n_out = s.n_out[i];
+    e.high = high_[i];
+    if (in_.images) {
+      const auto& sh = in_.data.shape;
+      e.image = png_data_uri(in_.data.x[i].view({sh[0], sh[1], sh[2]}));
+    }
+    return e;
+  }
+  std::vector<ExampleView> operator()(const std::vector<int64_t>& rows) const {
+    std::vector<ExampleView> out;
+    for (int64_t i : rows) out.push_back((*this)(i));
+    return out;
+  }
+
+ private:
+  const ReportInput& in_;
+  const std::vector<bool>& high_;
+};
+
+/// The top examples and their nearest other examples.
+/// x: [N, D] examples.
+std::vector<NeighbourView> neighbours_of(const torch::Tensor& x, const std::vector<int64_t>& top, const Examples& ex) {
+  std::vector<NeighbourView> out;
+  if (top.empty()) return out;
+  const torch::Tensor q = torch::tensor(top, torch::kInt64);
+  const Neighbours nb = nearest_neighbours(x.index_select(0, q), x, kNeighbours, q);
+  for (size_t t = 0; t < top.size(); ++t) {
+    NeighbourView v;
+    v.example = ex(top[t]);
+    for (int64_t k = 0; k < nb.index.size(1); ++k) {
+      v.neighbours.push_back(ex(nb.index[t][k].item<int64_t>()));
+      v.distances.push_back(nb.distance[t][k].item<double>());
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+RunFacts run_facts(const ReportInput& in) {
+  RunFacts f;
+  f.dir = in.run_dir;
+  f.data = in.data.name;
+  f.n = in.data.size();
+  f.shape = in.data.shape;
+  f.config = in.config.value("config", json::object());
+  f.memscope_version = in.config.value("memscope_version", "");
+  f.torch_version = in.config.value("torch_version", "");
+  const json jobs = in.config.value("jobs", json::array());
+  f.jobs = int64_t(jobs.size());
+  for (const auto& j : jobs) {
+    f.train_seconds += j.value("train_seconds", 0.0);
+    f.eval_seconds += j.value("eval_seconds", 0.0);
+    if (j.value("status", "") != "ok")
+      f.failed.push_back({j.value("id", int64_t(-1)), j.value("status", ""), j.value("diverged_epoch", int64_t(0))});
+  }
+  const ModelsLost lost = models_lost(in.scores, f.jobs);
+  f.lost_examples = lost.examples;
+  f.lost_most = lost.most;
+  return f;
+}
+
+std::vector<LossPoint> loss_points(const json& config) {
+  std::vector<LossPoint> out;
+  for (const auto& j : config.value("jobs", json::array()))
+    for (const auto& [key, set] : {std::pair{"train_loss", "training"}, std::pair{"heldout_loss", "held-out"}})
+      if (j.contains(key))
+        for (size_t e = 0; e < j[key].size(); ++e)
+          out.push_back({j.value("id", int64_t(-1)), int64_t(e + 1), as_double(j[key][e]), set});
+  return out;
+}
+
+std::vector<BinBar> bin_bars(const json& analysis) {
+  std::vector<BinBar> out;
+  for (const auto& b : analysis.at("logp_in_bins")) {
+    const double centre = as_double(b.value("center", json()));
+    const std::string name = fmt::format("{:02d}: {}", b.value("bin", int64_t(0)),
+                                         std::isfinite(centre) ? fmt::format("{:.0f}", centre) : "n/a");
+    const double proportion = as_double(b.value("proportion_high", json()));
+    out.push_back({name, "regular", b.value("regular", int64_t(0)), proportion});
+    out.push_back({name, "highly memorized", b.value("high", int64_t(0)), proportion});
+  }
+  return out;
+}
+
+std::vector<EpochPoint> epoch_points(const json& analysis) {
+  std::vector<EpochPoint> out;
+  for (const auto& e : analysis.at("over_epochs")) {
+    const int64_t epoch = e.value("epoch", int64_t(0));
+    out.push_back({epoch, "quantile 0.95 of M", as_double(e.value("q0.95", json()))});
+    out.push_back({epoch, "quantile 0.999 of M", as_double(e.value("q0.999", json()))});
+  }
+  return out;
+}
+
+/// The three most memorized examples (finite U) of each bin of U.
+std::vector<std::vector<int64_t>> per_bin(const json& analysis, const Scores& s, const std::vector<int64_t>& order) {
+  const auto& bins = analysis.at("logp_in_bins");
+  std::vector<std::vector<int64_t>> per(bins.size());
+  for (int64_t i : order) {
+    if (!std::isfinite(s.logp_in[i])) continue;
+    for (size_t b = 0; b < bins.size(); ++b) {
+      const double lo = as_double(bins[b].value("lo", json()), -INFINITY);
+      const double hi = as_double(bins[b].value("hi", json()), INFINITY);
+      if (s.logp_in[i] >= lo && s.logp_in[i] < hi && per[b].size() < kPerBin) per[b].push_back(i);
+    }
+  }
+  return per;
+}
+
+RatioQuartiles quartiles(const std::vector<double>& v) {
+  return {int64_t(v.size()), quantile(v, 0.25), quantile(v, 0.5), quantile(v, 0.75)};
+}
+
+NnRatioView ratio_view(const NnRatioInput& r, const std::vector<bool>& high, const std::vector<int64_t>& rows) {
+  NnRatioView v{r.job, r.held_out_real, r.model_samples, r.sample, {}, {}, {}};
+  const torch::Tensor ratio = r.ratio.to(torch::kFloat64).contiguous();
+  const double* p = ratio.data_ptr<double>();
+  std::vector<double> regular, highly;
+  for (int64_t i = 0; i < ratio.size(0); ++i) (high[i] ? highly : regular).push_back(p[i]);
+  v.regular = quartiles(regular);
+  v.high = quartiles(highly);
+  for (int64_t i : rows) v.points.emplace_back(high[i] ? "highly memorized" : "regular", p[i]);
+  return v;
+}
+
+}  // namespace
+
+json to_json(const ExampleView& e, bool with_image) {
+  json j = {{"row", e.row},
+            {"index", e.index},
+            {"label", e.label},
+            {"mem", num(e.mem)},
+            {"mem_se", num(e.mem_se)},
+            {"logp_in", num(e.logp_in)},
+            {"logp_out", num(e.logp_out)},
+            {"n_in", e.n_in},
+            {"n_out", e.n_out},
+            {"high", e.high}};
+  if (with_image && !e.image.empty()) j["image"] = e.image;
+  return j;
+}
+
+ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
+  const Scores& s = in.scores;
+  const int64_t n = in.data.size();
+  MEMSCOPE_CHECK(int64_t(s.mem.size()) == n, "report: ", s.mem.size(), " scores for ", n, " examples");
+  MEMSCOPE_CHECK(!in.nn_ratio || in.nn_ratio->ratio.numel() == n, "report: nearest-neighbour ratio of ",
+                 in.nn_ratio ? in.nn_ratio->ratio.numel() : 0, " examples, the run has ", n);
+  const MemAnalysis a = analyse_memorization(s, in.data.label, in.mem_by_epoch, in.epochs, opt.high_quantile);
+  const Examples ex(in, a.high);
+  ReportModel m;
+  m.run = run_facts(in);
+  m.images = in.images;
+  m.high_quantile = opt.high_quantile;
+  m.analysis = a.summary;
+
+  const std::vector<int64_t> order = by_mem(s);
+  const int64_t grid = std::max<int64_t>(0, std::min(opt.grid, n));
+  const std::vector<int64_t> top(order.begin(), order.begin() + grid);
+  std::vector<int64_t> bottom;
+  for (int64_t k = n - 1; k >= 0 && int64_t(bottom.size()) < grid; --k)
+    if (std::isfinite(s.mem[order[k]])) bottom.push_back(order[k]);
+  const std::vector<int64_t> rows = table_rows(order, opt.max_rows, a.summary.at("n_high").get<int64_t>());
+  m.top = ex(top);
+  m.bottom = ex(bottom);
+  m.rows = ex(rows);
+
+  spdlog::info("report: nearest neighbours of the {} most memorized examples", grid);
+  m.neighbours = neighbours_of(in.data.x, top, ex);
+  for (const auto& b : per_bin(a.summary, s, order)) m.bin_examples.push_back(ex(b));
+  if (in.nn_ratio) m.nn_ratio = ratio_view(*in.nn_ratio, a.high, rows);
+
+  m.losses = loss_points(in.config);
+  const int64_t* lab = in.data.label.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isfinite(s.mem[i])) m.mem_values.emplace_back(s.mem[i], lab[i]);
+  m.bins = bin_bars(a.summary);
+  m.epoch_points = epoch_points(a.summary);
+  m.extraction = in.extraction;
+  m.validation = in.validation;
+  return m;
+}
+
+}  // namespace memscope

@@ -1,0 +1,67 @@
+#include "memscope/report/summary.h"
+
+#include <cmath>
+
+#include "memscope/core/version.h"
+
+namespace memscope {
+
+using json = nlohmann::json;
+
+namespace {
+
+json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json quartiles_json(const RatioQuartiles& q) {
+  return {{"n", q.n}, {"q0.25", num(q.q25)}, {"median", num(q.median)}, {"q0.75", num(q.q75)}};
+}
+
+json run_json(const RunFacts& r) {
+  json failed = json::array();
+  for (const FailedJob& f : r.failed)
+    failed.push_back({{"id", f.id}, {"status", f.status}, {"diverged_epoch", f.diverged_epoch}});
+  return {{"dir", r.dir},
+          {"data", r.data},
+          {"n", r.n},
+          {"shape", r.shape},
+          {"config", r.config},
+          {"torch_version", r.torch_version},
+          {"jobs", r.jobs},
+          {"failed_jobs", failed},
+          {"models_lost", {{"examples", r.lost_examples}, {"most_per_example", r.lost_most}}},
+          {"seconds", {{"train", r.train_seconds}, {"evaluate", r.eval_seconds}}}};
+}
+
+}  // namespace
+
+json summary_json(const ReportModel& m) {
+  json nn_ratio = nullptr;
+  if (m.nn_ratio) {
+    const NnRatioView& r = *m.nn_ratio;
+    nn_ratio = {{"job", r.job},
+                {"held_out_real", r.held_out_real},
+                {"model_samples", r.model_samples},
+                {"sample", r.sample},
+                {"regular", quartiles_json(r.regular)},
+                {"high", quartiles_json(r.high)}};
+  }
+  json summary = {{"memscope_version", kVersion},
+                  {"run", run_json(m.run)},
+                  {"scores", m.analysis},
+                  {"top", json::array()},
+                  {"nn_ratio", nn_ratio}};
+  for (const ExampleView& e : m.top) summary["top"].push_back(to_json(e, false));
+  for (const char* key : {"high_mem_central90_share", "spearman_mem_logp_in", "spearman_mem_logp_out"})
+    summary[key] = m.analysis.value(key, json(nullptr));
+  if (m.validation) summary["validation"] = to_json(*m.validation);
+  if (m.extraction) {
+    json models = json::array();
+    for (const ExtractionModel& x : m.extraction->models) models.push_back(to_json(x));
+    summary["extraction"] = {{"settings", to_json(m.extraction->settings)},
+                             {"overall", to_json(m.extraction->overall)},
+                             {"models", models}};
+  }
+  return summary;
+}
+
+}  // namespace memscope

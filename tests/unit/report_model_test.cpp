@@ -1,0 +1,322 @@
+// The report as data (build_report), its summary.json (summary_json) and its page (render_html),
+// on a planted run of 20 examples whose every reported figure is known in closed form.
+#include "memscope/report/report_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "memscope/io/atomic.h"
+#include "memscope/report/html.h"
+#include "memscope/report/report_files.h"
+#include "memscope/report/summary.h"
+#include "test_util.h"
+
+using namespace memscope;
+using json = nlohmann::json;
+using test::error_of;
+
+namespace {
+
+constexpr int64_t kN = 20;
+/// The example whose M is NaN.
+constexpr int64_t kNanRow = 5;
+
+/// 20 examples: M of row i is (7 i) mod 20 (a permutation of 0..19), NaN for row 5 (so 15 is
+/// missing); U = i - 100; x = i / 20 in all 4 features (l2 distance |i - j| / 20); labels i mod 3;
+/// original index 1000 + i; row 3 rests on 2 of the 3 jobs. Job 1 diverged.
+ReportInput planted(bool images = false) {
+  ReportInput in;
+  in.run_dir = "runs/<b>planted</b>";
+  in.images = images;
+  in.data.x = (torch::arange(kN, torch::kFloat32) / 20).unsqueeze(1).expand({kN, 4}).contiguous();
+  in.data.index = torch::arange(kN, torch::kInt64) + 1000;
+  in.data.label = torch::arange(kN, torch::kInt64) % 3;
+  in.data.shape = {1, 2, 2};
+  in.data.name = "planted";
+  for (int64_t i = 0; i < kN; ++i) {
+    const double m = i == kNanRow ? NAN : double((7 * i) % 20);
+    in.scores.mem.push_back(m);
+    in.scores.mem_se.push_back(0.5);
+    in.scores.logp_in.push_back(double(i) - 100);
+    in.scores.logp_out.push_back(double(i) - 100 - m);
+    in.scores.n_in.push_back(i == 3 ? 1 : 2);
+    in.scores.n_out.push_back(1);
+  }
+  in.epochs = {1, 2};
+  const torch::Tensor mem = torch::tensor(in.scores.mem, torch::kFloat64);
+  in.mem_by_epoch = torch::stack({mem * 0.5, mem});
+  in.mask = torch::zeros({kN, 3}, torch::kBool);
+  in.config = json::parse(R"({
+    "memscope_version": "9.9.9", "torch_version": "1.13",
+    "config": {"model": {"family": "mlp_vae"}, "seed": 4},
+    "jobs": [
+      {"id": 0, "status": "ok", "train_seconds": 1.5, "eval_seconds": 0.5, "train_loss": [3, 2],
+       "heldout_loss": [3.5, 2.5]},
+      {"id": 1, "status": "diverged", "diverged_epoch": 2, "train_seconds": 2, "eval_seconds": 1,
+       "train_loss": [3, null]},
+      {"id": 2, "status": "ok", "train_seconds": 0.25, "eval_seconds": 0.25}]})");
+  return in;
+}
+
+std::vector<double> mems(const std::vector<ExampleView>& v) {
+  std::vector<double> out;
+  for (const auto& e : v) out.push_back(e.mem);
+  return out;
+}
+std::vector<int64_t> rows_of(const std::vector<ExampleView>& v) {
+  std::vector<int64_t> out;
+  for (const auto& e : v) out.push_back(e.row);
+  return out;
+}
+
+std::string corpus(const std::string& name) { return std::string(MEMSCOPE_SOURCE_DIR) + "/fuzz/corpus/" + name; }
+
+/// The page-data block of a rendered page.
+json page_data(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"page-data\">";
+  const size_t a = html.find(open) + open.size(), b = html.find("</script>", a);
+  return json::parse(html.substr(a, b - a));
+}
+
+}  // namespace
+
+TEST(ReportModel, TopBottomAndTableRowsFollowM) {
+  ReportOptions opt;
+  opt.grid = 4;
+  opt.max_rows = 10;
+  const ReportModel m = build_report(planted(), opt);
+  // M = 7 i mod 20: 19 at row 17, 18 at 14, 17 at 11, 16 at 8; 0 at row 0, 1 at 3, 2 at 6, 3 at 9.
+  EXPECT_EQ(rows_of(m.top), (std::vector<int64_t>{17, 14, 11, 8}));
+  EXPECT_EQ(rows_of(m.bottom), (std::vector<int64_t>{0, 3, 6, 9}));
+  EXPECT_EQ(m.top[0].index, 1017);
+  EXPECT_EQ(m.top[0].label, 17 % 3);
+  EXPECT_DOUBLE_EQ(m.top[0].logp_out, 17 - 100 - 19);
+  // The 0.95 quantile of the 19 finite M (0..19 without 15) is 18 + 0.1 (position 17.1): only M = 19
+  // is highly memorized. The table: max(10 / 2, 1) = 5 most memorized, then every third of the 15
+  // others in M order (positions 5, 8, 11, 14, 17 of 19, 18, 17, 16, 14, 13, ...).
+  EXPECT_NEAR(m.analysis["high_threshold"].get<double>(), 18.1, 1e-12);
+  EXPECT_EQ(m.analysis["n_high"].get<int64_t>(), 1);
+  EXPECT_EQ(mems(m.rows), (std::vector<double>{19, 18, 17, 16, 14, 13, 10, 7, 4, 1}));
+  EXPECT_TRUE(m.rows[0].high);
+  EXPECT_FALSE(m.rows[1].high);
+  EXPECT_TRUE(m.top[0].image.empty());  // tabular: no images
+  // All rows fit: the NaN example comes last.
+  opt.max_rows = 100;
+  const ReportModel all = build_report(planted(), opt);
+  ASSERT_EQ(all.rows.size(), size_t(kN));
+  EXPECT_EQ(all.rows.back().row, kNanRow);
+  EXPECT_TRUE(std::isnan(all.rows.back().mem));
+}
+
+TEST(ReportModel, NeighboursBinsAndChartsAreThePlantedOnes) {
+  ReportOptions opt;
+  opt.grid = 2;
+  const ReportModel m = build_report(planted(), opt);
+  ASSERT_EQ(m.neighbours.size(), 2u);
+  // Row 17's nearest: 16 and 18 at 1/20, 15 and 19 at 2/20, 14 at 3/20.
+  const NeighbourView& n = m.neighbours[0];
+  EXPECT_EQ(n.example.row, 17);
+  ASSERT_EQ(n.neighbours.size(), 5u);
+  const std::vector<double> want = {0.05, 0.05, 0.1, 0.1, 0.15};
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_NEAR(n.distances[k], want[k], 1e-6) << k;
+    EXPECT_NEAR(std::abs(n.neighbours[k].row - 17) / 20.0, want[k], 1e-9) << k;
+  }
+  // Bins of U: two bars each; the counts add up to the 19 examples with finite M, one of them high.
+  const size_t bins = m.analysis["logp_in_bins"].size();
+  ASSERT_EQ(m.bins.size(), 2 * bins);
+  int64_t regular = 0, high = 0;
+  for (const BinBar& b : m.bins) (b.kind == "regular" ? regular : high) += b.count;
+  EXPECT_EQ(regular, 18);
+  EXPECT_EQ(high, 1);
+  EXPECT_EQ(m.bins[0].bin.substr(0, 4), "00: ");
+  // Per bin at most three examples, most memorized first, U inside the bin.
+  ASSERT_EQ(m.bin_examples.size(), bins);
+  for (size_t b = 0; b < bins; ++b) {
+    const json& bin = m.analysis["logp_in_bins"][b];
+    const double lo = bin["lo"].is_number() ? bin["lo"].get<double>() : -INFINITY;
+    const double hi = bin["hi"].is_number() ? bin["hi"].get<double>() : INFINITY;
+    EXPECT_LE(m.bin_examples[b].size(), 3u);
+    for (size_t k = 0; k < m.bin_examples[b].size(); ++k) {
+      const ExampleView& e = m.bin_examples[b][k];
+      EXPECT_TRUE(e.logp_in >= lo && e.logp_in < hi) << b << " " << e.logp_in;
+      if (k) {
+        EXPECT_GE(m.bin_examples[b][k - 1].mem, e.mem);
+      }
+    }
+  }
+  // Chart series: finite M only; losses 1-based per job (null loss kept as NaN); quantiles per epoch.
+  EXPECT_EQ(m.mem_values.size(), size_t(kN - 1));
+  ASSERT_EQ(m.losses.size(), 6u);
+  EXPECT_EQ(m.losses[1].epoch, 2);
+  EXPECT_EQ(m.losses[2].set, "held-out");
+  EXPECT_TRUE(std::isnan(m.losses[5].loss));
+  ASSERT_EQ(m.epoch_points.size(), 4u);
+  EXPECT_NEAR(m.epoch_points[0].value, 18.1 / 2, 1e-9);  // epoch 1: M / 2
+  EXPECT_NEAR(m.epoch_points[2].value, 18.1, 1e-9);
+}
+
+TEST(ReportModel, RunFactsCountFailedJobsLostModelsAndTime) {
+  const ReportModel m = build_report(planted(), {});
+  EXPECT_EQ(m.run.jobs, 3);
+  ASSERT_EQ(m.run.failed.size(), 1u);
+  EXPECT_EQ(m.run.failed[0].id, 1);
+  EXPECT_EQ(m.run.failed[0].status, "diverged");
+  EXPECT_EQ(m.run.failed[0].diverged_epoch, 2);
+  EXPECT_DOUBLE_EQ(m.run.train_seconds, 3.75);
+  EXPECT_DOUBLE_EQ(m.run.eval_seconds, 1.75);
+  EXPECT_EQ(m.run.lost_examples, 1);  // row 3: 1 + 1 of 3 models
+  EXPECT_EQ(m.run.lost_most, 1);
+  EXPECT_EQ(m.run.memscope_version, "9.9.9");
+  EXPECT_EQ(m.run.config["seed"], 4);
+  EXPECT_FALSE(m.nn_ratio);
+}
+
+TEST(ReportModel, NnRatioQuartilesPerGroup) {
+  ReportInput in = planted();
+  in.nn_ratio = NnRatioInput{torch::arange(1, kN + 1, torch::kFloat32), 0, 7, 7, "planted"};
+  ReportOptions opt;
+  opt.max_rows = 4;
+  const ReportModel m = build_report(in, opt);
+  ASSERT_TRUE(m.nn_ratio);
+  // Ratio i + 1; highly memorized: row 17 (18). Regular: 1..20 without 18, 19 values: quartiles at
+  // positions 4.5, 9 and 13.5 of the sorted values.
+  EXPECT_EQ(m.nn_ratio->high.n, 1);
+  EXPECT_DOUBLE_EQ(m.nn_ratio->high.median, 18);
+  EXPECT_EQ(m.nn_ratio->regular.n, 19);
+  EXPECT_DOUBLE_EQ(m.nn_ratio->regular.q25, 5.5);
+  EXPECT_DOUBLE_EQ(m.nn_ratio->regular.median, 10);
+  EXPECT_DOUBLE_EQ(m.nn_ratio->regular.q75, 14.5);
+  ASSERT_EQ(m.nn_ratio->points.size(), 4u);
+  EXPECT_EQ(m.nn_ratio->points[0], (std::pair<std::string, double>{"highly memorized", 18}));
+  const json s = summary_json(m);
+  EXPECT_EQ(s["nn_ratio"]["regular"]["q0.75"], 14.5);
+  EXPECT_EQ(s["nn_ratio"]["model_samples"], 7);
+  // A ratio of another length is refused.
+  in.nn_ratio->ratio = torch::ones({3});
+  EXPECT_NE(error_of([&] { build_report(in, opt); }).find("nearest-neighbour ratio"), std::string::npos);
+}
+
+TEST(ReportModel, SummaryJsonHoldsTheFiguresAndTheRunFiles) {
+  ReportInput in = planted();
+  in.extraction = read_extraction_json(corpus("extraction_json/extraction.json"));
+  in.validation = read_validation_json(corpus("validation_json/validation.json"));
+  ReportOptions opt;
+  opt.grid = 3;
+  const json s = summary_json(build_report(in, opt));
+  EXPECT_EQ(s["run"]["n"], kN);
+  EXPECT_EQ(s["run"]["jobs"], 3);
+  EXPECT_EQ(s["run"]["failed_jobs"], json::parse(R"([{"id": 1, "status": "diverged", "diverged_epoch": 2}])"));
+  EXPECT_EQ(s["run"]["models_lost"], json::parse(R"({"examples": 1, "most_per_example": 1})"));
+  EXPECT_EQ(s["run"]["seconds"]["train"], 3.75);
+  EXPECT_EQ(s["run"]["shape"], json::parse("[1, 2, 2]"));
+  ASSERT_EQ(s["top"].size(), 3u);
+  EXPECT_EQ(s["top"][0]["index"], 1017);
+  EXPECT_EQ(s["top"][0]["mem"], 19.0);
+  EXPECT_FALSE(s["top"][0].contains("image"));
+  EXPECT_TRUE(s["nn_ratio"].is_null());
+  EXPECT_EQ(s["spearman_mem_logp_in"], s["scores"]["spearman_mem_logp_in"]);
+  // validation.json as it is; extraction.json's settings, overall and models as they are.
+  EXPECT_EQ(s["validation"], read_json(corpus("validation_json/validation.json")));
+  const json x = read_json(corpus("extraction_json/extraction.json"));
+  EXPECT_EQ(s["extraction"], (json{{"settings", x["settings"]}, {"overall", x["overall"]}, {"models", x["models"]}}));
+}
+
+TEST(ReportModel, PageShowsSectionsChartsAndEscapedText) {
+  ReportInput in = planted(true);
+  ReportOptions opt;
+  opt.grid = 2;
+  opt.max_rows = 6;
+  const ReportAssets assets{"/*vega*/", "/*vega-lite*/", "/*vega-embed*/"};
+  ReportModel m = build_report(in, opt);
+  EXPECT_EQ(m.top[0].image.rfind("data:image/png;base64,", 0), 0u);
+  std::string html = render_html(m, assets);
+  EXPECT_NE(html.find("runs/&lt;b&gt;planted&lt;/b&gt;"), std::string::npos);
+  EXPECT_EQ(html.find("<b>planted</b>"), std::string::npos);
+  EXPECT_NE(html.find("Content-Security-Policy"), std::string::npos);
+  EXPECT_NE(html.find("<script>/*vega-lite*/</script>"), std::string::npos);
+  EXPECT_NE(html.find("vegaEmbed("), std::string::npos);  // report/page.js, compiled in
+  EXPECT_NE(html.find(".kpi b{"), std::string::npos);     // report/page.css
+  EXPECT_EQ(html.find("id=\"validation\""), std::string::npos);
+  EXPECT_EQ(html.find("href=\"#extraction\""), std::string::npos);
+  EXPECT_NE(html.find("No nearest-neighbour ratio"), std::string::npos);
+  json page = page_data(html);
+  EXPECT_EQ(page["specs"].size(), 7u);  // loss, hist, bins, scatter, epochs, class, class-share
+  EXPECT_EQ(page["table"].size(), 6u);
+  EXPECT_FALSE(page["table"][0].contains("image"));
+  EXPECT_TRUE(page["grids"]["top"][0].contains("image"));
+  EXPECT_EQ(page["neighbours"][0]["neighbours"].size(), 5u);
+  EXPECT_EQ(page["specs"]["chart-scatter"]["data"]["values"].size(), 6u);
+  EXPECT_TRUE(page["pairs"].empty());
+
+  in.extraction = read_extraction_json(corpus("extraction_json/extraction.json"));
+  in.validation = read_validation_json(corpus("validation_json/validation.json"));
+  in.nn_ratio = NnRatioInput{torch::arange(1, kN + 1, torch::kFloat32), 0, 7, 7, "planted"};
+  html = render_html(build_report(in, opt), assets);
+  EXPECT_NE(html.find("href=\"#validation\""), std::string::npos);
+  EXPECT_NE(html.find("<tr><th>kfold_estimate_vs_loo</th><td>0.9500</td><td>1.5000</td><td>n/a</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr><td>1</td><td>0</td><td>0</td><td>0.00000</td><td>0.00000</td><td>n/a</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<b>3</b> samples copy a training example"), std::string::npos);
+  page = page_data(html);
+  EXPECT_EQ(page["specs"].size(), 8u);
+  EXPECT_EQ(page["specs"]["chart-ratio"]["data"]["values"].size(), 6u);
+  EXPECT_EQ(page["pairs"].size(), 2u);
+  // A library that would end its script element early is refused.
+  EXPECT_NE(error_of([&] { render_html(m, {"x</script>", "", ""}); }).find("cannot be inlined"), std::string::npos);
+}
+
+TEST(ReportFiles, ReadsTheCorpusFiles) {
+  const ExtractionFile x = read_extraction_json(corpus("extraction_json/extraction.json"));
+  EXPECT_EQ(x.settings.jobs, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(x.settings.ct_samples, "mean");
+  ASSERT_EQ(x.models.size(), 2u);
+  EXPECT_DOUBLE_EQ(x.models[0].ct, -1.5);
+  EXPECT_TRUE(std::isnan(x.models[1].ct));
+  EXPECT_EQ(x.overall.copies_of_training, 3);
+  EXPECT_TRUE(std::isnan(x.overall.mem_mean_not_copied));
+  ASSERT_EQ(x.pairs.size(), 2u);
+  EXPECT_TRUE(x.pairs[0].in_training);
+  EXPECT_TRUE(x.pairs[0].sample_image);
+  EXPECT_FALSE(x.pairs[1].train_image);
+  const ValidationFile v = read_validation_json(corpus("validation_json/validation.json"));
+  EXPECT_EQ(v.model, "gaussian");
+  EXPECT_EQ(v.kfold_target_vs_loo.n, 300);
+  EXPECT_DOUBLE_EQ(v.kfold_estimate_vs_loo.spearman, 0.95);
+  EXPECT_TRUE(std::isnan(v.kfold_estimate_vs_loo.top5_agreement));
+}
+
+TEST(ReportFiles, MalformedFilesNameTheFileAndTheField) {
+  const json x = read_json(corpus("extraction_json/extraction.json"));
+  auto error = [](const json& j) { return error_of([&] { parse_extraction_json(j, "DIR/extraction.json"); }); };
+  json bad = x;
+  bad["models"][1]["ct"] = "high";
+  EXPECT_EQ(error(bad), "DIR/extraction.json: models[1].ct should be a number or null, got string");
+  bad = x;
+  bad["overall"].erase("examples_copied");
+  EXPECT_EQ(error(bad), "DIR/extraction.json: overall.examples_copied is missing");
+  bad = x;
+  bad["settings"]["jobs"][1] = 1.5;
+  EXPECT_EQ(error(bad), "DIR/extraction.json: settings.jobs[1] should be an integer, got a floating-point number");
+  bad = x;
+  bad["pairs"][0]["in_training"] = 1;
+  EXPECT_EQ(error(bad), "DIR/extraction.json: pairs[0].in_training should be true or false, got number");
+  bad = x;
+  bad["pairs"][0]["job"] = 18446744073709551615ULL;
+  EXPECT_NE(error(bad).find("pairs[0].job is out of range"), std::string::npos);
+  EXPECT_EQ(error(json::array()), "DIR/extraction.json: the file should be a JSON object, got array");
+  bad = x;
+  bad["models"] = json::object();
+  EXPECT_EQ(error(bad), "DIR/extraction.json: models should be an array, got object");
+
+  json v = read_json(corpus("validation_json/validation.json"));
+  v["kfold_target_vs_loo"]["n"] = nullptr;
+  EXPECT_EQ(error_of([&] { parse_validation_json(v, "V.json"); }),
+            "V.json: kfold_target_vs_loo.n should be an integer, got null");
+  const std::string dir = test::scratch_dir();
+  test::write_bytes(dir + "/validation.json", {'{', '"', 'x'});
+  EXPECT_NE(error_of([&] { read_validation_json(dir + "/validation.json"); }).find("validation.json: not valid JSON"),
+            std::string::npos);
+}
