@@ -32,11 +32,16 @@ size_t invalid_utf8(const std::string& text) {
     const unsigned c = b[i];
     size_t len = 0;
     unsigned lo = 0x80, hi = 0xBF;  // range of the second byte
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return i;
+    if (c < 0x80)
+      len = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      len = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+      len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+      len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else
+      return i;
     if (i + len > n) return i;
     for (size_t k = 1; k < len; ++k)
       if (b[i + k] < (k == 1 ? lo : 0x80) || b[i + k] > (k == 1 ? hi : 0xBF)) return i;
@@ -67,7 +72,8 @@ void check_toml_input(const std::string& path) {
     } else if (c == '"' || c == '\'') {
       const bool triple = text.compare(i, 3, std::string(3, c)) == 0;
       size_t j = i + (triple ? 3 : 1);
-      while (j < text.size() && !(triple ? text.compare(j, 3, std::string(3, c)) == 0 : text[j] == c || text[j] == '\n')) {
+      while (j < text.size() &&
+             !(triple ? text.compare(j, 3, std::string(3, c)) == 0 : text[j] == c || text[j] == '\n')) {
         if (c == '"' && text[j] == '\\') ++j;
         ++j;
       }
@@ -93,13 +99,17 @@ void add_run_options(CLI::App& app, RunConfig& c) {
     } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
       app.add_option(flag, field, o.help)->delimiter(',')->capture_default_str();
     } else {  // a typed choice: parsed from its text once, here
-      app.add_option_function<std::string>(flag, [&field, key = o.key](const std::string& text) {
-           if constexpr (std::is_same_v<T, Binarize>) field = parse_binarize(text, key);
-           if constexpr (std::is_same_v<T, Decoder>) field = parse_decoder(text, key);
-           if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, key);
-           if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, key);
-           if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
-         }, o.help)->default_str(to_string(field));
+      app.add_option_function<std::string>(
+             flag,
+             [&field, key = o.key](const std::string& text) {
+               if constexpr (std::is_same_v<T, Binarize>) field = parse_binarize(text, key);
+               if constexpr (std::is_same_v<T, Decoder>) field = parse_decoder(text, key);
+               if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, key);
+               if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, key);
+               if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
+             },
+             o.help)
+          ->default_str(to_string(field));
     }
   });
 }
@@ -132,7 +142,8 @@ std::vector<std::string> toml_to_flags(const std::string& path) {
   for (const auto& [key, v] : root.as_table()) {
     std::string name = key;
     std::replace(name.begin(), name.end(), '_', '-');
-    if (v.is_table()) throw Error(str("--config: ", path, ": key '", key, "' is a table; use flat keys named as the flags"));
+    if (v.is_table())
+      throw Error(str("--config: ", path, ": key '", key, "' is a table; use flat keys named as the flags"));
     if (v.is_boolean()) {
       flags.push_back("--" + name + (v.as_boolean() ? "" : "=false"));
     } else if (v.is_array()) {
@@ -150,15 +161,19 @@ namespace {
 
 /// The extract subcommand, bound to cmd.extract.
 CLI::App* add_extract(CLI::App& app, Command& cmd) {
-  CLI::App* extract = app.add_subcommand("extract", "sample the models of a run and find the training images they copy");
+  CLI::App* extract =
+      app.add_subcommand("extract", "sample the models of a run and find the training images they copy");
   extract->add_option("--run", cmd.extract.run_dir, "run directory")->required();
   extract->add_option("--samples", cmd.extract.samples, "samples per model")->capture_default_str();
   extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
-  extract->add_option_function<std::string>(
-      "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_draw(text); },
-      "mean (decoder means) | bernoulli")->default_str("mean");
+  extract
+      ->add_option_function<std::string>(
+          "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_draw(text); },
+          "mean (decoder means) | bernoulli")
+      ->default_str("mean");
   extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
-  extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")->capture_default_str();
+  extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")
+      ->capture_default_str();
   extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
   extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
   extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
@@ -205,7 +220,8 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
 
   // bench: the same options, with the fmnist-6k workload as defaults and a fresh run directory.
   RunConfig bench_cfg = fmnist_6k();
-  CLI::App* bench = app.add_subcommand("bench", "time the fmnist-6k workload (or any plan) per phase against the sgemm peak");
+  CLI::App* bench =
+      app.add_subcommand("bench", "time the fmnist-6k workload (or any plan) per phase against the sgemm peak");
   bench->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   bench->add_option("--config", config_file, "TOML file of options (flags override it)");
   add_run_options(*bench, bench_cfg);
@@ -226,8 +242,10 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
 
   CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
   report->add_option("--run", cmd.report.run_dir, "run directory")->required();
-  report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")->capture_default_str();
-  run->add_option("--high-quantile", cmd.report.high_quantile, "report: highly memorized above this quantile of M")->capture_default_str();
+  report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")
+      ->capture_default_str();
+  run->add_option("--high-quantile", cmd.report.high_quantile, "report: highly memorized above this quantile of M")
+      ->capture_default_str();
 
   CLI::App* extract = add_extract(app, cmd);
 
@@ -238,7 +256,8 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   exact->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   exact->add_option("--config", config_file, "TOML file of options (flags override it)");
   add_run_options(*exact, exact_cfg);
-  exact->add_option("--compare", cmd.compare_dir, "a run directory whose K-fold scores to check against the exact values");
+  exact->add_option("--compare", cmd.compare_dir,
+                    "a run directory whose K-fold scores to check against the exact values");
 
   std::vector<std::string> full = with_toml(args, *run);
   std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector

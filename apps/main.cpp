@@ -13,14 +13,14 @@
 
 #include "cli.h"
 #include "memscope/bench/bench.h"
-#include "memscope/pipeline/exact.h"
-#include "memscope/io/atomic.h"
-#include "memscope/pipeline/finished_run.h"
-#include "memscope/pipeline/run_layout.h"
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"
+#include "memscope/io/atomic.h"
+#include "memscope/pipeline/exact.h"
+#include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/run.h"
+#include "memscope/pipeline/run_layout.h"
 
 namespace {
 
@@ -57,11 +57,13 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
   double mean = 0;
   for (double m : o.scores.mem) mean += m;
   mean /= double(std::max<size_t>(1, o.scores.mem.size()));
-  std::cout << "memscope: " << o.jobs_trained << " jobs trained, " << o.jobs_skipped << " resumed, "
-            << o.jobs_diverged << " diverged, in " << o.seconds << " s; mean memorization " << mean << "\n"
+  std::cout << "memscope: " << o.jobs_trained << " jobs trained, " << o.jobs_skipped << " resumed, " << o.jobs_diverged
+            << " diverged, in " << o.seconds << " s; mean memorization " << mean << "\n"
             << (o.missing.empty() ? "" : "partial scores: " + missing_line(o) + "\n")
-            << (lost.examples == 0 ? "" : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "
-                                                      "or missing jobs; see n_in, n_out)\n", lost.examples, lost.most, o.jobs_total))
+            << (lost.examples == 0 ? ""
+                                   : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "
+                                                 "or missing jobs; see n_in, n_out)\n",
+                                                 lost.examples, lost.most, o.jobs_total))
             << "scores: " << files.scores() << "\n"
             << "raw:    logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy in " << o.dir << "\n"
             << "config: " << files.config() << "\n"
@@ -88,8 +90,8 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
                j["seconds"][key].get<double>(), j["matmul_tflop"][key].get<double>(), j["gflops"][key].get<double>(),
                100 * j["fraction_of_peak"][key].get<double>());
   };
-  fmt::print("workload: {} examples, {} folds x {} repeats, {} epochs, S = {}, {} threads\n",
-             cfg.data.limit, cfg.plan.folds, cfg.plan.repeats, cfg.train.epochs, cfg.eval.iw_samples, r.threads);
+  fmt::print("workload: {} examples, {} folds x {} repeats, {} epochs, S = {}, {} threads\n", cfg.data.limit,
+             cfg.plan.folds, cfg.plan.repeats, cfg.train.epochs, cfg.eval.iw_samples, r.threads);
   if (r.reference_workload)
     fmt::print("total    {:7.1f} s   ({:.2f}x the paper's code, {} s)\n", r.total_seconds,
                j["speedup_vs_reference"].get<double>(), memscope::kReferenceSeconds);
@@ -97,8 +99,8 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
     fmt::print("total    {:7.1f} s   (not the fmnist-6k workload: no reference time)\n", r.total_seconds);
   line("train", "train");
   line("evaluate", "evaluate");
-  fmt::print("sgemm peak {:.1f} GFLOP/s (float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n",
-             r.peak_gflops, r.peak_rss_kb / 1024.0, r.mean_mem);
+  fmt::print("sgemm peak {:.1f} GFLOP/s (float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n", r.peak_gflops,
+             r.peak_rss_kb / 1024.0, r.mean_mem);
   const std::string json_path = !json_out.empty() ? json_out : (temporary ? "" : memscope::RunLayout(cfg.out).bench());
   if (!json_path.empty()) {
     memscope::write_atomic(json_path, j.dump(2) + "\n");
@@ -107,7 +109,6 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
   if (temporary) fs::remove_all(cfg.out);
   return 0;
 }
-
 
 /// train: a shard of the plan, from options or from a run directory's configuration.
 int train_command(const memscope::cli::Command& cmd) {
@@ -138,9 +139,9 @@ int report_command(const memscope::cli::Command& cmd) {
 int extract_command(const memscope::cli::Command& cmd) {
   const nlohmann::json r = memscope::extract(cmd.extract);
   const auto& o = r["overall"];
-  std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, "
-            << o["copies_of_held_out"] << " a held-out one (adaptive rule); rates " << o["copy_rate_training"]
-            << " vs " << o["copy_rate_held_out"] << "\n"
+  std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, " << o["copies_of_held_out"]
+            << " a held-out one (adaptive rule); rates " << o["copy_rate_training"] << " vs " << o["copy_rate_held_out"]
+            << "\n"
             << "pairs:   " << cmd.extract.run_dir << "/extraction.csv, copies.csv, extraction.json\n";
   if (cmd.no_report) return 0;
   memscope::ReportConfig rc = cmd.report;
@@ -208,9 +209,9 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   memscope::cluster::init(&argc, &argv);
   spdlog::set_default_logger(spdlog::stderr_color_mt("memscope"));
-  spdlog::set_pattern(memscope::cluster::size() > 1
-                          ? fmt::format("[%H:%M:%S rank {}/{}] %v", memscope::cluster::rank(), memscope::cluster::size())
-                          : "[%H:%M:%S] %v");
+  spdlog::set_pattern(memscope::cluster::size() > 1 ? fmt::format("[%H:%M:%S rank {}/{}] %v", memscope::cluster::rank(),
+                                                                  memscope::cluster::size())
+                                                    : "[%H:%M:%S] %v");
   const int code = command(std::vector<std::string>(argv + 1, argv + argc));
   // An error on one rank would leave the others waiting for it: end them all.
   if (code != 0 && memscope::cluster::size() > 1) memscope::cluster::abort(code);

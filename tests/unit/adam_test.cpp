@@ -26,8 +26,8 @@ TEST(MemberAdam, EachMemberFollowsLibTorchsAdamAndSkippedStepsChangeNothing) {
   std::vector<std::unique_ptr<torch::optim::Adam>> ref;
   for (int64_t g = 0; g < G; ++g) {
     ref_p.push_back(p[g].detach().clone().requires_grad_());
-    ref.push_back(std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{ref_p[g]},
-                                                       torch::optim::AdamOptions(1e-2)));
+    ref.push_back(
+        std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{ref_p[g]}, torch::optim::AdamOptions(1e-2)));
   }
   MemberAdam adam({p}, G, 1e-2);
   for (int64_t s = 0; s < kSteps; ++s) {
@@ -46,8 +46,7 @@ TEST(MemberAdam, EachMemberFollowsLibTorchsAdamAndSkippedStepsChangeNothing) {
     }
   }
   for (int64_t g = 0; g < G; ++g)
-    EXPECT_TRUE(torch::allclose(p[g], ref_p[g], 1e-6, 1e-6)) << "member " << g << ": "
-                                                             << (p[g] - ref_p[g]).abs().max();
+    EXPECT_TRUE(torch::allclose(p[g], ref_p[g], 1e-6, 1e-6)) << "member " << g << ": " << (p[g] - ref_p[g]).abs().max();
   set_threads(1);
 }
 
@@ -75,7 +74,7 @@ TEST(MemberAdam, RestoredStateContinuesAsIfUninterrupted) {
     straight.step({true, true});
     resumed.step({true, true});
   }
-  EXPECT_TRUE(torch::equal(a[0], b[0]));  // the same steps: bit for bit
+  EXPECT_TRUE(torch::equal(a[0], b[0]));      // the same steps: bit for bit
   EXPECT_FALSE(torch::allclose(a[1], b[1]));  // member 1 missed step 0
 }
 

@@ -39,7 +39,8 @@ TEST(Bench, CountsTheMatmulFlopsOfWhatRanAndMeasuresAPeak) {
   EXPECT_GT(r.peak_rss_kb, 0);
   const nlohmann::json j = r.to_json(c);
   EXPECT_TRUE(j["speedup_vs_reference"].is_null());  // not the reference's workload
-  EXPECT_NEAR(j["fraction_of_peak"]["train"].get<double>(), r.train_flops / r.train_seconds / 1e9 / r.peak_gflops, 1e-9);
+  EXPECT_NEAR(j["fraction_of_peak"]["train"].get<double>(), r.train_flops / r.train_seconds / 1e9 / r.peak_gflops,
+              1e-9);
 }
 
 TEST(Bench, SameWorkloadIgnoresSeedsThreadsAndPlaces) {

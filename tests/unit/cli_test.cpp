@@ -61,8 +61,11 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
   };
   EXPECT_NE(message([](RunConfig& c) { c.plan.folds = 0; }).find("folds: "), std::string::npos);
   EXPECT_NE(message([](RunConfig& c) { c.train.lr = -1; }).find("lr: must be in (0, 1000)"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.eval.iw_samples = 0; }).find("iw_samples: must be >= 1, got 0"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.model.hidden = {64, 0}; }).find("hidden: values must be >= 1, got 0"),
+  EXPECT_NE(message([](RunConfig& c) { c.eval.iw_samples = 0; }).find("iw_samples: must be >= 1, got 0"),
+            std::string::npos);
+  EXPECT_NE(message([](RunConfig& c) {
+              c.model.hidden = {64, 0};
+            }).find("hidden: values must be >= 1, got 0"),
             std::string::npos);
   EXPECT_NE(error_of([] { parse_binarize("maybe"); }).find("binarize: expected sample, threshold, none or auto"),
             std::string::npos);
@@ -74,7 +77,8 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
 
 TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
   const std::string dir = test::scratch_dir();
-  write_atomic(dir + "/c.toml", "model = \"conv-vae\"\ndecoder = \"logit-gaussian\"\nhflip = true\ncrop = [1, 2, 30, 40]\n");
+  write_atomic(dir + "/c.toml",
+               "model = \"conv-vae\"\ndecoder = \"logit-gaussian\"\nhflip = true\ncrop = [1, 2, 30, 40]\n");
   std::string shown;
   cli::Command c = cli::parse({"run", "--config", dir + "/c.toml", "--resize", "64", "--data", "celeba:faces"}, &shown);
   EXPECT_EQ(c.run.model.family, (ModelFamily{Family::kConvVae, 0}));
@@ -100,11 +104,14 @@ TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
     return std::string();
   };
   EXPECT_NE(error_of([] { parse_decoder("poisson"); }).find("decoder: "), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.model.decoder = Decoder::kGaussian; }).find("MLP VAE has the Bernoulli decoder only"),
+  EXPECT_NE(message([](RunConfig& c) {
+              c.model.decoder = Decoder::kGaussian;
+            }).find("MLP VAE has the Bernoulli decoder only"),
             std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.model.family = {Family::kConvVae, 0}, c.model.decoder = Decoder::kGaussian,
-                                     c.data.binarize = Binarize::kSample; })
-                .find("continuous"),
+  EXPECT_NE(message([](RunConfig& c) {
+              c.model.family = {Family::kConvVae, 0}, c.model.decoder = Decoder::kGaussian,
+              c.data.binarize = Binarize::kSample;
+            }).find("continuous"),
             std::string::npos);
   EXPECT_NE(message([](RunConfig& c) { c.data.crop = {5, 5, 2, 9}; }).find("crop: "), std::string::npos);
   // A run's configuration round-trips through config.json.

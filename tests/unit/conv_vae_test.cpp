@@ -55,7 +55,8 @@ TEST(ConvVae, LogitVolumeTermIsTheLogDerivativeOfTheTransform) {
   const double expected = dy_dv.log().sum().item<double>() - 5 * std::log(256.0);
   EXPECT_NEAR(volume.item<double>(), expected, 1e-5);
   for (int d = 0; d < 5; ++d)
-    EXPECT_NEAR(y[0][d].item<double>(), logit_of_level((std::round(x[0][d].item<double>() * 255) + u[0][d].item<double>()) / 256), 1e-12);
+    EXPECT_NEAR(y[0][d].item<double>(),
+                logit_of_level((std::round(x[0][d].item<double>() * 255) + u[0][d].item<double>()) / 256), 1e-12);
 }
 
 // The reported log p of an 8-bit image against the exact probability of its pixels' bins under a
@@ -72,10 +73,11 @@ TEST(ConvVae, EightBitLogitGaussianLikelihoodMatchesTheBinProbabilities) {
   double exact = 0;
   for (int64_t k = 0; k < D; ++k) {
     const double m = mu[k].item<double>(), s = std::exp(0.5 * lv[k].item<double>());
-    exact += std::log(normal_cdf((logit_of_level((k + 1) / 256.0) - m) / s) - normal_cdf((logit_of_level(k / 256.0) - m) / s));
+    exact += std::log(normal_cdf((logit_of_level((k + 1) / 256.0) - m) / s) -
+                      normal_cdf((logit_of_level(k / 256.0) - m) / s));
   }
   EXPECT_NEAR(reported, exact, 0.02);  // midpoint rule over 256 pixels: about 0.003 off
-  EXPECT_LT(reported, 0);  // a probability of a discrete image
+  EXPECT_LT(reported, 0);              // a probability of a discrete image
 }
 
 TEST(ConvVae, RefusesImagesNotMultiplesOf16) {
@@ -121,7 +123,8 @@ TEST(ConvVae, SavedMemberReloadsWithItsRunningStatistics) {
   b.load_member(0, ss);
   torch::NoGradGuard ng;
   torch::Tensor e = torch::randn({1, 6, 3, 4});
-  EXPECT_TRUE(torch::allclose(a.log_prob(d.x, e.expand({2, 6, 3, 4}).contiguous())[1], b.log_prob(d.x, e)[0], 1e-5, 1e-4));
+  EXPECT_TRUE(
+      torch::allclose(a.log_prob(d.x, e.expand({2, 6, 3, 4}).contiguous())[1], b.log_prob(d.x, e)[0], 1e-5, 1e-4));
   auto gen = at::detail::createCPUGenerator(3);
   torch::Tensor s = b.sample(0, 5, gen);
   EXPECT_EQ(s.sizes(), torch::IntArrayRef({5, 256}));
@@ -145,7 +148,8 @@ TEST(ConvVae, GroupedTrainingEqualsOneJobAtATimeWithFlips) {
       GroupResult alone = train_group(data, {plan.jobs[j]}, cfg);
       const JobResult &a = alone.jobs[0], &t = together.jobs[j];
       ASSERT_EQ(t.status, "ok") << dec;
-      for (size_t e = 0; e < 2; ++e) EXPECT_NEAR(a.train_loss[e], t.train_loss[e], 1e-4 * std::abs(a.train_loss[e])) << dec;
+      for (size_t e = 0; e < 2; ++e)
+        EXPECT_NEAR(a.train_loss[e], t.train_loss[e], 1e-4 * std::abs(a.train_loss[e])) << dec;
       EXPECT_NEAR(a.heldout_loss.back(), t.heldout_loss.back(), 1e-4 * std::abs(a.heldout_loss.back())) << dec;
       // Grouped and single convolutions round differently in float32, and training amplifies it:
       // measured up to 1.1e-4 relative (0.34 of 3030 nats, Gaussian decoder with variance 0.01).

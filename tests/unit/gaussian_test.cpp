@@ -23,9 +23,7 @@ torch::Tensor sample(int64_t n, int64_t D, uint64_t seed) {
   return x;
 }
 
-torch::Tensor without(const torch::Tensor& x, int64_t i) {
-  return torch::cat({x.slice(0, 0, i), x.slice(0, i + 1)});
-}
+torch::Tensor without(const torch::Tensor& x, int64_t i) { return torch::cat({x.slice(0, 0, i), x.slice(0, i + 1)}); }
 
 }  // namespace
 
@@ -34,7 +32,8 @@ TEST(Gaussian, LeaveOneOutEqualsBruteForceRefits) {
   for (double ridge : {0.0, 0.3}) {
     ExactLoo loo = gaussian_exact_loo(x, ridge);
     for (int64_t i = 0; i < 40; ++i) {
-      const double refit = GaussianDensity::fit(gaussian_stats(without(x, i)), ridge).log_prob(x.slice(0, i, i + 1))[0].item<double>();
+      const double refit =
+          GaussianDensity::fit(gaussian_stats(without(x, i)), ridge).log_prob(x.slice(0, i, i + 1))[0].item<double>();
       EXPECT_NEAR(loo.logp_loo[i].item<double>(), refit, 1e-9) << "i=" << i << " ridge=" << ridge;
     }
     const torch::Tensor full = GaussianDensity::fit(gaussian_stats(x), ridge).log_prob(x);
@@ -81,8 +80,9 @@ TEST(Ppca, LeaveOneOutEqualsBruteForceRefits) {
   for (int64_t q : {1, 3}) {
     ExactLoo loo = ppca_exact_loo(x, q, 0.0);
     for (int64_t i = 0; i < 30; ++i) {
-      const double refit =
-          GaussianDensity::fit_ppca(gaussian_stats(without(x, i)), q, 0.0).log_prob(x.slice(0, i, i + 1))[0].item<double>();
+      const double refit = GaussianDensity::fit_ppca(gaussian_stats(without(x, i)), q, 0.0)
+                               .log_prob(x.slice(0, i, i + 1))[0]
+                               .item<double>();
       EXPECT_NEAR(loo.logp_loo[i].item<double>(), refit, 1e-8) << "i=" << i << " q=" << q;
     }
   }

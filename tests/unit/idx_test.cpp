@@ -13,9 +13,9 @@
 #include "test_util.h"
 
 using namespace memscope;
-using test::error_of;
 using memscope::test::idx_bytes;
 using memscope::test::write_bytes;
+using test::error_of;
 
 namespace {
 

@@ -33,7 +33,8 @@ void write_png(const std::string& path, const torch::Tensor& img) {
 
 void write_jpeg(const std::string& path, const torch::Tensor& img) {
   torch::Tensor hwc = img.permute({1, 2, 0}).contiguous();
-  ASSERT_TRUE(stbi_write_jpg(path.c_str(), int(img.size(2)), int(img.size(1)), int(img.size(0)), hwc.data_ptr<uint8_t>(), 100));
+  ASSERT_TRUE(
+      stbi_write_jpg(path.c_str(), int(img.size(2)), int(img.size(1)), int(img.size(0)), hwc.data_ptr<uint8_t>(), 100));
 }
 
 }  // namespace
@@ -58,7 +59,8 @@ TEST(Cifar10, ReadsRecordsAndRejectsBrokenFiles) {
   EXPECT_EQ(read_cifar10(dir + "/cifar", 2).pixels.size(0), 2);
 
   test::write_bytes(dir + "/short.bin", std::vector<uint8_t>(bytes.begin(), bytes.end() - 5));
-  EXPECT_NE(error_of([&] { read_cifar10(dir + "/short.bin"); }).find("not a positive multiple of 3073"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_cifar10(dir + "/short.bin"); }).find("not a positive multiple of 3073"),
+            std::string::npos);
   std::vector<uint8_t> bad = bytes;
   bad[3073] = 10;
   test::write_bytes(dir + "/label.bin", bad);
@@ -82,7 +84,8 @@ TEST(ImageFolder, ReadsPngAndJpegWithLabelsFromSubFolders) {
   EXPECT_TRUE(torch::equal(im.labels, torch::tensor({0, 0, 1}, torch::kInt64)));
   EXPECT_EQ(names, (std::vector<std::string>{"cat", "dog"}));
   EXPECT_TRUE(torch::equal(im.pixels[0], pattern(3, 20, 24, 1)));  // PNG is lossless
-  const double jpeg_err = (im.pixels[2].to(torch::kFloat32) - pattern(3, 20, 24, 3).to(torch::kFloat32)).abs().mean().item<double>();
+  const double jpeg_err =
+      (im.pixels[2].to(torch::kFloat32) - pattern(3, 20, 24, 3).to(torch::kFloat32)).abs().mean().item<double>();
   EXPECT_LT(jpeg_err, 40);  // JPEG is lossy; the pattern is high-frequency
 
   // Crop then resize: the crop box is cut exactly; a constant image stays constant when resized.
@@ -112,7 +115,8 @@ TEST(ImageFolder, NamesTheFileAndTheProblem) {
   EXPECT_NE(error_of([&] { read_image_folder(dir + "/a", {0, 0, 9, 9}, 0); }).find("does not fit"), std::string::npos);
   fs::create_directories(dir + "/none");
   EXPECT_NE(error_of([&] { read_image_folder(dir + "/none", {}, 0); }).find("holds no .png"), std::string::npos);
-  EXPECT_NE(error_of([&] { read_image_folder(dir + "/missing", {}, 0); }).find("is not a directory"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_image_folder(dir + "/missing", {}, 0); }).find("is not a directory"),
+            std::string::npos);
 }
 
 TEST(ImageFolder, CelebaPresetCropsTheFaceBoxAndResizesTo32) {

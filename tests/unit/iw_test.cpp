@@ -61,7 +61,9 @@ TEST(ImportanceWeighting, WrongProposalIsBiasedLowAndConvergesWithS) {
   auto ll = [&](const torch::Tensor& z) { return lg.log_lik(x, z); };
   const torch::Tensor exact = lg.exact(x);
   // S = 1 is the ELBO: below log p(x) on average (Jensen), by a clear margin here.
-  torch::Tensor elbo = iw_log_prob(q_mu.unsqueeze(0), q_logvar.unsqueeze(0), torch::randn({4000, 4, 1, lg.L}, torch::kFloat64), ll).mean(0);
+  torch::Tensor elbo =
+      iw_log_prob(q_mu.unsqueeze(0), q_logvar.unsqueeze(0), torch::randn({4000, 4, 1, lg.L}, torch::kFloat64), ll)
+          .mean(0);
   EXPECT_TRUE((elbo < exact - 0.05).all().item<bool>()) << elbo << exact;
   // Many samples: close to the truth.
   torch::Tensor many = iw_log_prob(q_mu, q_logvar, torch::randn({4, 20000, lg.L}, torch::kFloat64), ll);

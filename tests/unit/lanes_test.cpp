@@ -31,7 +31,7 @@ TEST(Lanes, FewerMembersThanThreadsMakeOneLaneOnAllCores) {
 }
 
 TEST(Lanes, OneMemberPerThreadThenTheRemainder) {
-  expect_plan(plan_lanes(4, 3, true), {0, 1, 2, 3, 4}, 3);  // 4 = 1 * 3 + 1
+  expect_plan(plan_lanes(4, 3, true), {0, 1, 2, 3, 4}, 3);       // 4 = 1 * 3 + 1
   expect_plan(plan_lanes(11, 4, true), {0, 2, 4, 6, 8, 11}, 4);  // 11 = 2 * 4 + 3
 }
 

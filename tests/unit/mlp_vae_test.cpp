@@ -41,9 +41,9 @@ TEST(MlpVae, FusedBernoulliLikelihoodMatchesDirectComputation) {
   torch::Tensor z = torch::randn({2, 5, 9, 3});
   torch::Tensor fused = vae.bernoulli_log_lik(x, z);
   torch::Tensor logits = vae.decode(z.reshape({2, 45, 3})).reshape({2, 5, 9, 40});
-  torch::Tensor direct = -torch::binary_cross_entropy_with_logits(logits, x.unsqueeze(1).expand_as(logits), {},
-                                                                   {}, at::Reduction::None)
-                              .sum(-1);
+  torch::Tensor direct =
+      -torch::binary_cross_entropy_with_logits(logits, x.unsqueeze(1).expand_as(logits), {}, {}, at::Reduction::None)
+           .sum(-1);
   EXPECT_TRUE(torch::allclose(fused, direct, 1e-4, 1e-3)) << (fused - direct).abs().max();
 }
 
@@ -57,7 +57,8 @@ TEST(MlpVae, OneSampleImportanceWeightIsAnUnbiasedElbo) {
   // T one-sample estimates per example, as a batch of T copies of x.
   torch::Tensor xs = x.repeat({T, 1});
   torch::Tensor mc = vae.log_prob(xs, torch::randn({1, 3 * T, 1, 3}))[0].view({T, 3}).to(torch::kFloat64).mean(0);
-  torch::Tensor loss = vae.loss(xs.unsqueeze(0), torch::randn({1, 3 * T, 3}))[0].view({T, 3}).to(torch::kFloat64).mean(0);
+  torch::Tensor loss =
+      vae.loss(xs.unsqueeze(0), torch::randn({1, 3 * T, 3}))[0].view({T, 3}).to(torch::kFloat64).mean(0);
   EXPECT_TRUE(torch::allclose(mc, -loss, 0, 0.5)) << mc << -loss;
   torch::Tensor iw = vae.log_prob(x, torch::randn({1, 3, 512, 3}))[0].to(torch::kFloat64);
   EXPECT_TRUE((iw > mc).all().item<bool>()) << iw << mc;
@@ -133,7 +134,8 @@ TEST(Trainer, MembersSplitIntoLanesComputeWhatOneEnsembleComputes) {
     // member() finds job j's weights in its lane.
     auto [m1, k1] = one.member(int64_t(j));
     auto [m2, k2] = lanes.member(int64_t(j));
-    EXPECT_TRUE(torch::allclose(m1->sample(k1, 5, make_generator(7)), m2->sample(k2, 5, make_generator(7)), 1e-4, 1e-4));
+    EXPECT_TRUE(
+        torch::allclose(m1->sample(k1, 5, make_generator(7)), m2->sample(k2, 5, make_generator(7)), 1e-4, 1e-4));
   }
 }
 
@@ -148,7 +150,8 @@ TEST(Trainer, ADivergedJobIsRecordedAndDoesNotDisturbItsGroup) {
   cfg.plan.folds = 2;
   Plan plan = make_kfold_plan(data.size(), cfg.plan, 3);
   GroupResult g = train_group(data, plan.jobs, cfg);
-  const size_t poisoned = std::find(plan.jobs[0].train.begin(), plan.jobs[0].train.end(), 0) != plan.jobs[0].train.end() ? 0 : 1;
+  const size_t poisoned =
+      std::find(plan.jobs[0].train.begin(), plan.jobs[0].train.end(), 0) != plan.jobs[0].train.end() ? 0 : 1;
   const size_t clean = 1 - poisoned;
   EXPECT_EQ(g.jobs[poisoned].status, "diverged");
   EXPECT_EQ(g.jobs[poisoned].diverged_epoch, 1);
@@ -166,7 +169,7 @@ TEST(Trainer, AJobKilledMidTrainingResumesFromItsCheckpointWithIdenticalResults)
 }
 
 TEST(MlpVae, MatmulFlopsCountEveryLayerAndNoInputGradientOfTheData) {
-  MlpVaeEnsemble vae(1024, ModelConfig{}, {1});  // 1024-512-256-16, the paper's model
+  MlpVaeEnsemble vae(1024, ModelConfig{}, {1});            // 1024-512-256-16, the paper's model
   const double enc = 1024.0 * 512 + 512 * 256 + 256 * 32;  // the last layer gives mean and log-variance
   const double dec = 16.0 * 256 + 256 * 512 + 512 * 1024;
   EXPECT_DOUBLE_EQ(vae.forward_flops_per_example(), 2 * (enc + dec));

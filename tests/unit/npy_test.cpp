@@ -13,9 +13,12 @@ using namespace memscope;
 
 TEST(Npy, RoundTripsEveryType) {
   const std::string dir = test::scratch_dir();
-  std::vector<torch::Tensor> ts = {torch::randn({3, 4, 5}), torch::randn({7}, torch::kFloat64),
-                                   torch::arange(6, torch::kInt64).view({2, 3}), torch::rand({4, 2}) > 0.5,
-                                   torch::tensor({1, 2, 255}, torch::kUInt8), torch::zeros({0, 3})};
+  std::vector<torch::Tensor> ts = {torch::randn({3, 4, 5}),
+                                   torch::randn({7}, torch::kFloat64),
+                                   torch::arange(6, torch::kInt64).view({2, 3}),
+                                   torch::rand({4, 2}) > 0.5,
+                                   torch::tensor({1, 2, 255}, torch::kUInt8),
+                                   torch::zeros({0, 3})};
   for (size_t i = 0; i < ts.size(); ++i) {
     const std::string p = dir + "/t" + std::to_string(i) + ".npy";
     write_npy(p, ts[i]);
@@ -51,9 +54,7 @@ TEST(Npy, RejectsBrokenFiles) {
   EXPECT_THROW(read_npy(dir + "/missing.npy"), Error);
 }
 
-TEST(Atomic, FailsCleanlyOnAnUnwritableDirectory) {
-  EXPECT_THROW(write_atomic("/nonexistent-dir/x.txt", "hi"), Error);
-}
+TEST(Atomic, FailsCleanlyOnAnUnwritableDirectory) { EXPECT_THROW(write_atomic("/nonexistent-dir/x.txt", "hi"), Error); }
 
 TEST(Atomic, StaleTemporariesOfDeadProcessesAreRemoved) {
   const std::string dir = test::scratch_dir();
@@ -82,8 +83,9 @@ std::string npy_with_header(const std::string& dict, const std::string& data) {
 // from the allocator, or an out-of-memory kill when the size could be had, not a memscope::Error.
 TEST(Npy, HugeShapeInATinyFileIsAnErrorNotAnAllocation) {
   const std::string dir = test::scratch_dir();
-  write_atomic(dir + "/huge.npy", npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (16777216, 16777216), }",
-                                                  std::string(16, '\0')));
+  write_atomic(dir + "/huge.npy",
+               npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (16777216, 16777216), }",
+                               std::string(16, '\0')));
   try {
     read_npy(dir + "/huge.npy");
     FAIL() << "no error";
@@ -97,19 +99,22 @@ TEST(Npy, HugeShapeInATinyFileIsAnErrorNotAnAllocation) {
 // libstdc++, reproduced standalone). Now a linear scanner. Also: "(-2,)" was read as (2,).
 TEST(Npy, LongHeadersAndOddShapesAreErrors) {
   const std::string dir = test::scratch_dir();
-  const std::string long_descr = "{'descr': '" + std::string(60000, 'x') + "', 'fortran_order': False, 'shape': (2,), }";
+  const std::string long_descr =
+      "{'descr': '" + std::string(60000, 'x') + "', 'fortran_order': False, 'shape': (2,), }";
   write_atomic(dir + "/long.npy", npy_with_header(long_descr, std::string(16, '\0')));
   EXPECT_THROW(read_npy(dir + "/long.npy"), Error);
-  const std::string long_shape = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::string(60000, ' ') + "2,), }";
+  const std::string long_shape =
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::string(60000, ' ') + "2,), }";
   write_atomic(dir + "/longshape.npy", npy_with_header(long_shape, std::string(16, '\0')));
   EXPECT_EQ(read_npy(dir + "/longshape.npy").sizes(), torch::IntArrayRef({2}));
   for (const char* shape : {"(-2,)", "(2, x)", "2", "(2,"}) {
-    write_atomic(dir + "/bad.npy", npy_with_header(str("{'descr': '<f8', 'fortran_order': False, 'shape': ", shape, ", }"),
-                                                   std::string(16, '\0')));
+    write_atomic(dir + "/bad.npy",
+                 npy_with_header(str("{'descr': '<f8', 'fortran_order': False, 'shape': ", shape, ", }"),
+                                 std::string(16, '\0')));
     EXPECT_THROW(read_npy(dir + "/bad.npy"), Error) << shape;
   }
-  write_atomic(dir + "/scalar.npy", npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
-                                                    std::string(8, '\0')));
+  write_atomic(dir + "/scalar.npy",
+               npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", std::string(8, '\0')));
   EXPECT_EQ(read_npy(dir + "/scalar.npy").dim(), 0);
 }
 

@@ -86,7 +86,9 @@ TEST(Toml, DeepNestingIsAnErrorNotAStackOverflow) {
 TEST(Toml, InvalidUtf8IsAnErrorBeforeToml11SeesIt) {
   const std::string dir = test::scratch_dir();
   const std::string p = dir + "/bad.toml";
-  write_atomic(p, std::string("ABdata ='f\xff\xff\xff\xff\xff\xff\xff\x42" "data ='f\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffold=", 40));
+  write_atomic(p, std::string("ABdata ='f\xff\xff\xff\xff\xff\xff\xff\x42"
+                              "data ='f\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffold=",
+                              40));
   EXPECT_NE(error_of([&] { cli::toml_to_flags(p); }).find("is not valid UTF-8 (byte 10)"), std::string::npos);
   for (const char* bad : {"a = '\xc0\xaf'\n", "a = '\xed\xa0\x80'\n", "a = '\xf4\x90\x80\x80'\n", "a = '\xe2\x82'\n"}) {
     write_atomic(p, bad);

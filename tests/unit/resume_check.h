@@ -31,9 +31,13 @@ inline void expect_exact_resume(const Dataset& data, RunConfig cfg, double rtol 
   const std::string dir = scratch_dir();
   const std::vector<std::string> ckpt = {dir + "/a.pt", dir + "/b.pt"};
   struct Killed {};
-  EXPECT_THROW(train_group(data, jobs, cfg, [](double, const std::string& what) {
-                 if (what == "train epoch 5/5") throw Killed{};
-               }, ckpt), Killed);
+  EXPECT_THROW(train_group(
+                   data, jobs, cfg,
+                   [](double, const std::string& what) {
+                     if (what == "train epoch 5/5") throw Killed{};
+                   },
+                   ckpt),
+               Killed);
   ASSERT_TRUE(std::filesystem::exists(ckpt[0]) && std::filesystem::exists(ckpt[1]));
   // Member b's epoch-4 checkpoint is lost; it has one of epoch 2 (from a 3-epoch run, which
   // checkpoints before its last epoch only).
@@ -51,7 +55,8 @@ inline void expect_exact_resume(const Dataset& data, RunConfig cfg, double rtol 
     ASSERT_EQ(b.heldout_loss.size(), 5u);
     ASSERT_EQ(b.logp.size(), 5u);
     for (size_t e = 0; e < 5; ++e) {
-      EXPECT_NEAR(a.train_loss[e], b.train_loss[e], tol * std::abs(a.train_loss[e])) << "member " << g << " epoch " << e;
+      EXPECT_NEAR(a.train_loss[e], b.train_loss[e], tol * std::abs(a.train_loss[e]))
+          << "member " << g << " epoch " << e;
       EXPECT_NEAR(a.heldout_loss[e], b.heldout_loss[e], tol * std::abs(a.heldout_loss[e])) << "member " << g;
       EXPECT_TRUE(tol == 0 ? torch::equal(a.logp[e], b.logp[e]) : torch::allclose(a.logp[e], b.logp[e], tol, 0))
           << "member " << g << " epoch " << e;

@@ -139,7 +139,8 @@ TEST(Run, ResultsWithAnotherKeyAreNeverMixedIntoScores) {
   const nlohmann::json manifest = read_json(c.out + "/manifest.json");
   ASSERT_EQ(manifest["jobs"].size(), 4u);
   for (const auto& j : manifest["jobs"]) {
-    const nlohmann::json result = read_json(fs::path(c.out) / "jobs" / fmt::format("job-{:05d}", j["id"].get<int>()) / "result.json");
+    const nlohmann::json result =
+        read_json(fs::path(c.out) / "jobs" / fmt::format("job-{:05d}", j["id"].get<int>()) / "result.json");
     EXPECT_EQ(result["key"], j["key"]);
   }
   // A result made under another identity (say, an older version) is not counted ...
@@ -182,8 +183,10 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
     torch::Tensor img = (protos[i % 2] + 0.15 * torch::randn({3, 16, 16})).clamp(0, 1);
     std::ofstream(str(sub, "/", i, ".png"), std::ios::binary) << encode_png(img);
   }
-  for (const auto& [model, decoder] : std::vector<std::pair<std::string, std::string>>{
-           {"conv-vae", "bernoulli"}, {"conv-vae", "logit-gaussian"}, {"conv-vae", "gaussian"}, {"mlp-vae", "bernoulli"}}) {
+  for (const auto& [model, decoder] : std::vector<std::pair<std::string, std::string>>{{"conv-vae", "bernoulli"},
+                                                                                       {"conv-vae", "logit-gaussian"},
+                                                                                       {"conv-vae", "gaussian"},
+                                                                                       {"mlp-vae", "bernoulli"}}) {
     RunConfig c;
     c.data.source = parse_data_source("images:" + dir);
     c.model.family = parse_model_family(model);

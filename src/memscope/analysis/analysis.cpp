@@ -76,7 +76,8 @@ MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, c
   std::vector<int64_t> regular(bins, 0), high(bins, 0);
   for (int64_t i = 0; i < N; ++i) {
     if (!std::isfinite(s.logp_in[i]) || !std::isfinite(s.mem[i])) continue;
-    const int64_t b = width > 0 ? std::clamp<int64_t>(int64_t(std::floor((s.logp_in[i] - lo) / width)), 0, bins - 1) : 0;
+    const int64_t b =
+        width > 0 ? std::clamp<int64_t>(int64_t(std::floor((s.logp_in[i] - lo) / width)), 0, bins - 1) : 0;
     (a.high[i] ? high : regular)[b]++;
   }
   nlohmann::json bin_list = nlohmann::json::array();
@@ -103,9 +104,7 @@ MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, c
   const int64_t E = int64_t(epochs.size());
   if (mem_by_epoch.defined() && mem_by_epoch.size(0) == E) {
     torch::Tensor m = mem_by_epoch.to(torch::kFloat64).contiguous();
-    auto row = [&](int64_t e) {
-      return std::vector<double>(m[e].data_ptr<double>(), m[e].data_ptr<double>() + N);
-    };
+    auto row = [&](int64_t e) { return std::vector<double>(m[e].data_ptr<double>(), m[e].data_ptr<double>() + N); };
     const std::set<int64_t> last = top_set(row(E - 1), 0.05);
     for (int64_t e = 0; e < E; ++e) {
       const std::vector<double> v = row(e);

@@ -31,7 +31,8 @@ torch::Tensor assign(const torch::Tensor& x, const torch::Tensor& centres) {
 /// Lloyd's k-means on x (at most 20,000 rows, 15 iterations), seeded.
 torch::Tensor kmeans(const torch::Tensor& x, int64_t k, uint64_t seed) {
   auto gen = make_generator(seed);
-  torch::Tensor pts = x.size(0) > 20000 ? x.index_select(0, torch::randperm(x.size(0), gen, torch::kInt64).slice(0, 0, 20000)) : x;
+  torch::Tensor pts =
+      x.size(0) > 20000 ? x.index_select(0, torch::randperm(x.size(0), gen, torch::kInt64).slice(0, 0, 20000)) : x;
   torch::Tensor centres = pts.index_select(0, torch::randperm(pts.size(0), gen, torch::kInt64).slice(0, 0, k)).clone();
   for (int it = 0; it < 15; ++it) {
     torch::Tensor a = assign(pts, centres);
@@ -57,10 +58,11 @@ double mann_whitney_z(std::vector<double> a, std::vector<double> b) {
 
 }  // namespace
 
-double data_copying_ct(const torch::Tensor& train, const torch::Tensor& test, const torch::Tensor& samples, int64_t cells,
-                       uint64_t seed, int64_t min_per_cell) {
+double data_copying_ct(const torch::Tensor& train, const torch::Tensor& test, const torch::Tensor& samples,
+                       int64_t cells, uint64_t seed, int64_t min_per_cell) {
   MEMSCOPE_CHECK(train.size(0) >= cells && cells >= 1, "data copying: ", cells, " cells need as many training points");
-  const torch::Tensor t32 = train.to(torch::kFloat32), p32 = test.to(torch::kFloat32), q32 = samples.to(torch::kFloat32);
+  const torch::Tensor t32 = train.to(torch::kFloat32), p32 = test.to(torch::kFloat32),
+                      q32 = samples.to(torch::kFloat32);
   const torch::Tensor centres = kmeans(t32, cells, seed);
   const torch::Tensor cp = assign(p32, centres), cq = assign(q32, centres);
   const torch::Tensor lp = nearest_neighbours(p32, t32, 1).distance.select(1, 0).to(torch::kFloat64).contiguous();

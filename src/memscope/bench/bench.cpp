@@ -63,21 +63,22 @@ BenchReport run_bench(const RunConfig& cfg) {
 
 nlohmann::json BenchReport::to_json(const RunConfig& cfg) const {
   auto rate = [](double flops, double s) { return s > 0 ? flops / s / 1e9 : 0.0; };
-  return {{"memscope_version", kVersion},
-          {"config", memscope::to_json(cfg)},
-          {"threads", threads},
-          {"seconds", {{"total", total_seconds}, {"train", train_seconds}, {"evaluate", eval_seconds}}},
-          {"matmul_tflop", {{"train", train_flops / 1e12}, {"evaluate", eval_flops / 1e12}}},
-          {"gflops", {{"train", rate(train_flops, train_seconds)}, {"evaluate", rate(eval_flops, eval_seconds)}}},
-          {"sgemm_peak_gflops", peak_gflops},
-          {"fraction_of_peak",
-           {{"train", rate(train_flops, train_seconds) / peak_gflops},
-            {"evaluate", rate(eval_flops, eval_seconds) / peak_gflops}}},
-          {"peak_rss_mb", peak_rss_kb / 1024.0},
-          {"reference_seconds", reference_workload ? nlohmann::json(kReferenceSeconds) : nlohmann::json()},
-          {"speedup_vs_reference",
-           reference_workload && total_seconds > 0 ? nlohmann::json(kReferenceSeconds / total_seconds) : nlohmann::json()},
-          {"mean_mem", mean_mem}};
+  return {
+      {"memscope_version", kVersion},
+      {"config", memscope::to_json(cfg)},
+      {"threads", threads},
+      {"seconds", {{"total", total_seconds}, {"train", train_seconds}, {"evaluate", eval_seconds}}},
+      {"matmul_tflop", {{"train", train_flops / 1e12}, {"evaluate", eval_flops / 1e12}}},
+      {"gflops", {{"train", rate(train_flops, train_seconds)}, {"evaluate", rate(eval_flops, eval_seconds)}}},
+      {"sgemm_peak_gflops", peak_gflops},
+      {"fraction_of_peak",
+       {{"train", rate(train_flops, train_seconds) / peak_gflops},
+        {"evaluate", rate(eval_flops, eval_seconds) / peak_gflops}}},
+      {"peak_rss_mb", peak_rss_kb / 1024.0},
+      {"reference_seconds", reference_workload ? nlohmann::json(kReferenceSeconds) : nlohmann::json()},
+      {"speedup_vs_reference",
+       reference_workload && total_seconds > 0 ? nlohmann::json(kReferenceSeconds / total_seconds) : nlohmann::json()},
+      {"mean_mem", mean_mem}};
 }
 
 }  // namespace memscope

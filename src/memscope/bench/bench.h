@@ -3,8 +3,8 @@
 // measured in the same process.
 #include <cstdint>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "memscope/core/config.h"
 

@@ -21,22 +21,28 @@ namespace {
 template <typename E>
 using Names = std::vector<std::pair<E, const char*>>;
 
-const Names<Binarize> kBinarizeNames = {
-    {Binarize::kSample, "sample"}, {Binarize::kThreshold, "threshold"}, {Binarize::kNone, "none"},
-    {Binarize::kAuto, "auto"}};
+const Names<Binarize> kBinarizeNames = {{Binarize::kSample, "sample"},
+                                        {Binarize::kThreshold, "threshold"},
+                                        {Binarize::kNone, "none"},
+                                        {Binarize::kAuto, "auto"}};
 const Names<Decoder> kDecoderNames = {
     {Decoder::kBernoulli, "bernoulli"}, {Decoder::kLogitGaussian, "logit-gaussian"}, {Decoder::kGaussian, "gaussian"}};
-const Names<ProgressMode> kProgressNames = {
-    {ProgressMode::kAuto, "auto"}, {ProgressMode::kBar, "bar"}, {ProgressMode::kLog, "log"},
-    {ProgressMode::kNone, "none"}};
+const Names<ProgressMode> kProgressNames = {{ProgressMode::kAuto, "auto"},
+                                            {ProgressMode::kBar, "bar"},
+                                            {ProgressMode::kLog, "log"},
+                                            {ProgressMode::kNone, "none"}};
 const Names<Draw> kDrawNames = {{Draw::kMean, "mean"}, {Draw::kBernoulli, "bernoulli"}};
 const Names<Family> kFamilyNames = {
     {Family::kMlpVae, "mlp-vae"}, {Family::kConvVae, "conv-vae"}, {Family::kGaussian, "gaussian"}};
 // Data sources: name, and whether a path follows a colon.
-const Names<DataKind> kDataNames = {
-    {DataKind::kFashionMnist, "fashion-mnist"}, {DataKind::kMnistDigits, "mnist-digits"}, {DataKind::kIdx, "idx"},
-    {DataKind::kNpy, "npy"}, {DataKind::kCsv, "csv"}, {DataKind::kCifar10, "cifar10"},
-    {DataKind::kImages, "images"}, {DataKind::kCelebA, "celeba"}};
+const Names<DataKind> kDataNames = {{DataKind::kFashionMnist, "fashion-mnist"},
+                                    {DataKind::kMnistDigits, "mnist-digits"},
+                                    {DataKind::kIdx, "idx"},
+                                    {DataKind::kNpy, "npy"},
+                                    {DataKind::kCsv, "csv"},
+                                    {DataKind::kCifar10, "cifar10"},
+                                    {DataKind::kImages, "images"},
+                                    {DataKind::kCelebA, "celeba"}};
 
 template <typename E>
 const char* name_of(const Names<E>& names, E e) {
@@ -49,7 +55,8 @@ const char* name_of(const Names<E>& names, E e) {
 template <typename E>
 std::string listing(const Names<E>& names) {
   std::string s;
-  for (size_t k = 0; k < names.size(); ++k) s += str(k == 0 ? "" : k + 1 == names.size() ? " or " : ", ", names[k].second);
+  for (size_t k = 0; k < names.size(); ++k)
+    s += str(k == 0 ? "" : k + 1 == names.size() ? " or " : ", ", names[k].second);
   return s;
 }
 
@@ -78,7 +85,9 @@ std::string to_string(const DataSource& s) {
   return text;
 }
 
-Binarize parse_binarize(const std::string& text, const std::string& key) { return parse_name(kBinarizeNames, text, key); }
+Binarize parse_binarize(const std::string& text, const std::string& key) {
+  return parse_name(kBinarizeNames, text, key);
+}
 Decoder parse_decoder(const std::string& text, const std::string& key) { return parse_name(kDecoderNames, text, key); }
 ProgressMode parse_progress(const std::string& text, const std::string& key) {
   return parse_name(kProgressNames, text, key);
@@ -89,9 +98,9 @@ Draw parse_draw(const std::string& text, const std::string& key) { return parse_
 ModelFamily parse_model_family(const std::string& text, const std::string& key) {
   if (text.rfind("ppca:", 0) == 0) {
     const std::string q = text.substr(5);
-    MEMSCOPE_CHECK_KEY(!q.empty() && q.size() < 7 && q.find_first_not_of("0123456789") == std::string::npos &&
-                           std::stoll(q) >= 1,
-                       key, "expected ppca:Q with Q a positive number of components, got '", text, "'");
+    MEMSCOPE_CHECK_KEY(
+        !q.empty() && q.size() < 7 && q.find_first_not_of("0123456789") == std::string::npos && std::stoll(q) >= 1, key,
+        "expected ppca:Q with Q a positive number of components, got '", text, "'");
     return {Family::kPpca, std::stoll(q)};
   }
   for (const auto& [v, n] : kFamilyNames)
@@ -193,8 +202,8 @@ void check_range(const OptionSpec& o, const T& v) {
   } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
     if (std::isinf(o.range.lo)) return;
     MEMSCOPE_CHECK_KEY(!v.empty(), o.key, "needs at least one value");
-    for (int64_t e : v) MEMSCOPE_CHECK_KEY(in_range(double(e), o.range), o.key, "values must be ", range_text(o.range),
-                                           ", got ", e);
+    for (int64_t e : v)
+      MEMSCOPE_CHECK_KEY(in_range(double(e), o.range), o.key, "values must be ", range_text(o.range), ", got ", e);
   }
 }
 
@@ -264,14 +273,15 @@ void validate_choices(const RunConfig& c) {
   MEMSCOPE_CHECK_KEY(c.model.family.kind != Family::kMlpVae || dec == Decoder::kBernoulli, "decoder", to_string(dec),
                      ": the MLP VAE has the Bernoulli decoder only; use --model conv-vae");
   if (vae && dec == Decoder::kBernoulli)
-    MEMSCOPE_CHECK_KEY(b != Binarize::kNone, "binarize", "none: the Bernoulli VAE needs binary data (sample or threshold)");
+    MEMSCOPE_CHECK_KEY(b != Binarize::kNone, "binarize",
+                       "none: the Bernoulli VAE needs binary data (sample or threshold)");
   if (vae && dec != Decoder::kBernoulli)
     MEMSCOPE_CHECK_KEY(b == Binarize::kNone || b == Binarize::kAuto, "binarize", to_string(b), ": the ", to_string(dec),
                        " decoder models continuous pixels; use --binarize none");
   const std::vector<int64_t>& crop = c.data.crop;
-  MEMSCOPE_CHECK_KEY(crop.empty() || (crop.size() == 4 && crop[0] >= 0 && crop[1] >= 0 && crop[2] > crop[0] &&
-                                      crop[3] > crop[1]),
-                     "crop", "expected x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1");
+  MEMSCOPE_CHECK_KEY(
+      crop.empty() || (crop.size() == 4 && crop[0] >= 0 && crop[1] >= 0 && crop[2] > crop[0] && crop[3] > crop[1]),
+      "crop", "expected x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1");
   const bool folder = c.data.source.kind == DataKind::kImages || c.data.source.kind == DataKind::kCelebA;
   MEMSCOPE_CHECK_KEY(folder || (crop.empty() && c.data.resize == 0), crop.empty() ? "resize" : "crop",
                      "applies to images:DIR and celeba:DIR only, not '", to_string(c.data.source), "'");
@@ -298,7 +308,8 @@ void validate(const RunConfig& c) {
 
 RunConfig resolved(RunConfig c) {
   if (c.data.binarize == Binarize::kAuto)
-    c.data.binarize = c.model.family.vae() && c.model.decoder == Decoder::kBernoulli ? Binarize::kSample : Binarize::kNone;
+    c.data.binarize =
+        c.model.family.vae() && c.model.decoder == Decoder::kBernoulli ? Binarize::kSample : Binarize::kNone;
   return c;
 }
 

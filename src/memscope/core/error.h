@@ -43,13 +43,13 @@ std::string str(const Args&... args) {
 }  // namespace memscope
 
 /// Throws memscope::Error with the concatenated message when cond is false.
-#define MEMSCOPE_CHECK(cond, ...)                              \
-  do {                                                         \
+#define MEMSCOPE_CHECK(cond, ...)                                       \
+  do {                                                                  \
     if (!(cond)) throw ::memscope::Error(::memscope::str(__VA_ARGS__)); \
   } while (0)
 
 /// Throws ConfigError(key, message) when cond is false.
-#define MEMSCOPE_CHECK_KEY(cond, key, ...)                                               \
-  do {                                                                                   \
-    if (!(cond)) throw ::memscope::ConfigError((key), ::memscope::str(__VA_ARGS__));     \
+#define MEMSCOPE_CHECK_KEY(cond, key, ...)                                           \
+  do {                                                                               \
+    if (!(cond)) throw ::memscope::ConfigError((key), ::memscope::str(__VA_ARGS__)); \
   } while (0)

@@ -43,8 +43,6 @@ double relative_variance(const std::vector<double>& v) {
   return var / (mean * mean);
 }
 
-double logmeanexp_var(const std::vector<double>& v) {
-  return relative_variance(v) / static_cast<double>(v.size());
-}
+double logmeanexp_var(const std::vector<double>& v) { return relative_variance(v) / static_cast<double>(v.size()); }
 
 }  // namespace memscope

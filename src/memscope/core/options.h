@@ -46,34 +46,55 @@ std::string flag_of(const std::string& key);
 template <typename Config, typename Visit>
 void for_each_option(Config& c, Visit&& visit) {
   using S = Scope;
-  visit(OptionSpec{"data", "data", "source", "fashion-mnist | mnist-digits | idx:IMAGES[:LABELS] | npy:FILE | "
-                   "csv:FILE | cifar10:PATH | images:DIR | celeba:DIR", S::kIdentity}, c.data.source);
+  visit(OptionSpec{"data", "data", "source",
+                   "fashion-mnist | mnist-digits | idx:IMAGES[:LABELS] | npy:FILE | "
+                   "csv:FILE | cifar10:PATH | images:DIR | celeba:DIR",
+                   S::kIdentity},
+        c.data.source);
   visit(OptionSpec{"limit", "data", "limit", "keep the first N examples (0: all)", S::kIdentity, {0}}, c.data.limit);
   visit(OptionSpec{"binarize", "data", "binarize",
                    "sample (seeded Bernoulli, once) | threshold (> 0.5) | none | auto (sample for the VAE, none "
-                   "otherwise)", S::kIdentity}, c.data.binarize);
-  visit(OptionSpec{"no_pad", "data", "pad32", "do not pad 28x28 images to 32x32", S::kIdentity, {}, true}, c.data.pad32);
+                   "otherwise)",
+                   S::kIdentity},
+        c.data.binarize);
+  visit(OptionSpec{"no_pad", "data", "pad32", "do not pad 28x28 images to 32x32", S::kIdentity, {}, true},
+        c.data.pad32);
   visit(OptionSpec{"crop", "data", "crop", "images, celeba: crop box x0,y0,x1,y1 (celeba: 15,40,163,188)",
-                   S::kIdentityWhenSet}, c.data.crop);
-  visit(OptionSpec{"resize", "data", "resize", "images, celeba: resize to R x R after cropping (0: keep; celeba: 32)",
-                   S::kIdentityWhenSet, {0, 4096}}, c.data.resize);
+                   S::kIdentityWhenSet},
+        c.data.crop);
+  visit(OptionSpec{"resize",
+                   "data",
+                   "resize",
+                   "images, celeba: resize to R x R after cropping (0: keep; celeba: 32)",
+                   S::kIdentityWhenSet,
+                   {0, 4096}},
+        c.data.resize);
   visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | gaussian | ppca:Q", S::kIdentity}, c.model.family);
-  visit(OptionSpec{"decoder", "model", "decoder", "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian "
-                   "(conv-vae)", S::kIdentityWhenSet}, c.model.decoder);
+  visit(OptionSpec{"decoder", "model", "decoder",
+                   "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian "
+                   "(conv-vae)",
+                   S::kIdentityWhenSet},
+        c.model.decoder);
   visit(OptionSpec{"ridge", "model", "ridge", "gaussian, ppca: add R I to the fitted covariance", S::kIdentity, {0}},
         c.model.ridge);
-  visit(OptionSpec{"hidden", "model", "hidden", "encoder hidden sizes, e.g. 512,256", S::kIdentity, {1}}, c.model.hidden);
+  visit(OptionSpec{"hidden", "model", "hidden", "encoder hidden sizes, e.g. 512,256", S::kIdentity, {1}},
+        c.model.hidden);
   visit(OptionSpec{"latent", "model", "latent", "latent dimension", S::kIdentity, {1}}, c.model.latent);
   visit(OptionSpec{"epochs", "train", "epochs", "training epochs per job", S::kIdentity, {1}}, c.train.epochs);
   visit(OptionSpec{"batch_size", "train", "batch_size", "minibatch size", S::kIdentity, {1}}, c.train.batch_size);
   visit(OptionSpec{"lr", "train", "lr", "Adam learning rate", S::kIdentity, {0, 1e3, true, true}}, c.train.lr);
   visit(OptionSpec{"group_size", "train", "group_size", "jobs trained together (0: all pending)", S::kRun, {0}},
         c.train.group_size);
-  visit(OptionSpec{"checkpoint_every", "train", "checkpoint_every",
-                   "save training state every E epochs; a killed job resumes from it (0: never)", S::kRun, {0}},
+  visit(OptionSpec{"checkpoint_every",
+                   "train",
+                   "checkpoint_every",
+                   "save training state every E epochs; a killed job resumes from it (0: never)",
+                   S::kRun,
+                   {0}},
         c.train.checkpoint_every);
   visit(OptionSpec{"hflip", "train", "hflip", "flip training images horizontally at random (never in evaluation)",
-                   S::kIdentityWhenSet}, c.train.hflip);
+                   S::kIdentityWhenSet},
+        c.train.hflip);
   visit(OptionSpec{"folds", "plan", "folds", "folds K per repeat", S::kIdentity, {2}}, c.plan.folds);
   // Not part of the identity: repeat r's folds and jobs do not depend on how many repeats there
   // are, so more repeats on a finished run train only the new jobs.

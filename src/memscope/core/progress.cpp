@@ -47,11 +47,14 @@ Progress::Mode Progress::mode_for(ProgressMode setting) {
 }
 
 Progress::Progress(Mode mode, int64_t total_jobs, int64_t done_jobs)
-    : mode_(mode), total_(std::max<int64_t>(1, total_jobs)), start_done_(done_jobs),
-      start_(Clock::now()), group_start_(start_), last_draw_(start_) {}
+    : mode_(mode),
+      total_(std::max<int64_t>(1, total_jobs)),
+      start_done_(done_jobs),
+      start_(Clock::now()),
+      group_start_(start_),
+      last_draw_(start_) {}
 
-std::string Progress::line(int64_t done_jobs, int64_t group_jobs, double gf, const std::string& what,
-                           bool bars) const {
+std::string Progress::line(int64_t done_jobs, int64_t group_jobs, double gf, const std::string& what, bool bars) const {
   const double now = std::chrono::duration<double>(Clock::now() - start_).count();
   const double in_group = std::chrono::duration<double>(Clock::now() - group_start_).count();
   const double plan_f = (done_jobs + group_jobs * gf) / double(total_);

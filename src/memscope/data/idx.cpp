@@ -70,13 +70,12 @@ uint32_t big_endian32(const uint8_t* p) {
 }
 
 /// Checks the magic number and reads the dimensions; returns the shape and its byte count.
-std::vector<int64_t> read_header(IdxStream& in, const std::string& path, std::vector<uint8_t>& bytes,
-                                 uint64_t& count) {
+std::vector<int64_t> read_header(IdxStream& in, const std::string& path, std::vector<uint8_t>& bytes, uint64_t& count) {
   in.read(bytes, 4);
   if (bytes.size() < 4) in.close();  // a corrupt gzip file is reported as such
   MEMSCOPE_CHECK(bytes.size() >= 4, "idx: ", path, " is too short for an IDX header (", bytes.size(), " bytes)");
-  MEMSCOPE_CHECK(bytes[0] == 0 && bytes[1] == 0, "idx: ", path,
-                 " has no IDX magic number (first bytes ", int(bytes[0]), " ", int(bytes[1]), ")");
+  MEMSCOPE_CHECK(bytes[0] == 0 && bytes[1] == 0, "idx: ", path, " has no IDX magic number (first bytes ", int(bytes[0]),
+                 " ", int(bytes[1]), ")");
   MEMSCOPE_CHECK(bytes[2] == 0x08, "idx: ", path, " has element type 0x", std::hex, int(bytes[2]),
                  "; only unsigned bytes (0x08) are supported");
   const int ndim = bytes[3];
@@ -127,8 +126,7 @@ torch::Tensor read_idx_images(const std::string& path) {
 
 torch::Tensor read_idx_labels(const std::string& path) {
   torch::Tensor t = read_idx(path);
-  MEMSCOPE_CHECK(t.dim() == 1, "idx: ", path, " is not a label file: expected 1 dimension (magic 2049), got ",
-                 t.dim());
+  MEMSCOPE_CHECK(t.dim() == 1, "idx: ", path, " is not a label file: expected 1 dimension (magic 2049), got ", t.dim());
   return t;
 }
 

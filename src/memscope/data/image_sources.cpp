@@ -129,7 +129,8 @@ Images read_image_folder(const std::string& dir, const std::vector<int64_t>& cro
   // The channel count follows the first image: grey (with or without alpha) or RGB (alpha dropped).
   int w = 0, h = 0, n = 0;
   const std::string first = files[0].first.string();
-  MEMSCOPE_CHECK(stbi_info(first.c_str(), &w, &h, &n), "images: cannot decode ", first, " (", stbi_failure_reason(), ")");
+  MEMSCOPE_CHECK(stbi_info(first.c_str(), &w, &h, &n), "images: cannot decode ", first, " (", stbi_failure_reason(),
+                 ")");
   const int channels = n <= 2 ? 1 : 3;
   std::vector<torch::Tensor> pixels;
   std::vector<int64_t> labels;
@@ -168,8 +169,8 @@ Images read_mnist_digits(const std::string& dir) {
     std::vector<float> values(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       const auto& v = data[size_t(i)];
-      MEMSCOPE_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, "mnist-digits: ", file,
-                     ": value ", i, " is ", v.dump(), ", expected a number in [0, 1]");
+      MEMSCOPE_CHECK(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1, "mnist-digits: ", file, ": value ",
+                     i, " is ", v.dump(), ", expected a number in [0, 1]");
       values[size_t(i)] = v.get<float>();
     }
     pixels.push_back(torch::tensor(values).reshape({count / kPixels, 1, kSide, kSide}));

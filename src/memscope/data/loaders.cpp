@@ -19,8 +19,8 @@ Images from_idx(const std::string& images_path, const std::string& labels_path) 
   torch::Tensor labels = torch::full({n_all}, -1, torch::kInt64);
   if (!labels_path.empty()) {
     torch::Tensor l = read_idx_labels(labels_path);
-    MEMSCOPE_CHECK(l.size(0) == n_all, "idx: ", labels_path, " holds ", l.size(0), " labels but ",
-                   images_path, " holds ", n_all, " images");
+    MEMSCOPE_CHECK(l.size(0) == n_all, "idx: ", labels_path, " holds ", l.size(0), " labels but ", images_path,
+                   " holds ", n_all, " images");
     labels = l.to(torch::kInt64);
   }
   return {images.unsqueeze(1), labels};
@@ -50,7 +50,8 @@ Dataset from_images(Images im, Dataset d, const DataConfig& c, uint64_t root_see
   MEMSCOPE_CHECK_KEY(n >= 2, "data", d.name, " has ", n, " examples; need at least 2");
   torch::Tensor img = im.pixels.slice(0, 0, n).to(torch::kFloat32);  // [n, C, H, W]
   if (im.pixels.scalar_type() == torch::kUInt8) img.div_(255.0);
-  if (c.pad32 && img.size(1) == 1 && img.size(2) == 28 && img.size(3) == 28) img = pad_images(img.squeeze(1), 2).unsqueeze(1);
+  if (c.pad32 && img.size(1) == 1 && img.size(2) == 28 && img.size(3) == 28)
+    img = pad_images(img.squeeze(1), 2).unsqueeze(1);
   if (c.binarize != Binarize::kNone)
     img = binarize(img, c.binarize, make_generator(derive_seed(root_seed, SeedTag::kBinarize)));
   d.shape = {img.size(1), img.size(2), img.size(3)};

@@ -34,10 +34,9 @@ void write_atomic(const std::string& path, const std::function<void(std::ostream
   static std::atomic<uint64_t> counter{0};
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  const std::string tmp =
-      (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-              std::to_string(counter++)))
-          .string();
+  const std::string tmp = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                                  std::to_string(counter++)))
+                              .string();
   try {
     {
       std::ofstream os(tmp, std::ios::binary | std::ios::trunc);

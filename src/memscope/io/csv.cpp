@@ -67,8 +67,8 @@ CsvTable read_numeric_csv(const std::string& path) {
                    cols);
     for (size_t j = 0; j < cells.size(); ++j) {
       double v = 0;
-      MEMSCOPE_CHECK(parse_number(cells[j], &v), "csv: ", path, " line ", line_no, " cell ", j + 1, " is not a number: '",
-                     cells[j].substr(0, 40), "'");
+      MEMSCOPE_CHECK(parse_number(cells[j], &v), "csv: ", path, " line ", line_no, " cell ", j + 1,
+                     " is not a number: '", cells[j].substr(0, 40), "'");
       values.push_back(v);
     }
     ++rows;

@@ -14,8 +14,11 @@ struct DType {
   const char* descr;
   torch::ScalarType type;
 };
-constexpr DType kTypes[] = {{"<f4", torch::kFloat32}, {"<f8", torch::kFloat64}, {"<i8", torch::kInt64},
-                            {"|u1", torch::kUInt8},   {"|b1", torch::kBool}};
+constexpr DType kTypes[] = {{"<f4", torch::kFloat32},
+                            {"<f8", torch::kFloat64},
+                            {"<i8", torch::kInt64},
+                            {"|u1", torch::kUInt8},
+                            {"|b1", torch::kBool}};
 
 }  // namespace
 
@@ -111,8 +114,8 @@ torch::Tensor read_npy(const std::string& path) {
   }
   // Checked before allocating: a small file must not make us allocate what its header claims.
   const uint64_t want = count * uint64_t(item), have = bytes.size() - offset - header_len;
-  MEMSCOPE_CHECK(have == want, "npy: ", path, " should hold ", want, " bytes of data for shape ", c10::IntArrayRef(shape),
-                 " but holds ", have);
+  MEMSCOPE_CHECK(have == want, "npy: ", path, " should hold ", want, " bytes of data for shape ",
+                 c10::IntArrayRef(shape), " but holds ", have);
   torch::Tensor t = torch::empty(shape, dtype->type);
   if (want) std::memcpy(t.data_ptr(), bytes.data() + offset + header_len, want);
   return t;

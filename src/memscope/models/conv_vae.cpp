@@ -36,9 +36,9 @@ ConvVaeEnsemble::ConvVaeEnsemble(const std::vector<int64_t>& shape, const ModelC
   MEMSCOPE_CHECK_KEY(shape.size() == 3 && shape[0] >= 1, "model", "conv-vae: needs images of shape {C, H, W}");
   channels_ = shape[0], height_ = shape[1], width_ = shape[2];
   dim_ = channels_ * height_ * width_;
-  MEMSCOPE_CHECK_KEY(height_ >= 16 && width_ >= 16 && height_ % 16 == 0 && width_ % 16 == 0,
-                 "model", "conv-vae: needs images whose height and width are multiples of 16 (e.g. 32x32, 64x64), got ",
-                 channels_, "x", height_, "x", width_, " (use --resize, or --model mlp-vae)");
+  MEMSCOPE_CHECK_KEY(height_ >= 16 && width_ >= 16 && height_ % 16 == 0 && width_ % 16 == 0, "model",
+                     "conv-vae: needs images whose height and width are multiples of 16 (e.g. 32x32, 64x64), got ",
+                     channels_, "x", height_, "x", width_, " (use --resize, or --model mlp-vae)");
   const int64_t G = members_;
   std::vector<at::Generator> gens;
   for (uint64_t s : init_seeds) gens.push_back(make_generator(s));
@@ -119,8 +119,8 @@ torch::Tensor ConvVaeEnsemble::normalize(Norm& n, const torch::Tensor& h, const 
   torch::Tensor m = rows.defined() ? rows.t().to(h.scalar_type()).reshape({B, G, 1, 1, 1})
                                    : torch::ones({B, G, 1, 1, 1}, h.options());
   torch::Tensor count = m.sum(0, true) * double(h.size(2) * h.size(3));  // [1, G, 1, 1, 1]
-  torch::Tensor denom = count.clamp_min(1);                                // a member without rows stays finite
-  torch::Tensor mean = (v * m).sum({0, 3, 4}, true) / denom;              // [1, G, C, 1, 1]
+  torch::Tensor denom = count.clamp_min(1);                              // a member without rows stays finite
+  torch::Tensor mean = (v * m).sum({0, 3, 4}, true) / denom;             // [1, G, C, 1, 1]
   torch::Tensor diff = v - mean;
   torch::Tensor var = (diff.square() * m).sum({0, 3, 4}, true) / denom;
   torch::Tensor y = diff * torch::rsqrt(var + kNormEps) * n.gamma.view({1, G, C, 1, 1}) + n.beta.view({1, G, C, 1, 1});
@@ -128,7 +128,8 @@ torch::Tensor ConvVaeEnsemble::normalize(Norm& n, const torch::Tensor& h, const 
     torch::NoGradGuard no_grad;  // running statistics as BatchNorm2d: momentum 0.1, unbiased variance
     torch::Tensor has = (count > 1).view({G, 1});
     torch::Tensor unbiased = (var * count / (count - 1).clamp_min(1)).view({G, C});
-    n.running_mean.copy_(torch::where(has, (1 - kMomentum) * n.running_mean + kMomentum * mean.view({G, C}), n.running_mean));
+    n.running_mean.copy_(
+        torch::where(has, (1 - kMomentum) * n.running_mean + kMomentum * mean.view({G, C}), n.running_mean));
     n.running_var.copy_(torch::where(has, (1 - kMomentum) * n.running_var + kMomentum * unbiased, n.running_var));
   }
   return y.reshape({B, G * C, h.size(2), h.size(3)});
@@ -139,7 +140,8 @@ std::pair<torch::Tensor, torch::Tensor> ConvVaeEnsemble::encode(const torch::Ten
   const int64_t G = members_;
   const torch::Tensor xs = x.dim() == 2 ? x.unsqueeze(0).expand({G, x.size(0), dim_}) : x;
   const int64_t B = xs.size(1);
-  torch::Tensor h = xs.reshape({G, B, channels_, height_, width_}).transpose(0, 1).reshape({B, G * channels_, height_, width_});
+  torch::Tensor h =
+      xs.reshape({G, B, channels_, height_, width_}).transpose(0, 1).reshape({B, G * channels_, height_, width_});
   for (size_t i = 0; i < enc_.size(); ++i) h = leaky(normalize(enc_norm_[i], apply(enc_[i], h), rows, batch_stats));
   h = h.reshape({B, G, -1}).transpose(0, 1);  // [G, B, feat]
   torch::Tensor out = torch::baddbmm(enc_fc_b_.unsqueeze(1), h, enc_fc_w_);
@@ -184,7 +186,8 @@ torch::Tensor ConvVaeEnsemble::loss(const torch::Tensor& x, const torch::Tensor&
   auto [mu, logvar] = encode(x, rows, batch_stats);
   torch::Tensor z = mu + (0.5 * logvar).exp() * eps.slice(-1, 0, latent_);
   torch::Tensor out = decode(z, rows, batch_stats);
-  auto [t, volume] = target(x, decoder_ == Decoder::kLogitGaussian ? eps.slice(-1, latent_, latent_ + dim_) : torch::Tensor());
+  auto [t, volume] =
+      target(x, decoder_ == Decoder::kLogitGaussian ? eps.slice(-1, latent_, latent_ + dim_) : torch::Tensor());
   torch::Tensor rec = log_lik(t, out) + volume;
   torch::Tensor kl = 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(-1);
   return kl - rec;
@@ -200,8 +203,8 @@ torch::Tensor ConvVaeEnsemble::log_prob(const torch::Tensor& x, const torch::Ten
     const int64_t b1 = std::min(B, b0 + chunk), b = b1 - b0;
     const torch::Tensor x_c = x.slice(0, b0, b1);
     auto [mu, logvar] = encode(x_c, {}, false);
-    auto [t, volume] = target(x_c.unsqueeze(0), {});  // [1, b, D], [1, b]
-    const torch::Tensor t_c = t.unsqueeze(2);          // [1, b, 1, D]
+    auto [t, volume] = target(x_c.unsqueeze(0), {});                                                // [1, b, D], [1, b]
+    const torch::Tensor t_c = t.unsqueeze(2);                                                       // [1, b, 1, D]
     torch::Tensor lp = iw_log_prob(mu, logvar, eps.slice(1, b0, b1), [&](const torch::Tensor& z) {  // [G, b, S, L]
       torch::Tensor out = decode(z.reshape({G, b * S, latent_}), {}, false);
       return log_lik(t_c, out.reshape({G, b, S, -1, height_, width_}));

@@ -90,7 +90,7 @@ class ConvVaeEnsemble : public TrainableEnsemble {
     bool transposed;
   };
   struct Norm {
-    torch::Tensor gamma, beta;               // [G, C]
+    torch::Tensor gamma, beta;                // [G, C]
     torch::Tensor running_mean, running_var;  // [G, C], buffers
   };
   /// h: [B, G*in, H, W] -> [B, G*out, H', W'].
@@ -105,9 +105,9 @@ class ConvVaeEnsemble : public TrainableEnsemble {
   int64_t members_, channels_, height_, width_, dim_, latent_;
   Decoder decoder_;
   std::vector<Conv> enc_, dec_;
-  std::vector<Norm> enc_norm_, dec_norm_;  // dec_norm_[0] follows the latent-to-feature layer
+  std::vector<Norm> enc_norm_, dec_norm_;                    // dec_norm_[0] follows the latent-to-feature layer
   torch::Tensor enc_fc_w_, enc_fc_b_, dec_fc_w_, dec_fc_b_;  // [G, in, out], [G, 1, out]
-  torch::Tensor log_sigma2_;                                // [G, 1], the "gaussian" decoder's variance
+  torch::Tensor log_sigma2_;                                 // [G, 1], the "gaussian" decoder's variance
 };
 
 }  // namespace memscope

@@ -26,7 +26,7 @@ bool is_closed_form(const ModelConfig& c) { return c.family.linear_gaussian(); }
 void check_model_fits(const Dataset& data, const RunConfig& cfg) {
   const std::vector<int64_t>& shape = data.shape;
   MEMSCOPE_CHECK_KEY(!cfg.train.hflip || (shape.size() == 3 && shape[1] > 1 && shape[2] > 1), "hflip", "needs images; ",
-                 data.name, " has examples of shape ", c10::IntArrayRef(shape));
+                     data.name, " has examples of shape ", c10::IntArrayRef(shape));
   make_ensemble(shape, cfg.model, {0});  // its constructor checks the shape
 }
 

@@ -173,7 +173,7 @@ void downdated_top(const double* a, const double* z, int64_t D, double c, int64_
   for (int64_t k = 0; k < D; ++k) {
     const double w = z[k] * z[k];
     if (!pole.empty() && pole.back() - a[k] <= 1e-13 * scale) {
-      weight.back() += w;                 // same eigenvalue: merge
+      weight.back() += w;                    // same eigenvalue: merge
       found.emplace_back(pole.back(), 0.0);  // one copy stays, orthogonal to z
     } else if (w <= 1e-300) {
       found.emplace_back(a[k], 0.0);  // z has no component here: the eigenpair is unchanged

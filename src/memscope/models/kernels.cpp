@@ -11,8 +11,8 @@ namespace {
 
 // Compiled with -O3 -ffast-math (CMakeLists.txt) so that exp and log vectorise through glibc's
 // libmvec; one clone for AVX2 machines, one for the rest.
-__attribute__((target_clones("avx2", "default"))) void softplus_row_sums(const float* l, int64_t rows,
-                                                                         int64_t cols, float* out) {
+__attribute__((target_clones("avx2", "default"))) void softplus_row_sums(const float* l, int64_t rows, int64_t cols,
+                                                                         float* out) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* x = l + r * cols;
     float s = 0;
@@ -23,8 +23,8 @@ __attribute__((target_clones("avx2", "default"))) void softplus_row_sums(const f
 }
 
 __attribute__((target_clones("avx2", "default"))) void adam_span(float* p, const float* g, float* m, float* v,
-                                                                  int64_t n, float b1, float b2, float step_size,
-                                                                  float inv_sqrt_bc2, float eps) {
+                                                                 int64_t n, float b1, float b2, float step_size,
+                                                                 float inv_sqrt_bc2, float eps) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float mi = b1 * m[i] + (1 - b1) * g[i];
@@ -62,7 +62,8 @@ torch::Tensor softplus_sum(const torch::Tensor& logits) {
   torch::Tensor out = torch::empty(out_shape, torch::kFloat32);
   const float* in = l.data_ptr<float>();
   float* o = out.data_ptr<float>();
-  parallel_range(rows, kMinValuesPerThread / std::max<int64_t>(1, cols), [&](int64_t b, int64_t e) { softplus_row_sums(in + b * cols, e - b, cols, o + b); });
+  parallel_range(rows, kMinValuesPerThread / std::max<int64_t>(1, cols),
+                 [&](int64_t b, int64_t e) { softplus_row_sums(in + b * cols, e - b, cols, o + b); });
   return out;
 }
 

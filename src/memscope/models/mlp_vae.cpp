@@ -71,14 +71,14 @@ std::pair<torch::Tensor, torch::Tensor> MlpVaeEnsemble::x_terms(const torch::Ten
   const Layer& last = dec_.back();
   // W x^T as one [G*H, D] x [D, B] product (transposing W instead would copy it every call).
   return {torch::matmul(last.w, x.t()).transpose(1, 2),  // [G, B, H]
-          torch::matmul(x, last.b.transpose(1, 2))};      // [G, B, 1]
+          torch::matmul(x, last.b.transpose(1, 2))};     // [G, B, 1]
 }
 
 torch::Tensor MlpVaeEnsemble::bernoulli_log_lik(const torch::Tensor& xw, const torch::Tensor& xb,
                                                 const torch::Tensor& z) {
   const int64_t G = z.size(0), B = z.size(1), S = z.size(2);
   const Layer& last = dec_.back();
-  torch::Tensor h = decode_hidden(z.reshape({G, B * S, latent_}));  // [G, B*S, H]
+  torch::Tensor h = decode_hidden(z.reshape({G, B * S, latent_}));     // [G, B*S, H]
   torch::Tensor sp = softplus_sum(torch::baddbmm(last.b, h, last.w));  // [G, B*S]
   const int64_t H = h.size(-1);
   torch::Tensor xl = torch::bmm(h.reshape({G * B, S, H}), xw.reshape({G * B, H, 1})).reshape({G, B, S}) + xb;
@@ -115,7 +115,9 @@ double MlpVaeEnsemble::macs(const std::vector<Layer>& layers) {
 
 double MlpVaeEnsemble::forward_flops_per_example() const { return 2 * (macs(enc_) + macs(dec_)); }
 
-double MlpVaeEnsemble::first_layer_flops_per_example() const { return 2 * double(enc_[0].w.size(1)) * double(enc_[0].w.size(2)); }
+double MlpVaeEnsemble::first_layer_flops_per_example() const {
+  return 2 * double(enc_[0].w.size(1)) * double(enc_[0].w.size(2));
+}
 
 double MlpVaeEnsemble::eval_flops_per_example(int64_t samples) const {
   const double h = double(dec_.back().w.size(1));

@@ -30,7 +30,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-
 }  // namespace
 
 ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
@@ -66,7 +65,8 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
   for (const Job& job : plan.jobs) {
     const torch::Tensor held_out = (~mask.select(1, job.id)).nonzero().flatten();
     const GaussianStats s = remove_subset(all, gaussian_stats(x.index_select(0, held_out)));
-    const GaussianDensity fit = q > 0 ? GaussianDensity::fit_ppca(s, q, cfg.model.ridge) : GaussianDensity::fit(s, cfg.model.ridge);
+    const GaussianDensity fit =
+        q > 0 ? GaussianDensity::fit_ppca(s, q, cfg.model.ridge) : GaussianDensity::fit(s, cfg.model.ridge);
     logp.select(1, job.id).copy_(fit.log_prob(x));
   }
   const Scores kfold = compute_scores(logp, mask);

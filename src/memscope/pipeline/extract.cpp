@@ -82,8 +82,8 @@ json extract_model(const ExtractConfig& c, const FinishedRun& run, int64_t j, Ta
   // binary image than another binary image is, which would read as copying).
   const bool binary = run.cfg.data.binarize != Binarize::kNone;
   const torch::Tensor ct_samples = binary && c.draw == Draw::kMean ? at::bernoulli(samples, gen) : samples;
-  const double ct =
-      data_copying_ct(train, test, ct_samples, cells, derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xC7ULL}));
+  const double ct = data_copying_ct(train, test, ct_samples, cells,
+                                    derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xC7ULL}));
   t.in += in, t.out += out, t.in_l2 += in_l2, t.out_l2 += out_l2;
   spdlog::info("extract: job {}: {} copies of training examples, {} of held-out ones (adaptive rule), C_T {:.2f}", j,
                in, out, ct);
@@ -114,8 +114,10 @@ json pairs_json(const FinishedRun& run, const std::vector<Pair>& pairs) {
   json out = json::array();
   for (const Pair& p : pairs) {
     const double mem = run.scores.mem[p.row];
-    json e = {{"job", p.job}, {"sample", p.sample}, {"index", idx[p.row]}, {"label", lab[p.row]}, {"l2", p.l2},
-              {"ratio", p.ratio}, {"in_training", p.in}, {"mem", std::isfinite(mem) ? json(mem) : json(nullptr)}};
+    json e = {{"job", p.job},        {"sample", p.sample},
+              {"index", idx[p.row]}, {"label", lab[p.row]},
+              {"l2", p.l2},          {"ratio", p.ratio},
+              {"in_training", p.in}, {"mem", std::isfinite(mem) ? json(mem) : json(nullptr)}};
     if (run.images) {
       const auto& sh = run.data.shape;
       e["sample_image"] = png_data_uri(p.image.view({sh[0], sh[1], sh[2]}));
@@ -154,30 +156,29 @@ json extract(const ExtractConfig& c) {
   const bool binary = run.cfg.data.binarize != Binarize::kNone;
   const double spearman_copies =
       spearman(torch::tensor(run.scores.mem, torch::kFloat64), torch::tensor(models_d, torch::kFloat64));
-  json result = {
-      {"run", c.run_dir},
-      {"settings",
-       {{"samples", c.samples},
-        {"draw", to_string(c.draw)},
-        {"ct_samples", binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw)},
-        {"delta", c.delta},
-        {"alpha", c.alpha},
-        {"n_nearest", c.n_nearest},
-        {"jobs", jobs}}},
-      {"models", per_model},
-      {"overall",
-       {{"copies_of_training", t.in},
-        {"copies_of_held_out", t.out},
-        {"l2_copies_of_training", t.in_l2},
-        {"l2_copies_of_held_out", t.out_l2},
-        {"copy_rate_training", double(t.in) / draws},
-        {"copy_rate_held_out", double(t.out) / draws},
-        {"copy_rate_difference", double(t.in) / draws - double(t.out) / draws},
-        {"examples_copied", int64_t(mem_copied.size())},
-        {"spearman_mem_models_copying", spearman_copies},
-        {"mem_mean_copied", finite_mean(mem_copied)},
-        {"mem_mean_not_copied", finite_mean(mem_not)}}},
-      {"pairs", pairs_json(run, t.pairs)}};
+  json result = {{"run", c.run_dir},
+                 {"settings",
+                  {{"samples", c.samples},
+                   {"draw", to_string(c.draw)},
+                   {"ct_samples", binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw)},
+                   {"delta", c.delta},
+                   {"alpha", c.alpha},
+                   {"n_nearest", c.n_nearest},
+                   {"jobs", jobs}}},
+                 {"models", per_model},
+                 {"overall",
+                  {{"copies_of_training", t.in},
+                   {"copies_of_held_out", t.out},
+                   {"l2_copies_of_training", t.in_l2},
+                   {"l2_copies_of_held_out", t.out_l2},
+                   {"copy_rate_training", double(t.in) / draws},
+                   {"copy_rate_held_out", double(t.out) / draws},
+                   {"copy_rate_difference", double(t.in) / draws - double(t.out) / draws},
+                   {"examples_copied", int64_t(mem_copied.size())},
+                   {"spearman_mem_models_copying", spearman_copies},
+                   {"mem_mean_copied", finite_mean(mem_copied)},
+                   {"mem_mean_not_copied", finite_mean(mem_not)}}},
+                 {"pairs", pairs_json(run, t.pairs)}};
   t.csv.write(run.layout.extraction_csv());
   copies_csv.write(run.layout.copies());
   write_atomic(run.layout.extraction_json(), result.dump(2) + "\n");

@@ -37,8 +37,7 @@ std::optional<NnRatioInput> nn_ratio(const FinishedRun& r) {
   const torch::Tensor held_out = (~r.mask.select(1, 0).to(torch::kBool)).nonzero().flatten();
   const int64_t m = held_out.size(0);
   if (m < 2) return std::nullopt;
-  const torch::Tensor samples =
-      model->sample(0, m, make_generator(derive_seed(r.cfg.seed, SeedTag::kEval, {~0ULL})));
+  const torch::Tensor samples = model->sample(0, m, make_generator(derive_seed(r.cfg.seed, SeedTag::kEval, {~0ULL})));
   if (!samples.defined()) return std::nullopt;
   // A held-out example is not its own nearest held-out neighbour.
   torch::Tensor own = torch::full({r.data.size()}, -1, torch::kInt64);
@@ -85,9 +84,9 @@ json write_report(const ReportConfig& c) {
   const ReportModel m = build_report(load_report_input(dir), {c.high_quantile, c.grid, c.max_rows});
   const json summary = summary_json(m);
   const std::string assets = c.asset_dir.empty() ? default_asset_dir() : c.asset_dir;
-  const std::string html = render_html(m, {read_asset(assets, "vega/build/vega.min.js"),
-                                           read_asset(assets, "vega-lite/build/vega-lite.min.js"),
-                                           read_asset(assets, "vega-embed/build/vega-embed.min.js")});
+  const std::string html = render_html(
+      m, {read_asset(assets, "vega/build/vega.min.js"), read_asset(assets, "vega-lite/build/vega-lite.min.js"),
+          read_asset(assets, "vega-embed/build/vega-embed.min.js")});
   const RunLayout files(dir);
   write_atomic(files.report(), html);
   write_atomic(files.summary(), summary.dump(2) + "\n");

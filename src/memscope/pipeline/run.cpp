@@ -42,8 +42,8 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
   for (const Job& job : plan.jobs) {
     if (!rd.job_done(job)) continue;
     torch::Tensor lp = rd.job_logp(job);
-    MEMSCOPE_CHECK(lp.sizes() == torch::IntArrayRef({E, N}), rd.layout().job_logp(job.id), " has shape ",
-                   lp.sizes(), ", expected [", E, ", ", N, "]");
+    MEMSCOPE_CHECK(lp.sizes() == torch::IntArrayRef({E, N}), rd.layout().job_logp(job.id), " has shape ", lp.sizes(),
+                   ", expected [", E, ", ", N, "]");
     logp.select(2, job.id).copy_(lp);
   }
   write_npy(rd.layout().logp(), logp);
@@ -95,10 +95,11 @@ void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model
     out.train_flops += c->fit_flops_per_example() * n_train;
   out.eval_flops += model.eval_flops_per_example(samples) * double(n) * double(r.logp.size());
   const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
-  spdlog::info("job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
-               "(train {:.1f} s, evaluate {:.1f} s)",
-               job.id, job.repeat, job.fold, r.status, loss, r.logp.back().nanmean().item<double>(), r.seconds,
-               r.train_seconds, r.eval_seconds);
+  spdlog::info(
+      "job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
+      "(train {:.1f} s, evaluate {:.1f} s)",
+      job.id, job.repeat, job.fold, r.status, loss, r.logp.back().nanmean().item<double>(), r.seconds, r.train_seconds,
+      r.eval_seconds);
 }
 
 }  // namespace
@@ -109,8 +110,8 @@ RunOutcome run(const RunConfig& cfg_in) {
   const RunConfig cfg = resolved(cfg_in);
 
   Dataset data = load_dataset(cfg.data, cfg.seed);
-  spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1],
-               data.shape[2], data.name);
+  spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1], data.shape[2],
+               data.name);
   check_model_fits(data, cfg);
   const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
   const std::string data_hash = content_hash(data);
@@ -121,8 +122,11 @@ RunOutcome run(const RunConfig& cfg_in) {
   write_npy(rd.layout().labels(), data.label);
   write_npy(rd.layout().mask(), plan.in_mask());
   write_npy(rd.layout().epochs(), torch::tensor(epochs, torch::kInt64));
-  const nlohmann::json data_json = {{"name", data.name}, {"n", data.size()}, {"shape", data.shape},
-                                    {"binarize", to_string(cfg.data.binarize)}, {"content_hash", data_hash}};
+  const nlohmann::json data_json = {{"name", data.name},
+                                    {"n", data.size()},
+                                    {"shape", data.shape},
+                                    {"binarize", to_string(cfg.data.binarize)},
+                                    {"content_hash", data_hash}};
   rd.write_config(data_json, jobs_json(rd, plan));
 
   RunOutcome out;
@@ -144,8 +148,9 @@ RunOutcome run(const RunConfig& cfg_in) {
 
   // Default group: every candidate, or under MPI an equal share per rank.
   const int64_t ranks = cluster::size();
-  const int64_t group = cfg.train.group_size > 0 ? cfg.train.group_size
-                                                 : std::max<int64_t>(1, (int64_t(candidates.size()) + ranks - 1) / ranks);
+  const int64_t group = cfg.train.group_size > 0
+                            ? cfg.train.group_size
+                            : std::max<int64_t>(1, (int64_t(candidates.size()) + ranks - 1) / ranks);
   Progress progress(Progress::mode_for(cfg.progress), out.jobs_total, out.jobs_skipped);
   int64_t done = out.jobs_skipped;
   cluster::barrier();
@@ -177,8 +182,9 @@ RunOutcome run(const RunConfig& cfg_in) {
   if (cluster::rank() == 0 && out.missing.empty())
     out.scores = aggregate(rd, plan, data, epochs);
   else if (cluster::rank() == 0)
-    spdlog::info("{} of {} jobs are not finished (other shards or processes); `memscope score --run {}` aggregates what is",
-                 out.missing.size(), out.jobs_total, rd.path());
+    spdlog::info(
+        "{} of {} jobs are not finished (other shards or processes); `memscope score --run {}` aggregates what is",
+        out.missing.size(), out.jobs_total, rd.path());
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

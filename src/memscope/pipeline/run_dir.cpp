@@ -36,7 +36,8 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg, const std::string& 
     : dir_(dir), layout_(dir), cfg_(cfg), identity_(identity_json(cfg)) {
   identity_["data_hash"] = data_hash;
   std::error_code ec;
-  if (fs::exists(dir_) && !fs::is_directory(dir_)) throw ConfigError("out", str(dir_, " exists and is not a directory"));
+  if (fs::exists(dir_) && !fs::is_directory(dir_))
+    throw ConfigError("out", str(dir_, " exists and is not a directory"));
   const std::string config = layout_.config();
   if (!fs::exists(config) && fs::exists(dir_)) {
     // Another process of the same run may be creating it: jobs/, temporary files, and its
@@ -63,7 +64,7 @@ RunDir::RunDir(const std::string& dir, const RunConfig& cfg, const std::string& 
                    " there, ", identity_.contains(ptr) ? identity_[ptr].dump() : "unset", " here");
     }
     throw ConfigError("out", str(dir_, " holds a run with a different configuration or data (", diffs,
-                    "); use another --out or the same options and data"));
+                                 "); use another --out or the same options and data"));
   }
 }
 
@@ -89,8 +90,8 @@ std::string RunDir::checkpoint_path(const Job& job) const {
   return layout_.job_checkpoint(job.id, job_key(job));
 }
 
-void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs,
-                      DensityEnsemble& model, int64_t member) const {
+void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs, DensityEnsemble& model,
+                      int64_t member) const {
   const std::string jd = layout_.job_dir(job.id);
   std::error_code ec;
   fs::create_directories(jd, ec);
@@ -101,14 +102,21 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
   model.save_member(member, weights);
   write_atomic(layout_.job_model(job.id), weights.str());
   write_npy(layout_.job_logp(job.id), torch::stack(r.logp));
-  nlohmann::json meta = {{"key", job_key(job)},       {"id", job.id},
-                         {"repeat", job.repeat},      {"fold", job.fold},
-                         {"seed", job.seed},          {"n_train", job.train.size()},
-                         {"status", r.status},        {"diverged_epoch", r.diverged_epoch},
-                         {"seconds", r.seconds},      {"train_seconds", r.train_seconds},
-                         {"eval_seconds", r.eval_seconds}, {"train_loss", r.train_loss},
+  nlohmann::json meta = {{"key", job_key(job)},
+                         {"id", job.id},
+                         {"repeat", job.repeat},
+                         {"fold", job.fold},
+                         {"seed", job.seed},
+                         {"n_train", job.train.size()},
+                         {"status", r.status},
+                         {"diverged_epoch", r.diverged_epoch},
+                         {"seconds", r.seconds},
+                         {"train_seconds", r.train_seconds},
+                         {"eval_seconds", r.eval_seconds},
+                         {"train_loss", r.train_loss},
                          {"heldout_loss", r.heldout_loss},
-                         {"eval_epochs", epochs},     {"memscope_version", kVersion}};
+                         {"eval_epochs", epochs},
+                         {"memscope_version", kVersion}};
   write_atomic(layout_.job_result(job.id), meta.dump(2) + "\n");
   for (const auto& e : fs::directory_iterator(jd))
     if (RunLayout::is_checkpoint(e.path().filename().string())) fs::remove(e.path(), ec);
@@ -136,16 +144,23 @@ torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(layout_.j
 void RunDir::write_manifest(const Plan& plan) const {
   nlohmann::json jobs = nlohmann::json::array();
   for (const Job& job : plan.jobs)
-    jobs.push_back({{"id", job.id}, {"repeat", job.repeat}, {"fold", job.fold}, {"seed", job.seed},
-                    {"n_train", job.train.size()}, {"key", job_key(job)}});
+    jobs.push_back({{"id", job.id},
+                    {"repeat", job.repeat},
+                    {"fold", job.fold},
+                    {"seed", job.seed},
+                    {"n_train", job.train.size()},
+                    {"key", job_key(job)}});
   const nlohmann::json m = {{"memscope_version", kVersion}, {"identity", identity_}, {"jobs", jobs}};
   write_atomic(layout_.manifest(), m.dump(2) + "\n");
 }
 
 void RunDir::write_config(const nlohmann::json& data, const nlohmann::json& jobs) const {
-  nlohmann::json j = {{"memscope_version", kVersion}, {"torch_version", TORCH_VERSION},
-                      {"identity", identity_},       {"config", to_json(cfg_)},
-                      {"data", data},                {"jobs", jobs}};
+  nlohmann::json j = {{"memscope_version", kVersion},
+                      {"torch_version", TORCH_VERSION},
+                      {"identity", identity_},
+                      {"config", to_json(cfg_)},
+                      {"data", data},
+                      {"jobs", jobs}};
   write_atomic(layout_.config(), j.dump(2) + "\n");
 }
 

@@ -37,16 +37,16 @@ std::string script_json(const json& j) {
   std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '<' && i + 1 < s.size() && s[i + 1] == '/') out += "<\\";
-    else out += s[i];
+    if (s[i] == '<' && i + 1 < s.size() && s[i + 1] == '/')
+      out += "<\\";
+    else
+      out += s[i];
   }
   return out;
 }
 
 json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-std::string fmt_num(double v, int digits = 2) {
-  return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a";
-}
+std::string fmt_num(double v, int digits = 2) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
 /// A JSON value as a number (fallback when it is not one: null, missing).
 double as_double(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
 /// A JSON value shown with `digits` decimals, "n/a" when it is not a finite number.
@@ -72,8 +72,11 @@ json loss_spec(const ReportModel& m) {
   y["title"] = "loss (negative ELBO, nats)";
   return vl({{"data", {{"values", losses}}},
              {"mark", {{"type", "line"}, {"point", losses.size() < 400}}},
-             {"encoding", {{"x", field("epoch", "quantitative")}, {"y", y}, {"color", field("job", "nominal")},
-                           {"strokeDash", field("set", "nominal")}}},
+             {"encoding",
+              {{"x", field("epoch", "quantitative")},
+               {"y", y},
+               {"color", field("job", "nominal")},
+               {"strokeDash", field("set", "nominal")}}},
              {"height", 220}});
 }
 
@@ -105,8 +108,8 @@ json bins_spec(const ReportModel& m) {
   y["stack"] = "zero";
   json color = field("kind", "nominal");
   color["scale"] = {{"domain", {kRegular, kHigh}}, {"range", {"#95a5a6", "#c0392b"}}};
-  const json tooltip = {{{"field", "bin"}}, {{"field", "kind"}}, {{"field", "count"}},
-                        {{"field", "proportion"}, {"format", ".3f"}}};
+  const json tooltip = {
+      {{"field", "bin"}}, {{"field", "kind"}}, {{"field", "count"}}, {{"field", "proportion"}, {"format", ".3f"}}};
   return vl({{"data", {{"values", rows}}},
              {"height", 220},
              {"mark", "bar"},
@@ -245,11 +248,12 @@ std::string run_section(const ReportModel& m) {
       fact("plan", cj.value("plan", json::object()).dump() + fmt::format(", {} jobs", r.jobs)) +
       fact("evaluation", cj.value("eval", json::object()).dump()) + fact("seed", cj.value("seed", json(0)).dump()) +
       fact("versions", fmt::format("memscope {}, LibTorch {}", r.memscope_version, r.torch_version)) +
-      fact("time", fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", r.train_seconds,
-                               r.eval_seconds)) +
+      fact("time",
+           fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", r.train_seconds, r.eval_seconds)) +
       fact("failed or diverged jobs", failed.empty() ? "none" : failed.dump()) +
       fact("examples on fewer models", fmt::format("{} (at most {} of {} models lost; n_in and n_out say how many "
-                                                   "remain)", r.lost_examples, r.lost_most, r.jobs));
+                                                   "remain)",
+                                                   r.lost_examples, r.lost_most, r.jobs));
   return "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts +
          "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
 }
@@ -283,12 +287,15 @@ std::string analysis_sections(const ReportModel& m) {
       "<div id=\"bin-examples\"></div></section>",
       100 * as_double(figure(m, "high_mem_central90_share")), shown(figure(m, "spearman_mem_logp_in"), 3),
       shown(figure(m, "spearman_mem_logp_out"), 3));
-  html += "<section id=\"scatter\"><h2>M versus U</h2><p class=\"note\">Hover a point for its index, label, scores "
-          "and image; drag to pan, scroll to zoom.</p><div class=\"chart\" id=\"chart-scatter\"></div></section>";
-  html += "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div>"
-          "<p class=\"note\" id=\"overlap\"></p></section>";
-  html += "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">The most memorized examples (red border) "
-          "and their nearest examples in the data set by pixel l2 distance on [0, 1].</p><div id=\"nbrs\"></div>";
+  html +=
+      "<section id=\"scatter\"><h2>M versus U</h2><p class=\"note\">Hover a point for its index, label, scores "
+      "and image; drag to pan, scroll to zoom.</p><div class=\"chart\" id=\"chart-scatter\"></div></section>";
+  html +=
+      "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div>"
+      "<p class=\"note\" id=\"overlap\"></p></section>";
+  html +=
+      "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">The most memorized examples (red border) "
+      "and their nearest examples in the data set by pixel l2 distance on [0, 1].</p><div id=\"nbrs\"></div>";
   html += m.nn_ratio ? "<h3>Nearest-neighbour ratio</h3><div class=\"chart\" id=\"chart-ratio\"></div>"
                      : "<p class=\"note\">No nearest-neighbour ratio: this model family cannot sample, or job 0 has "
                        "no saved weights.</p>";
@@ -353,7 +360,8 @@ std::string head() {
 
 std::string script(const char* name, const std::string& js) {
   // Inline scripts end at the first "</script"; the libraries never contain one, but be sure.
-  MEMSCOPE_CHECK(js.find("</script") == std::string::npos, "report: ", name, " cannot be inlined (it contains "
+  MEMSCOPE_CHECK(js.find("</script") == std::string::npos, "report: ", name,
+                 " cannot be inlined (it contains "
                  "\"</script\")");
   return "<script>" + js + "</script>";
 }
@@ -362,11 +370,12 @@ std::string script(const char* name, const std::string& js) {
 
 std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   std::string html = head();
-  html += fmt::format("<header><h1>memscope report</h1><p>{}</p></header>",
-                      html_escape(m.run.data + " - " + m.run.dir));
-  html += "<nav><a href=\"#run\">Run</a><a href=\"#scores\">Scores</a><a href=\"#outliers\">Memorization vs outliers"
-          "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
-          "</a><a href=\"#classes\">Classes</a>";
+  html +=
+      fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(m.run.data + " - " + m.run.dir));
+  html +=
+      "<nav><a href=\"#run\">Run</a><a href=\"#scores\">Scores</a><a href=\"#outliers\">Memorization vs outliers"
+      "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
+      "</a><a href=\"#classes\">Classes</a>";
   if (m.validation) html += "<a href=\"#validation\">Validation</a>";
   if (m.extraction) html += "<a href=\"#extraction\">Regeneration</a>";
   html += "</nav><main>";

@@ -26,10 +26,11 @@ std::string base64(const std::string& in) {
 
 std::string encode_png(const torch::Tensor& image) {
   torch::Tensor img = image.dim() == 2 ? image.unsqueeze(0) : image;
-  MEMSCOPE_CHECK(img.dim() == 3 && (img.size(0) == 1 || img.size(0) == 3), "png: expected [H, W] or [C, H, W] with C 1 or 3, got ",
-                 image.sizes());
+  MEMSCOPE_CHECK(img.dim() == 3 && (img.size(0) == 1 || img.size(0) == 3),
+                 "png: expected [H, W] or [C, H, W] with C 1 or 3, got ", image.sizes());
   // [C, H, W] floats in [0, 1] -> interleaved [H, W, C] bytes.
-  torch::Tensor bytes = (img.to(torch::kFloat32).clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  torch::Tensor bytes =
+      (img.to(torch::kFloat32).clamp(0, 1) * 255).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
   png_image pi{};
   pi.version = PNG_IMAGE_VERSION;
   pi.width = png_uint_32(img.size(2));

@@ -73,8 +73,8 @@ class Fields {
     const std::string where = place(key) + (i ? "[" + std::to_string(*i) + "]" : "");
     MEMSCOPE_CHECK(v.is_number_integer(), path_, ": ", where, " should be an integer, got ",
                    v.is_number() ? "a floating-point number" : v.type_name());
-    MEMSCOPE_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()),
-                   path_, ": ", where, " is out of range (", v.dump(), ")");
+    MEMSCOPE_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()), path_,
+                   ": ", where, " is out of range (", v.dump(), ")");
     return v.get<int64_t>();
   }
 
@@ -180,7 +180,7 @@ ExtractionFile read_extraction_json(const std::string& path) { return parse_extr
 ValidationFile read_validation_json(const std::string& path) { return parse_validation_json(read_json(path), path); }
 
 json to_json(const ExtractionSettings& s) {
-  json j = {{"samples", s.samples}, {"draw", s.draw},           {"delta", num(s.delta)},
+  json j = {{"samples", s.samples},  {"draw", s.draw},           {"delta", num(s.delta)},
             {"alpha", num(s.alpha)}, {"n_nearest", s.n_nearest}, {"jobs", s.jobs}};
   if (s.ct_samples) j["ct_samples"] = *s.ct_samples;
   return j;
@@ -214,8 +214,14 @@ json to_json(const ExtractionOverall& o) {
 }
 
 json to_json(const ExtractionPair& p) {
-  json j = {{"job", p.job}, {"sample", p.sample},           {"index", p.index},       {"label", p.label},
-            {"l2", num(p.l2)}, {"ratio", num(p.ratio)}, {"in_training", p.in_training}, {"mem", num(p.mem)}};
+  json j = {{"job", p.job},
+            {"sample", p.sample},
+            {"index", p.index},
+            {"label", p.label},
+            {"l2", num(p.l2)},
+            {"ratio", num(p.ratio)},
+            {"in_training", p.in_training},
+            {"mem", num(p.mem)}};
   if (p.sample_image) j["sample_image"] = *p.sample_image;
   if (p.train_image) j["train_image"] = *p.train_image;
   return j;

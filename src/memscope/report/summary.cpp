@@ -38,12 +38,8 @@ json summary_json(const ReportModel& m) {
   json nn_ratio = nullptr;
   if (m.nn_ratio) {
     const NnRatioView& r = *m.nn_ratio;
-    nn_ratio = {{"job", r.job},
-                {"held_out_real", r.held_out_real},
-                {"model_samples", r.model_samples},
-                {"sample", r.sample},
-                {"regular", quartiles_json(r.regular)},
-                {"high", quartiles_json(r.high)}};
+    nn_ratio = {{"job", r.job},       {"held_out_real", r.held_out_real},     {"model_samples", r.model_samples},
+                {"sample", r.sample}, {"regular", quartiles_json(r.regular)}, {"high", quartiles_json(r.high)}};
   }
   json summary = {{"memscope_version", kVersion},
                   {"run", run_json(m.run)},
@@ -57,9 +53,8 @@ json summary_json(const ReportModel& m) {
   if (m.extraction) {
     json models = json::array();
     for (const ExtractionModel& x : m.extraction->models) models.push_back(to_json(x));
-    summary["extraction"] = {{"settings", to_json(m.extraction->settings)},
-                             {"overall", to_json(m.extraction->overall)},
-                             {"models", models}};
+    summary["extraction"] = {
+        {"settings", to_json(m.extraction->settings)}, {"overall", to_json(m.extraction->overall)}, {"models", models}};
   }
   return summary;
 }

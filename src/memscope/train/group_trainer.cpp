@@ -72,8 +72,8 @@ std::vector<double> heldout_loss(TrainableEnsemble& model, const torch::Tensor& 
 
 }  // namespace
 
-GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg,
-                           ProgressFn progress, std::vector<std::string> checkpoints)
+GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, const RunConfig& cfg, ProgressFn progress,
+                           std::vector<std::string> checkpoints)
     : data_(data),
       jobs_(jobs),
       cfg_(cfg),
@@ -84,8 +84,8 @@ GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, co
       batch_(cfg.train.batch_size),
       device_(cfg.device) {
   MEMSCOPE_CHECK(members_ >= 1, "train_group: no jobs");
-  MEMSCOPE_CHECK(checkpoints_.empty() || int64_t(checkpoints_.size()) == members_, "train_group: ",
-                 checkpoints_.size(), " checkpoint paths for ", members_, " jobs");
+  MEMSCOPE_CHECK(checkpoints_.empty() || int64_t(checkpoints_.size()) == members_, "train_group: ", checkpoints_.size(),
+                 " checkpoint paths for ", members_, " jobs");
   std::vector<uint64_t> init_seeds;
   std::vector<torch::Tensor> heldout_idx;
   for (const Job& j : jobs_) {

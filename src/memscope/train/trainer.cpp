@@ -61,8 +61,7 @@ GroupResult train_group(const Dataset& data, const std::vector<Job>& jobs, const
                         const ProgressFn& progress, const std::vector<std::string>& checkpoints) {
   set_threads(resolve_threads(cfg.threads));
   MEMSCOPE_CHECK(!jobs.empty(), "train_group: no jobs");
-  for (const Job& j : jobs)
-    MEMSCOPE_CHECK(!j.train.empty(), "train_group: job ", j.id, " has an empty training set");
+  for (const Job& j : jobs) MEMSCOPE_CHECK(!j.train.empty(), "train_group: job ", j.id, " has an empty training set");
   check_model_fits(data, cfg);
   if (is_closed_form(cfg.model)) return fit_group(data, jobs, cfg, progress);
   return GroupTrainer(data, jobs, cfg, progress, checkpoints).run();
