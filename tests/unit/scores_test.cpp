@@ -112,7 +112,8 @@ TEST(Scores, CalibratedErrorBarsMatchTheSpreadOfRepeatedExperiments) {
   // Every example has the same truth; each row is an independent experiment with n_in in-models and
   // n_out out-models whose log p scatter by sd 2.8 (as measured on Fashion-MNIST). The mean reported se
   // must match the standard deviation of the estimate over the experiments, for M and mem_log.
-  for (auto [n_in, n_out] : {std::pair<int64_t, int64_t>{16, 4}, {8, 2}, {4, 1}}) {
+  const std::vector<std::pair<int64_t, int64_t>> sizes = {{16, 4}, {8, 2}, {4, 1}};
+  for (auto [n_in, n_out] : sizes) {
     const int64_t experiments = 4000;
     const double sigma = 2.8;
     torch::manual_seed(1 + n_out);

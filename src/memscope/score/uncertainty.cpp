@@ -1,6 +1,7 @@
 #include "memscope/score/uncertainty.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cmath>
 #include <limits>
 #include <map>
