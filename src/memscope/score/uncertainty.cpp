@@ -18,7 +18,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kGridStep = 0.1;
-constexpr int64_t kDraws = 4000;
+constexpr int64_t kDraws = 10000;
 
 /// Standard normal draws [kDraws * n], the same for every call with this n (Box-Muller on mt19937_64).
 std::vector<double> normal_draws(int64_t n) {

@@ -11,8 +11,8 @@ namespace memscope {
 double logmeanexp_jackknife_var(const std::vector<double>& v);
 
 /// Standard deviation of logmeanexp(x_1..x_n) for x_m iid normal with standard deviation sigma (any
-/// mean). sigma for n = 1; otherwise simulated once per (n, grid point) with a fixed generator (4,000
-/// draws, sigma grid step 0.1, linear interpolation; relative Monte Carlo error about 1%).
+/// mean). sigma for n = 1; otherwise simulated once per (n, grid point) with a fixed generator (10,000
+/// draws, sigma grid step 0.1, linear interpolation; relative Monte Carlo error under 1%).
 double logmeanexp_normal_sd(int64_t n, double sigma);
 
 /// Digamma and trigamma functions (x > 0) and the inverse of trigamma (y > 0).
