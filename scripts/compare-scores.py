@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Compares the memorization scores of two runs of the same data: summary statistics of M, the
 two-sample Kolmogorov-Smirnov distance between the two distributions of M (with its 5% critical
-value), the per-example Spearman correlation and the overlap of the top 5%.
+value), the per-example Spearman correlation and the overlap of the top 5%. For every score column
+with a standard error beside it (mem with mem_se, and where present mem with mem_se_model and mem_log
+with mem_log_se), the calibration of that error bar between the runs: z = (X_A - X_B) /
+sqrt(se_A^2 + se_B^2) per example, its standard deviation (1 when calibrated; issue 17 accepts 0.85 to
+1.2) and the share of |z| > 1.96 (about 0.05 when calibrated).
 
 usage: scripts/compare-scores.py RUN_A/scores.csv RUN_B/scores.csv   (standard library only)
 """
@@ -63,6 +67,25 @@ def main():
     ta = set(sorted(keys, key=lambda i: -float(a[i]["mem"]))[:top])
     tb = set(sorted(keys, key=lambda i: -float(b[i]["mem"]))[:top])
     print(f"top-5% overlap {len(ta & tb) / top:.3f}")
+    for score, se in (("mem", "mem_se"), ("mem", "mem_se_model"), ("mem_log", "mem_log_se")):
+        if all(c in a[keys[0]] and c in b[keys[0]] for c in (score, se)):
+            print_z(a, b, keys, score, se)
+
+
+def print_z(a, b, keys, score, se):
+    z = []
+    for i in keys:
+        s2 = float(a[i][se]) ** 2 + float(b[i][se]) ** 2
+        d = float(a[i][score]) - float(b[i][score])
+        if s2 > 0 and s2 == s2 and d == d:
+            z.append(d / s2 ** 0.5)
+    if len(z) < 2:
+        print(f"z of {score} with {se}: no finite error bars")
+        return
+    mz = sum(z) / len(z)
+    sd = (sum((v - mz) ** 2 for v in z) / (len(z) - 1)) ** 0.5
+    out = sum(abs(v) > 1.96 for v in z) / len(z)
+    print(f"z of {score} with {se}: sd {sd:.3f}, share |z| > 1.96 {out:.3f} ({len(z)} examples)")
 
 
 if __name__ == "__main__":

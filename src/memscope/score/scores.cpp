@@ -9,6 +9,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/logmath.h"
 #include "memscope/io/atomic.h"
+#include "memscope/score/uncertainty.h"
 
 namespace memscope {
 
@@ -19,6 +20,43 @@ double median_finite(std::vector<double> v) {
   if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
   return v[v.size() / 2];
+}
+
+double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double m = 0;
+  for (double x : v) m += x / double(v.size());
+  return m;
+}
+
+double sum_sq_dev(const std::vector<double>& v) {
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return ss;
+}
+
+/// Fills mem_log, logp_sd, mem_log_se and mem_se_model from the pooled within-side sums of squares.
+void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<double>& df) {
+  const size_t n = ss.size();
+  std::vector<double> s2(n);
+  for (size_t i = 0; i < n; ++i) s2[i] = df[i] > 0 ? ss[i] / df[i] : std::numeric_limits<double>::quiet_NaN();
+  const ModeratedVariances mod = moderate_variances(s2, df);
+  s.prior_df = mod.prior_df;
+  s.prior_sd = std::sqrt(mod.prior_var);
+  for (size_t i = 0; i < n; ++i) {
+    const double sd = std::sqrt(mod.var[i]);
+    const bool both = s.n_in[i] > 0 && s.n_out[i] > 0;
+    const double ni = double(s.n_in[i]), no = double(s.n_out[i]);
+    s.logp_sd.push_back(sd);
+    s.mem_log_se.push_back(both ? sd * std::sqrt(1 / ni + 1 / no) : std::numeric_limits<double>::quiet_NaN());
+    if (!both || !std::isfinite(sd)) {
+      s.mem_se_model.push_back(std::numeric_limits<double>::quiet_NaN());
+      continue;
+    }
+    const double hu = logmeanexp_normal_sd(s.n_in[i], sd), hv = logmeanexp_normal_sd(s.n_out[i], sd);
+    s.mem_se_model.push_back(std::sqrt(hu * hu + hv * hv));
+  }
 }
 
 }  // namespace
@@ -32,7 +70,7 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
   auto a = lp.accessor<double, 2>();
   auto in = mask.accessor<bool, 2>();
   Scores s;
-  std::vector<double> r_in(N), r_out(N);
+  std::vector<double> r_in(N), r_out(N), ss(N), df(N);
   for (int64_t i = 0; i < N; ++i) {
     std::vector<double> u, v;
     for (int64_t j = 0; j < J; ++j)
@@ -44,6 +82,9 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
     s.n_out.push_back(int64_t(v.size()));
     r_in[i] = relative_variance(u);
     r_out[i] = relative_variance(v);
+    s.mem_log.push_back(mean_of(u) - mean_of(v));
+    ss[i] = sum_sq_dev(u) + sum_sq_dev(v);
+    df[i] = double(std::max<size_t>(u.size(), 1) - 1 + std::max<size_t>(v.size(), 1) - 1);
   }
   const double med_in = median_finite(r_in), med_out = median_finite(r_out);
   const double pooled_in = std::isfinite(med_in) ? med_in : med_out;
@@ -53,6 +94,7 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
     const double ro = s.n_out[i] >= 2 ? r_out[i] : pooled_out;
     s.mem_se.push_back(std::sqrt(ri / double(s.n_in[i]) + ro / double(s.n_out[i])));
   }
+  add_calibrated(s, ss, df);
   return s;
 }
 

@@ -19,6 +19,17 @@ struct Scores {
   std::vector<double> mem_se;
   /// Models behind U and V (finite log p only: missing or diverged models do not count).
   std::vector<int64_t> n_in, n_out;
+  /// Calibrated standard error of M (see compute_scores); NaN where no spread of log p is known.
+  std::vector<double> mem_se_model;
+  /// mem_log = mean log p over in-models minus mean log p over out-models.
+  std::vector<double> mem_log;
+  /// Standard error of mem_log: sqrt(s^2 / n_in + s^2 / n_out) with s^2 the moderated variance below.
+  std::vector<double> mem_log_se;
+  /// s: the example's spread (standard deviation) of log p between models, pooled over the in- and
+  /// out-side (deviations from each side's mean) and moderated toward the common spread of all examples.
+  std::vector<double> logp_sd;
+  /// The prior of the moderation: degrees of freedom d0 (infinite: one spread for all) and spread s0.
+  double prior_df = 0, prior_sd = 0;
 };
 
 /// Examples that rest on fewer than `jobs` models (missing or diverged ones), and the most models
@@ -34,6 +45,14 @@ ModelsLost models_lost(const Scores& s, int64_t jobs);
 /// example has a single model on one side, r cannot be estimated from it; the median r of that
 /// side over the examples that have two or more is used, or else the median r of the other side;
 /// NaN when no example has two models on either side.
+///
+/// Calibrated error bars (mem_se_model, mem_log_se; issue 17): per example the sample variance of log p
+/// over models, pooled over both sides with n_in + n_out - 2 degrees of freedom, is shrunk toward the
+/// common variance of all examples by empirical Bayes (moderate_variances), giving s. Then
+/// se(mem_log) = s sqrt(1/n_in + 1/n_out) and se(M) = sqrt(h(n_in, s)^2 + h(n_out, s)^2) with h(n, s) the
+/// standard deviation of a log-mean-exp of n normal draws of spread s (logmeanexp_normal_sd). A side with
+/// one model borrows the spread of the other side and of the other examples, so R = 1 runs get error bars;
+/// both are NaN for an example with no model on a side, or when no example has two models.
 Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask);
 
 /// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out.

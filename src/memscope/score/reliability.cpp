@@ -1,0 +1,86 @@
+#include "memscope/score/reliability.h"
+
+#include <cmath>
+#include <limits>
+
+#include "memscope/core/error.h"
+#include "memscope/score/compare.h"
+#include "memscope/score/scores.h"
+
+namespace memscope {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// x: [N] with NaN where `keep` is false. keep: [N] bool.
+torch::Tensor masked(const std::vector<double>& v, const torch::Tensor& keep) {
+  torch::Tensor x = torch::tensor(v, torch::kFloat64);
+  return torch::where(keep, x, torch::full_like(x, kNaN));
+}
+
+HalfAgreement agree(const torch::Tensor& a, const torch::Tensor& b, double units, double target) {
+  HalfAgreement h;
+  h.spearman = spearman(a, b);
+  h.top5_overlap = top_share_agreement(a, b, 0.05);
+  h.whole_run = spearman_brown(h.spearman, 2);
+  h.units_for_target = units_for_reliability(h.spearman, units / 2, target);
+  return h;
+}
+
+}  // namespace
+
+torch::Tensor halves_by_repeat(const std::vector<int64_t>& repeat_of_job) {
+  torch::Tensor h = torch::zeros({int64_t(repeat_of_job.size())}, torch::kBool);
+  for (size_t j = 0; j < repeat_of_job.size(); ++j) {
+    MEMSCOPE_CHECK(repeat_of_job[j] >= 0, "reliability: job ", j, " has repeat ", repeat_of_job[j]);
+    h[int64_t(j)] = repeat_of_job[j] % 2 == 0;
+  }
+  return h;
+}
+
+torch::Tensor halves_by_model(int64_t jobs) {
+  MEMSCOPE_CHECK(jobs >= 0, "reliability: ", jobs, " jobs");
+  return torch::arange(jobs) % 2 == 0;
+}
+
+double spearman_brown(double r, double k) { return k * r / (1 + (k - 1) * r); }
+
+double units_for_reliability(double r, double units_measured, double target) {
+  MEMSCOPE_CHECK(target > 0 && target < 1, "reliability: target ", target, " outside (0, 1)");
+  if (!std::isfinite(r)) return kNaN;
+  if (r <= 0) return std::numeric_limits<double>::infinity();
+  return units_measured * target * (1 - r) / (r * (1 - target));
+}
+
+double Reliability::projected(const HalfAgreement& a, double to_units) const {
+  return spearman_brown(a.spearman, to_units / (units / 2));
+}
+
+Reliability split_half_reliability(const torch::Tensor& logp, const torch::Tensor& in_mask,
+                                   const torch::Tensor& first_half, double units, double target) {
+  MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "reliability: logp ", logp.sizes(),
+                 " and in_mask ", in_mask.sizes(), " must both be [N, J]");
+  MEMSCOPE_CHECK(first_half.dim() == 1 && first_half.size(0) == logp.size(1), "reliability: halves ",
+                 first_half.sizes(), " for ", logp.size(1), " jobs");
+  MEMSCOPE_CHECK(units >= 2, "reliability: a run of ", units, " units cannot be split in halves");
+  torch::Tensor half = first_half.to(torch::kBool);
+  torch::Tensor mask = in_mask.to(torch::kBool);
+  torch::Tensor a_idx = half.nonzero().flatten(), b_idx = (~half).nonzero().flatten();
+  const Scores a = compute_scores(logp.index_select(1, a_idx), mask.index_select(1, a_idx));
+  const Scores b = compute_scores(logp.index_select(1, b_idx), mask.index_select(1, b_idx));
+  const int64_t N = logp.size(0);
+  torch::Tensor keep = torch::zeros({N}, torch::kBool);
+  for (int64_t i = 0; i < N; ++i)
+    keep[i] = a.n_in[size_t(i)] > 0 && a.n_out[size_t(i)] > 0 && b.n_in[size_t(i)] > 0 && b.n_out[size_t(i)] > 0;
+  Reliability r;
+  r.units = units;
+  r.target = target;
+  r.examples = keep.sum().item<int64_t>();
+  r.mem = agree(masked(a.mem, keep), masked(b.mem, keep), units, target);
+  r.mem_log = agree(masked(a.mem_log, keep), masked(b.mem_log, keep), units, target);
+  if (r.examples < 2) r.mem.top5_overlap = r.mem_log.top5_overlap = kNaN;
+  return r;
+}
+
+}  // namespace memscope
