@@ -91,7 +91,8 @@ TEST(Reliability, ExamplesWithoutModelsOnASideInAHalfAreLeftOut) {
   logp[0][3] = std::nan("");
   const Reliability rel = split_half_reliability(logp, mask, halves_by_repeat(repeats_of(K, R)), R);
   EXPECT_EQ(rel.examples, N - 1);
-  EXPECT_NE(test::error_of([&] { split_half_reliability(logp, mask, torch::ones({3}, torch::kBool), R); })
-                .find("reliability: halves"),
+  EXPECT_NE(test::error_of([&] {
+              split_half_reliability(logp, mask, torch::ones({3}, torch::kBool), R);
+            }).find("reliability: halves"),
             std::string::npos);
 }

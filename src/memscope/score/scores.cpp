@@ -9,6 +9,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/logmath.h"
 #include "memscope/io/atomic.h"
+#include "memscope/io/csv.h"
 #include "memscope/score/uncertainty.h"
 
 namespace memscope {
@@ -62,8 +63,8 @@ void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<
 }  // namespace
 
 Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
-  MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "scores: logp ", logp.sizes(),
-                 " and in_mask ", in_mask.sizes(), " must both be [N, J]");
+  MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "scores: logp ", logp.sizes(), " and in_mask ",
+                 in_mask.sizes(), " must both be [N, J]");
   torch::Tensor lp = logp.to(torch::kFloat64).contiguous();
   torch::Tensor mask = in_mask.to(torch::kBool).contiguous();
   const int64_t N = lp.size(0), J = lp.size(1);
@@ -106,11 +107,10 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
                  " scores");
   const int64_t* ip = idx.data_ptr<int64_t>();
   const int64_t* lp = lab.data_ptr<int64_t>();
-  std::string out = "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out\n";
+  CsvWriter out({"index", "label", "logp_in", "logp_out", "mem", "mem_se", "n_in", "n_out"});
   for (int64_t i = 0; i < N; ++i)
-    out += fmt::format("{},{},{:.9g},{:.9g},{:.9g},{:.9g},{},{}\n", ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i],
-                       s.n_out[i]);
-  write_atomic(path, out);
+    out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i]);
+  out.write(path);
 }
 
 ModelsLost models_lost(const Scores& s, int64_t jobs) {

@@ -57,7 +57,6 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask);
 
 /// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out.
 /// index, label: [N] int64.
-void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label,
-                      const Scores& s);
+void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s);
 
 }  // namespace memscope

@@ -1,8 +1,8 @@
 #include "memscope/score/uncertainty.h"
 
 #include <algorithm>
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <limits>
 #include <map>
 #include <mutex>
