@@ -67,7 +67,10 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
             << "scores: " << files.scores() << "\n"
             << "raw:    logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy in " << o.dir << "\n"
             << "config: " << files.config() << "\n"
-            << report_line;
+            << report_line
+            << (o.reliability ? memscope::reliability_sentence(*o.reliability)
+                              : memscope::unmeasured_reliability_sentence())
+            << "\n";
   return 0;
 }
 

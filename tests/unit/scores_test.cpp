@@ -27,8 +27,8 @@ TEST(Scores, InAndOutAveragesOfKnownMatrix) {
   EXPECT_EQ(s.n_out[1], 1);  // the NaN model does not count
   // Single models on a side borrow the median relative variance of the in side (example 0's).
   const double r = relative_variance({-10.0, -12.0});
-  EXPECT_NEAR(s.mem_se[0], std::sqrt(r / 2 + r / 1), 1e-12);
-  EXPECT_NEAR(s.mem_se[1], std::sqrt(r / 1 + r / 1), 1e-12);
+  EXPECT_NEAR(s.mem_se_delta[0], std::sqrt(r / 2 + r / 1), 1e-12);
+  EXPECT_NEAR(s.mem_se_delta[1], std::sqrt(r / 1 + r / 1), 1e-12);
 }
 
 TEST(Scores, StandardErrorMatchesTheSpreadOfRepeatedEstimates) {
@@ -42,7 +42,7 @@ TEST(Scores, StandardErrorMatchesTheSpreadOfRepeatedEstimates) {
                                   1);
   torch::Tensor mask = torch::cat({torch::ones({experiments, n}), torch::zeros({experiments, n})}, 1).to(torch::kBool);
   Scores s = compute_scores(logp, mask);
-  torch::Tensor mem = torch::tensor(s.mem, torch::kFloat64), se = torch::tensor(s.mem_se, torch::kFloat64);
+  torch::Tensor mem = torch::tensor(s.mem, torch::kFloat64), se = torch::tensor(s.mem_se_delta, torch::kFloat64);
   const double empirical = mem.std().item<double>(), reported = se.mean().item<double>();
   EXPECT_NEAR(mem.mean().item<double>(), 3.0, 0.01);
   EXPECT_GT(reported / empirical, 0.9) << reported << " vs " << empirical;
@@ -105,7 +105,7 @@ TEST(Scores, MemLogIsTheDifferenceOfMeansWithPooledSpread) {
   EXPECT_NEAR(s.mem_log[0], -11.0 + 17.0, 1e-12);
   EXPECT_NEAR(s.logp_sd[0], std::sqrt(5.0), 1e-9);
   EXPECT_NEAR(s.mem_log_se[0], std::sqrt(5.0 * (0.5 + 0.5)), 1e-9);
-  EXPECT_NEAR(s.mem_se_model[0], std::sqrt(2.0) * logmeanexp_normal_sd(2, std::sqrt(5.0)), 1e-9);
+  EXPECT_NEAR(s.mem_se[0], std::sqrt(2.0) * logmeanexp_normal_sd(2, std::sqrt(5.0)), 1e-9);
 }
 
 TEST(Scores, CalibratedErrorBarsMatchTheSpreadOfRepeatedExperiments) {
@@ -122,7 +122,7 @@ TEST(Scores, CalibratedErrorBarsMatchTheSpreadOfRepeatedExperiments) {
                                     1);
     torch::Tensor mask = torch::cat({torch::ones({experiments, n_in}), torch::zeros({experiments, n_out})}, 1);
     const Scores s = compute_scores(logp, mask.to(torch::kBool));
-    for (auto [est, se] : {std::pair{&s.mem, &s.mem_se_model}, std::pair{&s.mem_log, &s.mem_log_se}}) {
+    for (auto [est, se] : {std::pair{&s.mem, &s.mem_se}, std::pair{&s.mem_log, &s.mem_log_se}}) {
       const double empirical = torch::tensor(*est, torch::kFloat64).std().item<double>();
       const double reported = torch::tensor(*se, torch::kFloat64).square().mean().sqrt().item<double>();
       EXPECT_NEAR(reported / empirical, 1.0, 0.1) << n_in << " in, " << n_out << " out";
@@ -144,14 +144,14 @@ TEST(Scores, TwoSeedsOfATinyPlanGiveCalibratedZ) {
   for (int64_t R : {1, 2, 4}) {
     const PlantedRun a = planted_run(base, mem, sd, 5, R, 100 + R), b = planted_run(base, mem, sd, 5, R, 200 + R);
     const Scores sa = compute_scores(a.logp, a.mask), sb = compute_scores(b.logp, b.mask);
-    const double zm = z_sd(sa.mem, sa.mem_se_model, sb.mem, sb.mem_se_model);
+    const double zm = z_sd(sa.mem, sa.mem_se, sb.mem, sb.mem_se);
     const double zl = z_sd(sa.mem_log, sa.mem_log_se, sb.mem_log, sb.mem_log_se);
     EXPECT_GE(zm, 0.85) << R << " repeats";
     EXPECT_LE(zm, 1.2) << R << " repeats";
     EXPECT_GE(zl, 0.85) << R << " repeats";
     EXPECT_LE(zl, 1.2) << R << " repeats";
-    // The delta-method se of today's mem_se understates the spread of M at this noise level.
-    if (R >= 2) EXPECT_GT(z_sd(sa.mem, sa.mem_se, sb.mem, sb.mem_se), 1.5) << R << " repeats";
+    // The delta-method se understates the spread of M at this noise level.
+    if (R >= 2) EXPECT_GT(z_sd(sa.mem, sa.mem_se_delta, sb.mem, sb.mem_se_delta), 1.5) << R << " repeats";
   }
 }
 

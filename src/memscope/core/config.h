@@ -98,6 +98,11 @@ struct PlanConfig {
   int64_t folds = 10;
   /// Repeats R, each a new seeded permutation; J = K * R jobs.
   int64_t repeats = 1;
+  /// With a target in (0, 1): add repeats, one at a time, until the split-half reliability of M
+  /// projected to the whole run reaches it, or max_repeats (0: no target).
+  double until_reliability = 0;
+  /// The most repeats until_reliability may reach.
+  int64_t max_repeats = 20;
 };
 
 struct EvalConfig {

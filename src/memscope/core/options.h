@@ -99,6 +99,16 @@ void for_each_option(Config& c, Visit&& visit) {
   // Not part of the identity: repeat r's folds and jobs do not depend on how many repeats there
   // are, so more repeats on a finished run train only the new jobs.
   visit(OptionSpec{"repeats", "plan", "repeats", "repeats R (J = K R jobs)", S::kRun, {1}}, c.plan.repeats);
+  visit(OptionSpec{"until_reliability",
+                   "plan",
+                   "until_reliability",
+                   "add repeats until the projected split-half reliability of M reaches this (0: off)",
+                   S::kRun,
+                   {0, 1, false, true}},
+        c.plan.until_reliability);
+  visit(
+      OptionSpec{"max_repeats", "plan", "max_repeats", "the most repeats --until-reliability adds up to", S::kRun, {1}},
+      c.plan.max_repeats);
   visit(OptionSpec{"iw_samples", "eval", "iw_samples", "importance samples per example", S::kIdentity, {1}},
         c.eval.iw_samples);
   visit(OptionSpec{"eval_every", "eval", "eval_every", "evaluate every E epochs (0: last only)", S::kIdentity, {0}},

@@ -13,6 +13,14 @@ namespace memscope {
 
 namespace fs = std::filesystem;
 
+std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask, int64_t folds) {
+  const int64_t J = logp.size(1), repeats = J / folds;
+  if (repeats < 2 || J % folds != 0) return std::nullopt;
+  std::vector<int64_t> repeat_of_job;
+  for (int64_t j = 0; j < J; ++j) repeat_of_job.push_back(j / folds);
+  return split_half_reliability(logp, mask, halves_by_repeat(repeat_of_job), double(repeats));
+}
+
 RunConfig load_run_config(const std::string& dir) {
   const RunLayout files(dir);
   MEMSCOPE_CHECK(fs::exists(files.config()), "run: ", dir, " has no config.json (not a memscope run directory)");
@@ -39,6 +47,7 @@ FinishedRun load_finished_run(const std::string& dir) {
                  ep.sizes(), " do not agree with ", N, " examples");
   r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
   r.scores = compute_scores(logp[logp.size(0) - 1], r.mask);
+  r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan.folds);
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
   r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;
   return r;

@@ -1,6 +1,7 @@
 #pragma once
 // A finished run read back from its directory: what score, report and extract start from.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "memscope/data/dataset.h"
 #include "memscope/models/density_model.h"
 #include "memscope/pipeline/run_layout.h"
+#include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
 namespace memscope {
@@ -31,7 +33,13 @@ struct FinishedRun {
   torch::Tensor mask, mem_by_epoch;
   /// Examples are images (C x H x W with H > 1).
   bool images = false;
+  /// Split-half reliability of the rankings (runs of two or more repeats).
+  std::optional<Reliability> reliability;
 };
+
+/// Split-half reliability of a K-fold plan's rankings, halves by repeat (job j is in repeat j / folds).
+/// logp: [N, J] at one epoch, mask: [N, J]. Nothing for a single repeat.
+std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask, int64_t folds);
 
 /// The configuration a run directory was made with (out set to dir).
 RunConfig load_run_config(const std::string& dir);

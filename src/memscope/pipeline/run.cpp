@@ -35,8 +35,10 @@ nlohmann::json jobs_json(const RunDir& rd, const Plan& plan) {
   return jobs;
 }
 
-/// Reads every finished job into logp.npy ([E, N, J]) and writes mem_by_epoch.npy and scores.csv.
-Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const std::vector<int64_t>& epochs) {
+/// Reads every finished job into logp.npy ([E, N, J]), writes mem_by_epoch.npy and scores.csv, and puts the
+/// last epoch's scores and their split-half reliability into out.
+void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const Dataset& data,
+               const std::vector<int64_t>& epochs, RunOutcome& out) {
   const int64_t E = int64_t(epochs.size()), N = data.size(), J = int64_t(plan.jobs.size());
   torch::Tensor logp = torch::full({E, N, J}, std::numeric_limits<float>::quiet_NaN());
   for (const Job& job : plan.jobs) {
@@ -56,7 +58,8 @@ Scores aggregate(const RunDir& rd, const Plan& plan, const Dataset& data, const 
   }
   write_npy(rd.layout().mem_by_epoch(), mem);
   write_scores_csv(rd.layout().scores(), data.index, data.label, last);
-  return last;
+  out.scores = last;
+  out.reliability = run_reliability(logp[E - 1], mask, cfg.plan.folds);
 }
 
 /// Up to `group` jobs for this process: positions drawn from the shared counter, each job claimed
@@ -104,7 +107,8 @@ void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model
 
 }  // namespace
 
-RunOutcome run(const RunConfig& cfg_in) {
+/// The plan of cfg, run (or resumed) once.
+static RunOutcome run_plan(const RunConfig& cfg_in) {
   const auto t0 = std::chrono::steady_clock::now();
   validate(cfg_in);
   const RunConfig cfg = resolved(cfg_in);
@@ -180,12 +184,35 @@ RunOutcome run(const RunConfig& cfg_in) {
   for (const Job& job : plan.jobs)
     if (!rd.job_done(job)) out.missing.push_back(job.id);
   if (cluster::rank() == 0 && out.missing.empty())
-    out.scores = aggregate(rd, plan, data, epochs);
+    aggregate(rd, plan, cfg, data, epochs, out);
   else if (cluster::rank() == 0)
     spdlog::info(
         "{} of {} jobs are not finished (other shards or processes); `memscope score --run {}` aggregates what is",
         out.missing.size(), out.jobs_total, rd.path());
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+RunOutcome run(const RunConfig& cfg_in) {
+  RunOutcome out = run_plan(cfg_in);
+  const double target = cfg_in.plan.until_reliability;
+  if (target <= 0) return out;
+  MEMSCOPE_CHECK_KEY(cluster::size() == 1 && cfg_in.shard_count == 1, "until_reliability",
+                     "needs one process with all jobs (no MPI ranks, no --shard)");
+  RunConfig cfg = cfg_in;
+  while (out.missing.empty()) {
+    const double projected = out.reliability ? out.reliability->mem.whole_run : std::nan("");
+    spdlog::info("reliability: split-half projection for M {:.2f} with {} repeats (target {:.2f})", projected,
+                 cfg.plan.repeats, target);
+    if (projected >= target || cfg.plan.repeats >= cfg.plan.max_repeats) break;
+    ++cfg.plan.repeats;
+    const RunOutcome more = run_plan(cfg);
+    const int64_t trained = out.jobs_trained + more.jobs_trained, diverged = out.jobs_diverged + more.jobs_diverged;
+    const double seconds = out.seconds + more.seconds;
+    out = more;
+    out.jobs_trained = trained, out.jobs_diverged = diverged, out.seconds = seconds;
+    out.jobs_skipped = out.jobs_total - trained;
+  }
   return out;
 }
 
@@ -201,7 +228,7 @@ RunOutcome score_run(const std::string& dir) {
   for (const Job& job : plan.jobs)
     if (!rd.job_done(job)) out.missing.push_back(job.id);
   out.jobs_skipped = out.jobs_total - int64_t(out.missing.size());
-  out.scores = aggregate(rd, plan, data, eval_epochs(cfg.train, cfg.eval));
+  aggregate(rd, plan, cfg, data, eval_epochs(cfg.train, cfg.eval), out);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

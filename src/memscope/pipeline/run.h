@@ -1,10 +1,12 @@
 #pragma once
 // The main job: data -> plan -> train/evaluate jobs -> log p matrix -> scores, in a run directory
 // that a re-run resumes.
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "memscope/core/config.h"
+#include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
 namespace memscope {
@@ -18,6 +20,8 @@ struct RunOutcome {
   double train_flops = 0, eval_flops = 0;
   /// Scores (empty while jobs are missing, in run).
   Scores scores;
+  /// Split-half reliability of the rankings (with two or more repeats and scores).
+  std::optional<Reliability> reliability;
   /// Jobs of the plan without a finished result.
   std::vector<int64_t> missing;
 };

@@ -258,6 +258,34 @@ std::string run_section(const ReportModel& m) {
          "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
 }
 
+/// "How reproducible is this ranking": the split-half figures first, before any list of examples.
+std::string reliability_section(const ReportModel& m) {
+  std::string html = "<section id=\"reliability\"><h2>How reproducible is this ranking?</h2>";
+  if (!m.reliability) return html + "<p>" + html_escape(unmeasured_reliability_sentence()) + "</p></section>";
+  const Reliability& r = *m.reliability;
+  auto row = [&](const char* name, const HalfAgreement& a) {
+    return fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", name, fmt_num(a.spearman),
+                       fmt_num(a.top5_overlap), fmt_num(a.whole_run),
+                       std::isfinite(a.units_for_target) ? fmt::format("{:.0f}", std::ceil(a.units_for_target)) : "-");
+  };
+  return html + fmt::format(
+                    "<p>{}</p><p class=\"note\">The models are split in two halves by repeat; each half scores the "
+                    "{} examples that have in- and out-models in both. Spearman-Brown projects the agreement of the "
+                    "halves to the whole run and to more repeats.</p><table class=\"facts\"><tr><th>score</th>"
+                    "<th>split-half Spearman</th><th>top-5% overlap</th><th>projected, whole run</th>"
+                    "<th>repeats for {:.1f}</th></tr>{}{}</table></section>",
+                    html_escape(reliability_sentence(r)), r.examples, r.target, row("M", r.mem),
+                    row("mem_log", r.mem_log));
+}
+
+/// A warning above a list of top examples when the ranking is not reproducible.
+std::string top_list_warning(const ReportModel& m) {
+  if (m.reliability && m.reliability->mem.whole_run >= 0.5) return "";
+  return m.reliability ? "<p class=\"note\"><b>Projected reliability below 0.5: another run would mostly not "
+                         "reproduce this list.</b></p>"
+                       : "<p class=\"note\">How reproducible this list is was not measured (one repeat).</p>";
+}
+
 std::string scores_section(const ReportModel& m) {
   std::string qrow;
   const json q = figure(m, "mem_quantiles");
@@ -268,14 +296,14 @@ std::string scores_section(const ReportModel& m) {
       "<div class=\"kpi\"><b>{}</b>mean standard error</div>"
       "<div class=\"kpi\"><b>{}</b>threshold of \"highly memorized\" (quantile {})</div>"
       "<div class=\"chart\" id=\"chart-hist\"></div>"
-      "<table class=\"facts\">{}</table><h3>Most memorized</h3><div class=\"grid\" id=\"grid-top\"></div>"
+      "<table class=\"facts\">{}</table><h3>Most memorized</h3>{}<div class=\"grid\" id=\"grid-top\"></div>"
       "<h3>Least memorized</h3><div class=\"grid\" id=\"grid-bottom\"></div>"
       "<h3>All scores</h3><p class=\"note\">{} rows (the most memorized first, then an even spread of the rest). "
       "Click a column to sort.</p>"
       "<input id=\"filter\" placeholder=\"filter: index or label\" size=\"30\"> <span class=\"note\" id=\"shown\">"
       "</span><div class=\"scroll\"><table id=\"table\"></table></div></section>",
       shown(figure(m, "mem_mean")), shown(figure(m, "mem_se_mean")),
-      fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow, m.rows.size());
+      fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow, top_list_warning(m), m.rows.size());
 }
 
 std::string analysis_sections(const ReportModel& m) {
@@ -373,13 +401,14 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   html +=
       fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(m.run.data + " - " + m.run.dir));
   html +=
-      "<nav><a href=\"#run\">Run</a><a href=\"#scores\">Scores</a><a href=\"#outliers\">Memorization vs outliers"
+      "<nav><a href=\"#reliability\">Reproducible?</a><a href=\"#run\">Run</a><a href=\"#scores\">Scores</a><a "
+      "href=\"#outliers\">Memorization vs outliers"
       "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
       "</a><a href=\"#classes\">Classes</a>";
   if (m.validation) html += "<a href=\"#validation\">Validation</a>";
   if (m.extraction) html += "<a href=\"#extraction\">Regeneration</a>";
   html += "</nav><main>";
-  html += run_section(m) + scores_section(m) + analysis_sections(m);
+  html += reliability_section(m) + run_section(m) + scores_section(m) + analysis_sections(m);
   if (m.validation) html += validation_section(*m.validation);
   if (m.extraction) html += extraction_section(*m.extraction);
   html += "</main>";

@@ -61,6 +61,7 @@ class Examples {
     e.label = in_.data.label[i].item<int64_t>();
     e.mem = s.mem[i], e.mem_se = s.mem_se[i], e.logp_in = s.logp_in[i], e.logp_out = s.logp_out[i];
     e.n_in = s.n_in[i], e.n_out = s.n_out[i];
+    if (size_t(i) < s.mem_log.size()) e.mem_log = s.mem_log[i], e.mem_log_se = s.mem_log_se[i];
     e.high = high_[i];
     if (in_.images) {
       const auto& sh = in_.data.shape;
@@ -193,6 +194,8 @@ json to_json(const ExampleView& e, bool with_image) {
             {"label", e.label},
             {"mem", num(e.mem)},
             {"mem_se", num(e.mem_se)},
+            {"mem_log", num(e.mem_log)},
+            {"mem_log_se", num(e.mem_log_se)},
             {"logp_in", num(e.logp_in)},
             {"logp_out", num(e.logp_out)},
             {"n_in", e.n_in},
@@ -214,6 +217,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.run = run_facts(in);
   m.images = in.images;
   m.high_quantile = opt.high_quantile;
+  m.reliability = in.reliability;
   m.analysis = a.summary;
 
   const std::vector<int64_t> order = by_mem(s);

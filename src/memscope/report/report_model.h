@@ -3,6 +3,7 @@
 // into every number, table and chart series the page and summary.json show (no HTML, no files).
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "memscope/data/dataset.h"
 #include "memscope/report/report_files.h"
+#include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
 namespace memscope {
@@ -62,6 +64,8 @@ struct ReportInput {
   std::optional<ValidationFile> validation;
   /// The nearest-neighbour ratio, when a model of the run can sample.
   std::optional<NnRatioInput> nn_ratio;
+  /// Split-half reliability of the rankings (runs of two or more repeats).
+  std::optional<Reliability> reliability;
 };
 
 /// One example as the report shows it (NaN scores: null).
@@ -70,6 +74,8 @@ struct ExampleView {
   int64_t row = 0, index = 0, label = 0;
   /// M, its standard error, U and V.
   double mem = 0, mem_se = 0, logp_in = 0, logp_out = 0;
+  /// Mean log p over in-models minus over out-models, and its standard error (NaN: not computed).
+  double mem_log = NAN, mem_log_se = NAN;
   /// Models behind U and V.
   int64_t n_in = 0, n_out = 0;
   /// Highly memorized.
@@ -188,6 +194,8 @@ struct ReportModel {
   /// extraction.json and validation.json, when present.
   std::optional<ExtractionFile> extraction;
   std::optional<ValidationFile> validation;
+  /// Split-half reliability of the rankings, when the run has two or more repeats.
+  std::optional<Reliability> reliability;
 };
 
 /// The report of a finished run: pure (no files read or written). Computes the analyses, the

@@ -49,6 +49,9 @@ json summary_json(const ReportModel& m) {
   for (const ExampleView& e : m.top) summary["top"].push_back(to_json(e, false));
   for (const char* key : {"high_mem_central90_share", "spearman_mem_logp_in", "spearman_mem_logp_out"})
     summary[key] = m.analysis.value(key, json(nullptr));
+  summary["reliability"] = m.reliability ? to_json(*m.reliability) : json(nullptr);
+  summary["reliability_sentence"] =
+      m.reliability ? reliability_sentence(*m.reliability) : unmeasured_reliability_sentence();
   if (m.validation) summary["validation"] = to_json(*m.validation);
   if (m.extraction) {
     json models = json::array();

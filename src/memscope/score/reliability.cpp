@@ -1,5 +1,7 @@
 #include "memscope/score/reliability.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 
@@ -81,6 +83,45 @@ Reliability split_half_reliability(const torch::Tensor& logp, const torch::Tenso
   r.mem_log = agree(masked(a.mem_log, keep), masked(b.mem_log, keep), units, target);
   if (r.examples < 2) r.mem.top5_overlap = r.mem_log.top5_overlap = kNaN;
   return r;
+}
+
+namespace {
+
+nlohmann::json finite(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+nlohmann::json to_json(const HalfAgreement& a) {
+  return {{"split_half_spearman", finite(a.spearman)},
+          {"split_half_top5_overlap", finite(a.top5_overlap)},
+          {"projected_whole_run", finite(a.whole_run)},
+          {"units_for_target", finite(a.units_for_target)}};
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Reliability& r) {
+  return {{"mem", to_json(r.mem)},
+          {"mem_log", to_json(r.mem_log)},
+          {"units", r.units},
+          {"target", r.target},
+          {"examples", r.examples}};
+}
+
+std::string reliability_sentence(const Reliability& r) {
+  const HalfAgreement& m = r.mem;
+  std::string s = fmt::format(
+      "Ranking by M: split-half reliability {:.2f} (top-5% overlap {:.2f}), projected {:.2f} for the whole run of {} "
+      "repeats; about {} repeats would reach {:.1f} (mem_log: {:.2f} projected).",
+      m.spearman, m.top5_overlap, m.whole_run, int64_t(r.units),
+      std::isfinite(m.units_for_target) ? fmt::format("{:.0f}", std::ceil(m.units_for_target))
+                                        : std::string("no number of"),
+      r.target, r.mem_log.whole_run);
+  if (!(m.whole_run >= 0.5)) s += " Below 0.5: another run would mostly not reproduce the top of this ranking.";
+  return s;
+}
+
+std::string unmeasured_reliability_sentence() {
+  return "Reproducibility not measured: a run of one repeat cannot be split in halves (use --repeats 2 or more, or "
+         "--until-reliability 0.9).";
 }
 
 }  // namespace memscope

@@ -2,8 +2,10 @@
 // Split-half reliability of a run's rankings: score two disjoint halves of the models, compare their
 // rankings, and project to the whole run and to more repeats with the Spearman-Brown formula.
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace memscope {
@@ -47,6 +49,13 @@ struct Reliability {
   /// Projected reliability for `units` units (repeats), from the split-half r.
   double projected(const HalfAgreement& a, double units) const;
 };
+
+/// One or two sentences on how reproducible the ranking by M is, for the terminal and the report.
+std::string reliability_sentence(const Reliability& r);
+/// The same for a run whose reliability cannot be measured (fewer than two repeats).
+std::string unmeasured_reliability_sentence();
+/// JSON of every figure of r.
+nlohmann::json to_json(const Reliability& r);
 
 /// logp: [N, J] (NaN: missing or diverged); in_mask: [N, J] bool; first_half: [J] bool. Every example
 /// that lacks in- or out-models in either half is left out (examples counts the rest); a split where

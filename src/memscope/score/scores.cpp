@@ -37,7 +37,7 @@ double sum_sq_dev(const std::vector<double>& v) {
   return ss;
 }
 
-/// Fills mem_log, logp_sd, mem_log_se and mem_se_model from the pooled within-side sums of squares.
+/// Fills logp_sd, mem_log_se and mem_se from the pooled within-side sums of squares.
 void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<double>& df) {
   const size_t n = ss.size();
   std::vector<double> s2(n);
@@ -52,11 +52,11 @@ void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<
     s.logp_sd.push_back(sd);
     s.mem_log_se.push_back(both ? sd * std::sqrt(1 / ni + 1 / no) : std::numeric_limits<double>::quiet_NaN());
     if (!both || !std::isfinite(sd)) {
-      s.mem_se_model.push_back(std::numeric_limits<double>::quiet_NaN());
+      s.mem_se.push_back(std::numeric_limits<double>::quiet_NaN());
       continue;
     }
     const double hu = logmeanexp_normal_sd(s.n_in[i], sd), hv = logmeanexp_normal_sd(s.n_out[i], sd);
-    s.mem_se_model.push_back(std::sqrt(hu * hu + hv * hv));
+    s.mem_se.push_back(std::sqrt(hu * hu + hv * hv));
   }
 }
 
@@ -93,7 +93,7 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
   for (int64_t i = 0; i < N; ++i) {
     const double ri = s.n_in[i] >= 2 ? r_in[i] : pooled_in;
     const double ro = s.n_out[i] >= 2 ? r_out[i] : pooled_out;
-    s.mem_se.push_back(std::sqrt(ri / double(s.n_in[i]) + ro / double(s.n_out[i])));
+    s.mem_se_delta.push_back(std::sqrt(ri / double(s.n_in[i]) + ro / double(s.n_out[i])));
   }
   add_calibrated(s, ss, df);
   return s;
@@ -107,9 +107,10 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
                  " scores");
   const int64_t* ip = idx.data_ptr<int64_t>();
   const int64_t* lp = lab.data_ptr<int64_t>();
-  CsvWriter out({"index", "label", "logp_in", "logp_out", "mem", "mem_se", "n_in", "n_out"});
+  CsvWriter out({"index", "label", "logp_in", "logp_out", "mem", "mem_se", "n_in", "n_out", "mem_log", "mem_log_se"});
   for (int64_t i = 0; i < N; ++i)
-    out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i]);
+    out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i], s.mem_log[i],
+            s.mem_log_se[i]);
   out.write(path);
 }
 

@@ -15,12 +15,14 @@ struct Scores {
   std::vector<double> logp_out;
   /// M = U - V.
   std::vector<double> mem;
-  /// Standard error of M (delta method; see compute_scores).
+  /// Standard error of M, calibrated between runs (normal theory with moderated spreads; see
+  /// compute_scores and the README).
   std::vector<double> mem_se;
+  /// The delta-method standard error of M in density space (understates the spread of M between
+  /// runs two- to four-fold; kept for comparison).
+  std::vector<double> mem_se_delta;
   /// Models behind U and V (finite log p only: missing or diverged models do not count).
   std::vector<int64_t> n_in, n_out;
-  /// Calibrated standard error of M (see compute_scores); NaN where no spread of log p is known.
-  std::vector<double> mem_se_model;
   /// mem_log = mean log p over in-models minus mean log p over out-models.
   std::vector<double> mem_log;
   /// Standard error of mem_log: sqrt(s^2 / n_in + s^2 / n_out) with s^2 the moderated variance below.
@@ -40,13 +42,12 @@ struct ModelsLost {
 ModelsLost models_lost(const Scores& s, int64_t jobs);
 
 /// logp: [N, J] (NaN for a model that is missing or diverged); in_mask: [N, J] bool.
-/// Standard error: Var(U) ~= r_in / n_in with r the relative variance Var(w) / mean(w)^2 of the
-/// density ratios w = exp(log p - max), likewise V, and se(M) = sqrt(Var(U) + Var(V)). Where an
-/// example has a single model on one side, r cannot be estimated from it; the median r of that
-/// side over the examples that have two or more is used, or else the median r of the other side;
-/// NaN when no example has two models on either side.
+/// Delta-method standard error (mem_se_delta): Var(U) ~= r_in / n_in with r the relative variance Var(w) / mean(w)^2 of
+/// the density ratios w = exp(log p - max), likewise V, and se(M) = sqrt(Var(U) + Var(V)). Where an example has a
+/// single model on one side, r cannot be estimated from it; the median r of that side over the examples that have two
+/// or more is used, or else the median r of the other side; NaN when no example has two models on either side.
 ///
-/// Calibrated error bars (mem_se_model, mem_log_se; issue 17): per example the sample variance of log p
+/// Calibrated error bars (mem_se, mem_log_se): per example the sample variance of log p
 /// over models, pooled over both sides with n_in + n_out - 2 degrees of freedom, is shrunk toward the
 /// common variance of all examples by empirical Bayes (moderate_variances), giving s. Then
 /// se(mem_log) = s sqrt(1/n_in + 1/n_out) and se(M) = sqrt(h(n_in, s)^2 + h(n_out, s)^2) with h(n, s) the
@@ -55,7 +56,7 @@ ModelsLost models_lost(const Scores& s, int64_t jobs);
 /// both are NaN for an example with no model on a side, or when no example has two models.
 Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask);
 
-/// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out.
+/// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se.
 /// index, label: [N] int64.
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s);
 
