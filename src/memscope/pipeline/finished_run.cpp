@@ -7,6 +7,7 @@
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
+#include "memscope/models/factory.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {

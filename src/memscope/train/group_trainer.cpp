@@ -111,7 +111,7 @@ GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, co
     lane.heldout.assign(heldout_idx.begin() + lane.first, heldout_idx.begin() + last);
     lane.model = std::dynamic_pointer_cast<TrainableEnsemble>(
         make_ensemble(data_.shape, cfg_.model, {init_seeds.begin() + lane.first, init_seeds.begin() + last}));
-    MEMSCOPE_CHECK(lane.model, "train_group: model family '", cfg_.model.family, "' is fitted, not trained");
+    MEMSCOPE_CHECK(lane.model, "train_group: model family '", to_string(cfg_.model.family), "' is fitted, not trained");
     lane.model->to(device_);
     lane.adam = std::make_unique<MemberAdam>(lane.model->parameters(), last - lane.first, cfg_.train.lr);
     result_.models.push_back(lane.model);
