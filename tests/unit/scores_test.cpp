@@ -9,6 +9,7 @@
 
 #include "memscope/core/logmath.h"
 #include "memscope/score/uncertainty.h"
+#include "test_util.h"
 
 using namespace memscope;
 
@@ -72,8 +73,10 @@ struct PlantedRun {
   torch::Tensor logp, mask;  // [N, K R] float64, bool
 };
 
+/// tau: sd of a per-(example, repeat) effect of the partition, +c on the example's in-models of that
+/// repeat and -c on its out-model (neighbours that went to the in-side help it there and are missed there).
 PlantedRun planted_run(const torch::Tensor& base, const torch::Tensor& mem, const torch::Tensor& sd, int64_t K,
-                       int64_t R, uint64_t seed) {
+                       int64_t R, uint64_t seed, double tau = 0) {
   const int64_t N = base.size(0);
   torch::Generator gen = at::detail::createCPUGenerator(seed);
   torch::Tensor mask = torch::ones({N, K * R}, torch::kBool);
@@ -83,6 +86,8 @@ PlantedRun planted_run(const torch::Tensor& base, const torch::Tensor& mem, cons
   }
   torch::Tensor noise = torch::randn({N, K * R}, gen, torch::kFloat64);
   torch::Tensor logp = base.unsqueeze(1) + mem.unsqueeze(1) * mask.to(torch::kFloat64) + sd.unsqueeze(1) * noise;
+  torch::Tensor c = tau * torch::randn({N, R}, gen, torch::kFloat64).repeat_interleave(K, 1);
+  logp += c * (2 * mask.to(torch::kFloat64) - 1);
   return {logp, mask};
 }
 
@@ -219,4 +224,39 @@ TEST(Uncertainty, ModeratedVariancesRecoverAPlantedPrior) {
   const ModeratedVariances same = moderate_variances({2.0, 2.0, 2.0}, {5, 5, 5});
   EXPECT_TRUE(std::isinf(same.prior_df));
   EXPECT_NEAR(same.var[1], 2.0 * std::exp(-digamma(2.5) + std::log(2.5)), 1e-12);
+}
+
+TEST(Scores, ModelsSharingAPartitionInflateTheErrorBarsByTheDesignEffect) {
+  // 2 folds x 6 repeats with a partition effect of sd tau = 2.5 against a model spread of 2.8: treating
+  // the 12 models as independent understates the run-to-run spread; the design effect estimated between
+  // repeats restores calibration. Per repeat d = in - out has variance 2 sd^2 + 4 tau^2, while the pooled
+  // variance of log p is sd^2 + tau^2: D = (sd^2 + 2 tau^2) / (sd^2 + tau^2) = 1.44.
+  torch::manual_seed(6);
+  const int64_t N = 1500, K = 2, R = 6;
+  torch::Tensor base = -200 + 20 * torch::randn({N}, torch::kFloat64);
+  torch::Tensor mem = -torch::log(torch::rand({N}, torch::kFloat64));
+  torch::Tensor sd = torch::full({N}, 2.8, torch::kFloat64);
+  std::vector<int64_t> repeat;
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t k = 0; k < K; ++k) repeat.push_back(r);
+  const PlantedRun a = planted_run(base, mem, sd, K, R, 31, 2.5), b = planted_run(base, mem, sd, K, R, 32, 2.5);
+  const Scores ia = compute_scores(a.logp, a.mask), ib = compute_scores(b.logp, b.mask);
+  const Scores da = compute_scores(a.logp, a.mask, repeat), db = compute_scores(b.logp, b.mask, repeat);
+  EXPECT_DOUBLE_EQ(ia.design_effect, 1.0);
+  EXPECT_NEAR(da.design_effect, (2.8 * 2.8 + 2 * 2.5 * 2.5) / (2.8 * 2.8 + 2.5 * 2.5), 0.12);
+  EXPECT_GT(z_sd(ia.mem_log, ia.mem_log_se, ib.mem_log, ib.mem_log_se), 1.1);
+  for (auto [x, y] : {std::pair{&da.mem, &db.mem}, std::pair{&da.mem_log, &db.mem_log}}) {
+    const auto& sx = x == &da.mem ? da.mem_se : da.mem_log_se;
+    const auto& sy = y == &db.mem ? db.mem_se : db.mem_log_se;
+    const double z = z_sd(*x, sx, *y, sy);
+    EXPECT_GE(z, 0.85);
+    EXPECT_LE(z, 1.2);
+  }
+  // Without a partition effect the design effect stays at 1 (it is never below).
+  const PlantedRun c = planted_run(base, mem, sd, K, R, 33);
+  EXPECT_NEAR(compute_scores(c.logp, c.mask, repeat).design_effect, 1.0, 0.1);
+  EXPECT_NE(test::error_of([&] {
+              compute_scores(c.logp, c.mask, {0, 1});
+            }).find("2 repeats for 12 jobs"),
+            std::string::npos);
 }

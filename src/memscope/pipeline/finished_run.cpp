@@ -47,7 +47,9 @@ FinishedRun load_finished_run(const std::string& dir) {
                  "run: ", dir, ": logp.npy ", logp.sizes(), ", mask.npy ", r.mask.sizes(), " and epochs.npy ",
                  ep.sizes(), " do not agree with ", N, " examples");
   r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
-  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask);
+  std::vector<int64_t> repeats;  // job j is fold j % K of repeat j / K
+  for (int64_t j = 0; j < r.mask.size(1); ++j) repeats.push_back(j / r.cfg.plan.folds);
+  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, repeats);
   r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan.folds);
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
   r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;

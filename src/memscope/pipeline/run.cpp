@@ -50,10 +50,12 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
   }
   write_npy(rd.layout().logp(), logp);
   const torch::Tensor mask = plan.in_mask();
+  std::vector<int64_t> repeats;
+  for (const Job& job : plan.jobs) repeats.push_back(job.repeat);
   torch::Tensor mem = torch::empty({E, N}, torch::kFloat64);
   Scores last;
   for (int64_t e = 0; e < E; ++e) {
-    last = compute_scores(logp[e], mask);
+    last = compute_scores(logp[e], mask, repeats);
     mem[e].copy_(torch::tensor(last.mem, torch::kFloat64));
   }
   write_npy(rd.layout().mem_by_epoch(), mem);

@@ -60,14 +60,49 @@ void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<
   }
 }
 
+/// Sum over examples of the between-repeat variance of mem_log / R and of its model-iid prediction.
+/// a: [N, J] float64 accessor; in: [N, J] bool accessor.
+double design_effect(const at::TensorAccessor<double, 2>& a, const at::TensorAccessor<bool, 2>& in,
+                     const std::vector<int64_t>& repeat_of_job, const Scores& s, const std::vector<double>& ss,
+                     const std::vector<double>& df) {
+  const int64_t N = a.size(0), J = a.size(1);
+  const int64_t R = repeat_of_job.empty() ? 0 : *std::max_element(repeat_of_job.begin(), repeat_of_job.end()) + 1;
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    if (!(df[size_t(i)] > 0)) continue;
+    std::vector<double> sum_in(size_t(R), 0), sum_out(size_t(R), 0), c_in(size_t(R), 0), c_out(size_t(R), 0);
+    for (int64_t j = 0; j < J; ++j) {
+      if (!std::isfinite(a[i][j])) continue;
+      const size_t r = size_t(repeat_of_job[size_t(j)]);
+      (in[i][j] ? sum_in : sum_out)[r] += a[i][j];
+      (in[i][j] ? c_in : c_out)[r] += 1;
+    }
+    std::vector<double> d;
+    for (size_t r = 0; r < size_t(R); ++r)
+      if (c_in[r] > 0 && c_out[r] > 0) d.push_back(sum_in[r] / c_in[r] - sum_out[r] / c_out[r]);
+    if (d.size() < 2) continue;
+    num += sum_sq_dev(d) / double(d.size() - 1) / double(d.size());
+    den += ss[size_t(i)] / df[size_t(i)] * (1 / double(s.n_in[size_t(i)]) + 1 / double(s.n_out[size_t(i)]));
+  }
+  return den > 0 ? std::max(1.0, num / den) : 1.0;
+}
+
 }  // namespace
 
 Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
+  return compute_scores(logp, in_mask, {});
+}
+
+Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
+                      const std::vector<int64_t>& repeat_of_job) {
   MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "scores: logp ", logp.sizes(), " and in_mask ",
                  in_mask.sizes(), " must both be [N, J]");
   torch::Tensor lp = logp.to(torch::kFloat64).contiguous();
   torch::Tensor mask = in_mask.to(torch::kBool).contiguous();
   const int64_t N = lp.size(0), J = lp.size(1);
+  MEMSCOPE_CHECK(repeat_of_job.empty() || int64_t(repeat_of_job.size()) == J, "scores: ", repeat_of_job.size(),
+                 " repeats for ", J, " jobs");
+  for (int64_t r : repeat_of_job) MEMSCOPE_CHECK(r >= 0, "scores: job repeat ", r);
   auto a = lp.accessor<double, 2>();
   auto in = mask.accessor<bool, 2>();
   Scores s;
@@ -96,6 +131,11 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask) {
     s.mem_se_delta.push_back(std::sqrt(ri / double(s.n_in[i]) + ro / double(s.n_out[i])));
   }
   add_calibrated(s, ss, df);
+  s.design_effect = repeat_of_job.empty() ? 1.0 : design_effect(a, in, repeat_of_job, s, ss, df);
+  for (int64_t i = 0; i < N; ++i) {
+    s.mem_se[size_t(i)] *= std::sqrt(s.design_effect);
+    s.mem_log_se[size_t(i)] *= std::sqrt(s.design_effect);
+  }
   return s;
 }
 
