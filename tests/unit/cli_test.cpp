@@ -67,7 +67,7 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
               c.model.hidden = {64, 0};
             }).find("hidden: values must be >= 1, got 0"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_binarize("maybe"); }).find("binarize: expected sample, threshold, none or auto"),
+  EXPECT_NE(test::error_of([] { parse_binarize("maybe"); }).find("binarize: expected sample, threshold, none or auto"),
             std::string::npos);
   EXPECT_EQ(message([](RunConfig&) {}), "");
   EXPECT_EQ(eval_epochs({7, 64, 1e-3, 0}, {8, 3}), (std::vector<int64_t>{3, 6, 7}));
@@ -103,7 +103,7 @@ TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
     }
     return std::string();
   };
-  EXPECT_NE(error_of([] { parse_decoder("poisson"); }).find("decoder: "), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_decoder("poisson"); }).find("decoder: "), std::string::npos);
   EXPECT_NE(message([](RunConfig& c) {
               c.model.decoder = Decoder::kGaussian;
             }).find("MLP VAE has the Bernoulli decoder only"),
@@ -184,8 +184,8 @@ TEST(Options, LibraryErrorsNameKeysThatMapToFlags) {
     EXPECT_EQ(std::string(e.what()), "eval_every: must be >= 0, got -1");
   }
   EXPECT_EQ(parse_data_source("celeba:/x").kind, DataKind::kCelebA);
-  EXPECT_NE(error_of([] { parse_data_source("idx:"); }).find("needs a path"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_data_source("fashion-mnist:x"); }).find("unknown source"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_model_family("ppca:0"); }).find("positive number of components"), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_data_source("idx:"); }).find("needs a path"), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_data_source("fashion-mnist:x"); }).find("unknown source"), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_model_family("ppca:0"); }).find("positive number of components"), std::string::npos);
   EXPECT_EQ(to_string(parse_data_source("idx:i.gz:l.gz")), "idx:i.gz:l.gz");
 }

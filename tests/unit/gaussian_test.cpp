@@ -117,13 +117,13 @@ TEST(Gaussian, SingularCovarianceIsAClearError) {
 
 TEST(GaussianEnsemble, TheFactoryMakesFittedAndTrainedKindsByFamily) {
   ModelConfig c;
-  c.family = "gaussian";
+  c.family = {Family::kGaussian, 0};
   EXPECT_TRUE(is_closed_form(c));
   EXPECT_NE(dynamic_cast<ClosedFormEnsemble*>(make_ensemble({6}, c, {1, 2}).get()), nullptr);
-  c.family = "ppca:2";
+  c.family = {Family::kPpca, 2};
   EXPECT_TRUE(is_closed_form(c));
   EXPECT_NE(dynamic_cast<ClosedFormEnsemble*>(make_ensemble({6}, c, {1}).get()), nullptr);
-  c.family = "mlp-vae";
+  c.family = {Family::kMlpVae, 0};
   EXPECT_FALSE(is_closed_form(c));
   const auto vae = make_ensemble({6}, c, {1});
   EXPECT_NE(dynamic_cast<TrainableEnsemble*>(vae.get()), nullptr);
@@ -137,7 +137,7 @@ TEST(GaussianEnsemble, AGroupIsFittedToEachJobsTrainingSetNotTrained) {
   data.label = torch::full({60}, -1, torch::kInt64);
   data.shape = {4};
   RunConfig cfg;
-  cfg.model.family = "gaussian";
+  cfg.model.family = {Family::kGaussian, 0};
   cfg.model.ridge = 1e-3;
   cfg.train.epochs = 3;
   cfg.eval.eval_every = 1;
