@@ -186,6 +186,7 @@ TEST(Options, LibraryErrorsNameKeysThatMapToFlags) {
   EXPECT_EQ(parse_data_source("celeba:/x").kind, DataKind::kCelebA);
   EXPECT_NE(test::error_of([] { parse_data_source("idx:"); }).find("needs a path"), std::string::npos);
   EXPECT_NE(test::error_of([] { parse_data_source("fashion-mnist:x"); }).find("unknown source"), std::string::npos);
-  EXPECT_NE(test::error_of([] { parse_model_family("ppca:0"); }).find("positive number of components"), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_model_family("ppca:0"); }).find("positive number of components"),
+            std::string::npos);
   EXPECT_EQ(to_string(parse_data_source("idx:i.gz:l.gz")), "idx:i.gz:l.gz");
 }
