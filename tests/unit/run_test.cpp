@@ -106,6 +106,29 @@ TEST(Run, MoreRepeatsOnAFinishedRunTrainOnlyTheNewJobs) {
   EXPECT_EQ(read_npy(c.out + "/mask.npy").size(1), 8);
 }
 
+TEST(Run, UntilReliabilityAddsRepeatsUntilTheTargetOrTheCap) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.plan.repeats = 1;
+  c.train.epochs = 2;
+  c.eval.eval_every = 0;
+  c.plan.until_reliability = 0.999;  // out of reach for 160 tiny images: stops at the cap
+  c.plan.max_repeats = 3;
+  const RunOutcome o = run(c);
+  EXPECT_EQ(o.jobs_total, 3 * c.plan.folds);
+  EXPECT_EQ(o.jobs_trained, 3 * c.plan.folds);
+  ASSERT_TRUE(o.reliability.has_value());  // three repeats split in halves
+  EXPECT_EQ(o.reliability->units, 3);
+  EXPECT_LT(o.reliability->mem.whole_run, 0.999);
+  // Asked again with a lower cap, the finished repeats are kept: nothing is trained anew.
+  c.plan.until_reliability = 0.5;
+  c.plan.repeats = 2;
+  c.plan.max_repeats = 3;
+  const RunOutcome again = run(c);
+  EXPECT_EQ(again.jobs_trained, 0);
+  EXPECT_LE(again.jobs_total, 3 * c.plan.folds);
+}
+
 TEST(Run, RefusesADifferentConfigurationOnTheSameDirectory) {
   const std::string dir = test::scratch_dir();
   RunConfig c = tiny_run(dir);
