@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "memscope/score/scores.h"
 #include "test_util.h"
 
 using namespace memscope;
@@ -91,6 +92,16 @@ TEST(Reliability, ExamplesWithoutModelsOnASideInAHalfAreLeftOut) {
   logp[0][3] = std::nan("");
   const Reliability rel = split_half_reliability(logp, mask, halves_by_repeat(repeats_of(K, R)), R);
   EXPECT_EQ(rel.examples, N - 1);
+  // The scatter holds the compared examples (all but 0) with each half's M.
+  ASSERT_EQ(rel.rows.size(), size_t(N - 1));
+  EXPECT_EQ(rel.rows.front(), 1);
+  const torch::Tensor first = torch::tensor({0, 1}), second = torch::tensor({2, 3});
+  const Scores a = compute_scores(logp.index_select(1, first), mask.index_select(1, first));
+  const Scores b = compute_scores(logp.index_select(1, second), mask.index_select(1, second));
+  for (size_t k = 0; k < rel.rows.size(); ++k) {
+    EXPECT_DOUBLE_EQ(rel.mem_a[k], a.mem[size_t(rel.rows[k])]);
+    EXPECT_DOUBLE_EQ(rel.mem_b[k], b.mem[size_t(rel.rows[k])]);
+  }
   EXPECT_NE(test::error_of([&] {
               split_half_reliability(logp, mask, torch::ones({3}, torch::kBool), R);
             }).find("reliability: halves"),

@@ -268,6 +268,23 @@ TEST(ReportModel, PageShowsSectionsChartsAndEscapedText) {
   EXPECT_EQ(page["specs"].size(), 8u);
   EXPECT_EQ(page["specs"]["chart-ratio"]["data"]["values"].size(), 6u);
   EXPECT_EQ(page["pairs"].size(), 2u);
+  EXPECT_EQ(html.find("chart-split-half"), std::string::npos);  // one repeat: no split-half scatter
+  // With a split-half reliability, the scatter shows max_rows of its examples, evenly spread.
+  Reliability rel;
+  for (int64_t i = 0; i < kN; ++i) {
+    rel.rows.push_back(i);
+    rel.mem_a.push_back(double(i));
+    rel.mem_b.push_back(-double(i));
+  }
+  in.reliability = rel;
+  const ReportModel with_halves = build_report(in, opt);
+  ASSERT_EQ(with_halves.split_half.size(), 6u);
+  EXPECT_EQ(with_halves.split_half[1].index, 1003);  // rows 0, 3, 6, 10, 13, 16
+  EXPECT_EQ(with_halves.split_half[3].a, 10.0);
+  EXPECT_EQ(with_halves.split_half[3].b, -10.0);
+  EXPECT_EQ(with_halves.split_half[3].label, 1);
+  page = page_data(render_html(with_halves, assets));
+  EXPECT_EQ(page["specs"]["chart-split-half"]["data"]["values"].size(), 6u);
   // A library that would end its script element early is refused.
   EXPECT_NE(error_of([&] { render_html(m, {"x</script>", "", ""}); }).find("cannot be inlined"), std::string::npos);
 }

@@ -19,8 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-RunConfig tiny_run(const std::string& dir) {
-  test::write_image_set(dir, 160, 8, 8);
+RunConfig tiny_run(const std::string& dir, uint32_t n = 160) {
+  test::write_image_set(dir, n, 8, 8);
   RunConfig c;
   c.data.source = parse_data_source("idx:" + dir + "/images.idx:" + dir + "/labels.idx");
   c.model.hidden = {32, 16};
@@ -127,6 +127,28 @@ TEST(Run, UntilReliabilityAddsRepeatsUntilTheTargetOrTheCap) {
   const RunOutcome again = run(c);
   EXPECT_EQ(again.jobs_trained, 0);
   EXPECT_LE(again.jobs_total, 3 * c.plan.folds);
+}
+
+TEST(Run, TwoSeedsOfATinyPlanGiveCalibratedErrorBars) {
+  // Issue 17's check at test size, through the whole program: two runs of one plan that differ only
+  // in --seed (folds, binarization, initialisation, minibatches, importance samples). Calibrated
+  // error bars give z = (M1 - M2) / sqrt(se1^2 + se2^2) a standard deviation near 1 over examples.
+  const std::string dir = test::scratch_dir();
+  RunConfig a = tiny_run(dir, 400);
+  a.plan.repeats = 3;
+  a.eval.eval_every = 0;
+  RunConfig b = a;
+  b.seed = a.seed + 1;
+  b.out = dir + "/run-b";
+  const RunOutcome oa = run(a), ob = run(b);
+  const double zm = test::z_sd(oa.scores.mem, oa.scores.mem_se, ob.scores.mem, ob.scores.mem_se);
+  const double zl = test::z_sd(oa.scores.mem_log, oa.scores.mem_log_se, ob.scores.mem_log, ob.scores.mem_log_se);
+  EXPECT_GE(zm, 0.85);
+  EXPECT_LE(zm, 1.2);
+  EXPECT_GE(zl, 0.85);
+  EXPECT_LE(zl, 1.2);
+  // The two runs share no fold assignment: the test compares independent runs.
+  EXPECT_FALSE(torch::equal(read_npy(a.out + "/mask.npy"), read_npy(b.out + "/mask.npy")));
 }
 
 TEST(Run, RefusesADifferentConfigurationOnTheSameDirectory) {

@@ -91,14 +91,6 @@ PlantedRun planted_run(const torch::Tensor& base, const torch::Tensor& mem, cons
   return {logp, mask};
 }
 
-/// Standard deviation of z = (a - b) / sqrt(se_a^2 + se_b^2) over examples.
-double z_sd(const std::vector<double>& a, const std::vector<double>& se_a, const std::vector<double>& b,
-            const std::vector<double>& se_b) {
-  torch::Tensor d = torch::tensor(a, torch::kFloat64) - torch::tensor(b, torch::kFloat64);
-  torch::Tensor s2 = torch::tensor(se_a, torch::kFloat64).square() + torch::tensor(se_b, torch::kFloat64).square();
-  return (d / s2.sqrt()).std().item<double>();
-}
-
 }  // namespace
 
 TEST(Scores, MemLogIsTheDifferenceOfMeansWithPooledSpread) {
@@ -152,14 +144,14 @@ TEST(Scores, TwoSeedsOfATinyPlanGiveCalibratedZ) {
   for (int64_t R : {1, 2, 4}) {
     const PlantedRun a = planted_run(base, mem, sd, 5, R, 100 + R), b = planted_run(base, mem, sd, 5, R, 200 + R);
     const Scores sa = compute_scores(a.logp, a.mask), sb = compute_scores(b.logp, b.mask);
-    const double zm = z_sd(sa.mem, sa.mem_se, sb.mem, sb.mem_se);
-    const double zl = z_sd(sa.mem_log, sa.mem_log_se, sb.mem_log, sb.mem_log_se);
+    const double zm = test::z_sd(sa.mem, sa.mem_se, sb.mem, sb.mem_se);
+    const double zl = test::z_sd(sa.mem_log, sa.mem_log_se, sb.mem_log, sb.mem_log_se);
     EXPECT_GE(zm, 0.85) << R << " repeats";
     EXPECT_LE(zm, 1.2) << R << " repeats";
     EXPECT_GE(zl, 0.85) << R << " repeats";
     EXPECT_LE(zl, 1.2) << R << " repeats";
     // The delta-method se understates the spread of M at this noise level.
-    if (R >= 2) EXPECT_GT(z_sd(sa.mem, sa.mem_se_delta, sb.mem, sb.mem_se_delta), 1.5) << R << " repeats";
+    if (R >= 2) EXPECT_GT(test::z_sd(sa.mem, sa.mem_se_delta, sb.mem, sb.mem_se_delta), 1.5) << R << " repeats";
   }
 }
 
@@ -247,11 +239,11 @@ TEST(Scores, ModelsSharingAPartitionInflateTheErrorBarsByTheDesignEffect) {
   const Scores da = compute_scores(a.logp, a.mask, repeat), db = compute_scores(b.logp, b.mask, repeat);
   EXPECT_DOUBLE_EQ(ia.design_effect, 1.0);
   EXPECT_NEAR(da.design_effect, (2.8 * 2.8 + 2 * 2.5 * 2.5) / (2.8 * 2.8 + 2.5 * 2.5), 0.12);
-  EXPECT_GT(z_sd(ia.mem_log, ia.mem_log_se, ib.mem_log, ib.mem_log_se), 1.1);
+  EXPECT_GT(test::z_sd(ia.mem_log, ia.mem_log_se, ib.mem_log, ib.mem_log_se), 1.1);
   for (auto [x, y] : {std::pair{&da.mem, &db.mem}, std::pair{&da.mem_log, &db.mem_log}}) {
     const auto& sx = x == &da.mem ? da.mem_se : da.mem_log_se;
     const auto& sy = y == &db.mem ? db.mem_se : db.mem_log_se;
-    const double z = z_sd(*x, sx, *y, sy);
+    const double z = test::z_sd(*x, sx, *y, sy);
     EXPECT_GE(z, 0.85);
     EXPECT_LE(z, 1.2);
   }

@@ -66,4 +66,13 @@ inline void write_image_set(const std::string& dir, uint32_t n, uint32_t h, uint
   write_bytes(dir + "/labels.idx", idx_bytes({n}, labels));
 }
 
+/// Standard deviation over examples of z = (a - b) / sqrt(se_a^2 + se_b^2), examples with a finite z only.
+inline double z_sd(const std::vector<double>& a, const std::vector<double>& se_a, const std::vector<double>& b,
+                   const std::vector<double>& se_b) {
+  torch::Tensor d = torch::tensor(a, torch::kFloat64) - torch::tensor(b, torch::kFloat64);
+  torch::Tensor s2 = torch::tensor(se_a, torch::kFloat64).square() + torch::tensor(se_b, torch::kFloat64).square();
+  torch::Tensor z = d / s2.sqrt();
+  return z.index({torch::isfinite(z)}).std().item<double>();
+}
+
 }  // namespace memscope::test

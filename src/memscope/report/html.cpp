@@ -170,6 +170,24 @@ json ratio_spec(const NnRatioView& r) {
              {"encoding", {{"y", y}, {"x", x}}}});
 }
 
+/// The split-half scatter: each compared example's M from one half of the models against the other's.
+json split_half_spec(const ReportModel& m) {
+  json points = json::array();
+  for (const HalfPoint& p : m.split_half)
+    points.push_back({{"index", p.index}, {"label", p.label}, {"half_a", num(p.a)}, {"half_b", num(p.b)}});
+  json x = field("half_a", "quantitative"), y = field("half_b", "quantitative");
+  x["title"] = "M from the first half of the models";
+  y["title"] = "M from the second half";
+  return vl({{"data", {{"values", points}}},
+             {"height", 300},
+             {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.4}, {"size", 12}}},
+             {"encoding",
+              {{"x", x},
+               {"y", y},
+               {"tooltip", {{{"field", "index"}}, {{"field", "label"}}, {{"field", "half_a"}, {"format", ".2f"}},
+                            {{"field", "half_b"}, {"format", ".2f"}}}}}}});
+}
+
 /// Every chart of the page by the id of its element.
 json chart_specs(const ReportModel& m) {
   json specs = json::object();
@@ -179,6 +197,7 @@ json chart_specs(const ReportModel& m) {
   specs["chart-scatter"] = scatter_spec(m);
   specs["chart-epochs"] = epochs_spec(m);
   if (m.nn_ratio && !m.nn_ratio->points.empty()) specs["chart-ratio"] = ratio_spec(*m.nn_ratio);
+  if (!m.split_half.empty()) specs["chart-split-half"] = split_half_spec(m);
   const json classes = figure(m, "classes");
   if (!classes.empty()) {
     json y = field("mem", "quantitative");
@@ -273,9 +292,10 @@ std::string reliability_section(const ReportModel& m) {
                     "{} examples that have in- and out-models in both. Spearman-Brown projects the agreement of the "
                     "halves to the whole run and to more repeats.</p><table class=\"facts\"><tr><th>score</th>"
                     "<th>split-half Spearman</th><th>top-5% overlap</th><th>projected, whole run</th>"
-                    "<th>repeats for {:.1f}</th></tr>{}{}</table></section>",
+                    "<th>repeats for {:.1f}</th></tr>{}{}</table>{}</section>",
                     html_escape(reliability_sentence(r)), r.examples, r.target, row("M", r.mem),
-                    row("mem_log", r.mem_log));
+                    row("mem_log", r.mem_log),
+                    m.split_half.empty() ? "" : "<div class=\"chart\" id=\"chart-split-half\"></div>");
 }
 
 /// A warning above a list of top examples when the ranking is not reproducible.

@@ -205,6 +205,22 @@ json to_json(const ExampleView& e, bool with_image) {
   return j;
 }
 
+namespace {
+
+/// At most max_points of r's compared examples, evenly spread over them.
+std::vector<HalfPoint> split_half_points(const Reliability& r, const Dataset& data, int64_t max_points) {
+  const int64_t k = int64_t(r.rows.size()), shown = std::min(k, std::max<int64_t>(0, max_points));
+  std::vector<HalfPoint> points;
+  for (int64_t t = 0; t < shown; ++t) {
+    const size_t p = size_t(t * k / shown);
+    const int64_t row = r.rows[p];
+    points.push_back({data.index[row].item<int64_t>(), data.label[row].item<int64_t>(), r.mem_a[p], r.mem_b[p]});
+  }
+  return points;
+}
+
+}  // namespace
+
 ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   const Scores& s = in.scores;
   const int64_t n = in.data.size();
@@ -218,6 +234,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.images = in.images;
   m.high_quantile = opt.high_quantile;
   m.reliability = in.reliability;
+  if (in.reliability) m.split_half = split_half_points(*in.reliability, in.data, opt.max_rows);
   m.analysis = a.summary;
 
   const std::vector<int64_t> order = by_mem(s);

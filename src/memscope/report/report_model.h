@@ -147,6 +147,12 @@ struct NnRatioView {
   std::vector<std::pair<std::string, double>> points;
 };
 
+/// One point of the split-half scatter: an example's M scored by each half of the models.
+struct HalfPoint {
+  int64_t index = 0, label = 0;
+  double a = 0, b = 0;
+};
+
 /// Facts about the run.
 struct RunFacts {
   /// The run directory, the data's name, examples and shape of one example.
@@ -196,6 +202,8 @@ struct ReportModel {
   std::optional<ValidationFile> validation;
   /// Split-half reliability of the rankings, when the run has two or more repeats.
   std::optional<Reliability> reliability;
+  /// Its scatter: at most max_rows of the compared examples, evenly spread over them.
+  std::vector<HalfPoint> split_half;
 };
 
 /// The report of a finished run: pure (no files read or written). Computes the analyses, the

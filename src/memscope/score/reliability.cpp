@@ -82,6 +82,12 @@ Reliability split_half_reliability(const torch::Tensor& logp, const torch::Tenso
   r.mem = agree(masked(a.mem, keep), masked(b.mem, keep), units, target);
   r.mem_log = agree(masked(a.mem_log, keep), masked(b.mem_log, keep), units, target);
   if (r.examples < 2) r.mem.top5_overlap = r.mem_log.top5_overlap = kNaN;
+  for (int64_t i = 0; i < N; ++i) {
+    if (!keep[i].item<bool>()) continue;
+    r.rows.push_back(i);
+    r.mem_a.push_back(a.mem[size_t(i)]);
+    r.mem_b.push_back(b.mem[size_t(i)]);
+  }
   return r;
 }
 

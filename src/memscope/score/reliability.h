@@ -46,6 +46,9 @@ struct Reliability {
   double target = 0.9;
   /// Examples with in- and out-models in both halves (only these are compared).
   int64_t examples = 0;
+  /// Those examples' rows in the data set and their M in each half (the split-half scatter).
+  std::vector<int64_t> rows;
+  std::vector<double> mem_a, mem_b;
   /// Projected reliability for `units` units (repeats), from the split-half r.
   double projected(const HalfAgreement& a, double units) const;
 };
