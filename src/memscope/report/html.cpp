@@ -184,8 +184,11 @@ json split_half_spec(const ReportModel& m) {
              {"encoding",
               {{"x", x},
                {"y", y},
-               {"tooltip", {{{"field", "index"}}, {{"field", "label"}}, {{"field", "half_a"}, {"format", ".2f"}},
-                            {{"field", "half_b"}, {"format", ".2f"}}}}}}});
+               {"tooltip",
+                {{{"field", "index"}},
+                 {{"field", "label"}},
+                 {{"field", "half_a"}, {"format", ".2f"}},
+                 {{"field", "half_b"}, {"format", ".2f"}}}}}}});
 }
 
 /// Every chart of the page by the id of its element.
