@@ -9,9 +9,9 @@ artifacts=$3
 rm -rf "$work" && mkdir -p "$work" "$artifacts"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v chromium > /dev/null || fail "chromium is not installed (scripts/setup.sh installs it)"
-# A run directory whose name holds markup characters.
+# A run directory whose name holds markup characters; two repeats, so the split-half scatter is drawn.
 out="$work/run<b>bold</b>&\"q'"
-"$bin" run --data fashion-mnist --limit 240 --folds 3 --epochs 2 --eval-every 1 --hidden 64,32 --latent 8 \
+"$bin" run --data fashion-mnist --limit 240 --folds 3 --repeats 2 --epochs 2 --eval-every 1 --hidden 64,32 --latent 8 \
   --iw-samples 8 --progress none --out "$out" > "$work/run.out"
 grep -q "report: $out/report.html" "$work/run.out" || fail "run did not write the report: $(cat "$work/run.out")"
 html="$out/report.html"
@@ -28,7 +28,7 @@ echo "body: $body"
 [[ $body == *'data-errors="0"'* ]] || fail "the page reported errors: $body"
 charts=$(sed -E 's/.*data-charts="([0-9]+)".*/\1/' <<< "$body")
 rendered=$(sed -E 's/.*data-rendered="([0-9]+)".*/\1/' <<< "$body")
-[[ $charts -ge 7 && $charts == "$rendered" ]] || fail "$rendered of $charts charts rendered"
+[[ $charts -ge 8 && $charts == "$rendered" ]] || fail "$rendered of $charts charts rendered"
 [[ $(grep -o '<svg' "$work/dom.html" | wc -l) -ge $charts ]] || fail "fewer SVG charts than specs"
 grep -q 'run&lt;b&gt;bold&lt;/b&gt;&amp;' "$work/dom.html" || fail "the run path was not escaped"
 if grep -q '<b>bold</b>' "$work/dom.html"; then fail "markup from the path was interpreted"; fi
