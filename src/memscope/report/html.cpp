@@ -192,7 +192,7 @@ json spill_spec(const MemorizationCheck& c) {
                         {{"field", "spill"}, {"format", ".2f"}},
                         {{"field", "spill_se"}, {"format", ".2f"}}};
   const json dots = {{"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.6}}},
-                     {"params", {{{"name", "zoom-spill"}, {"select", "interval"}, {"bind", "scales"}}}},
+                     {"params", {{{"name", "zoom_spill"}, {"select", "interval"}, {"bind", "scales"}}}},
                      {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}};
   const json diagonal = {{"transform", {{{"calculate", "datum.mem"}, {"as", "same"}}}},
                          {"mark", {{"type", "line"}, {"color", "#27ae60"}, {"strokeDash", {4, 4}}}},
