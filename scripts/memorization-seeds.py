@@ -3,7 +3,8 @@
 leverage, the exact Gaussian leave-one-out score, outlierness (nn_dist), the rank of U and spillover S,
 the top-5% overlap of M and leverage, the category split of the highly memorized examples (the rules
 of the report's "Is it memorization?" section, recomputed from scores.csv: outlier, high leverage,
-learned, memorized inlier; regeneration is not in scores.csv) and quantiles of S/M. Between the two
+learned beyond the control S_control, memorized inlier; regeneration is not in scores.csv) and
+quantiles of S/M and (S - S_control)/M. Between the two
 runs (two --seed values of one configuration): Spearman of M, S and S/M per example, and the overlap
 of the highly memorized sets and of the memorized inliers (|A & B| / min(|A|, |B|)).
 
@@ -76,8 +77,8 @@ def categories(rows, hq):
         cats["high"].add(i)
         out = r["u_rank"] < 0.05 or r["nn_dist"] > far
         hl = r["leverage"] > lev
-        se = math.hypot(r["spill_se"], 0.5 * r["mem_se"])
-        learned = r["spill"] - 0.5 * r["mem"] > 1.645 * se
+        se = math.sqrt(r["spill_se"] ** 2 + r["spill_control_se"] ** 2 + (0.5 * r["mem_se"]) ** 2)
+        learned = r["spill"] - r["spill_control"] - 0.5 * r["mem"] > 1.645 * se
         for name, flag in (("outlier", out), ("leverage", hl), ("learned", learned)):
             if flag:
                 cats[name].add(i)
@@ -103,6 +104,8 @@ def main():
         col = lambda c: [rows[i][c] for i in keys]
         m = col("mem")
         ratio = col("spill_ratio")
+        net = {i: (rows[i]["spill"] - rows[i]["spill_control"]) / rows[i]["mem"] if rows[i]["mem"] else math.nan
+               for i in keys}
         c = categories(rows, hq)
         cats.append(c)
         nh = len(c["high"])
@@ -120,6 +123,11 @@ def main():
               f"({len(finite(ratio))} examples); highly memorized: q0.25 {quantile(hr, .25):.2f} median "
               f"{quantile(hr, .5):.2f} q0.75 {quantile(hr, .75):.2f}; examples with spillover "
               f"{sum(rows[i]['spill_pairs'] > 0 for i in keys)} of {len(keys)}")
+        hn = [net[i] for i in sorted(c["high"])]
+        hc = [rows[i]["spill_control"] / rows[i]["mem"] for i in sorted(c["high"])]
+        print(f"{name}: highly memorized: S_control/M median {quantile(hc, .5):.2f}; (S - S_control)/M q0.25 "
+              f"{quantile(hn, .25):.2f} median {quantile(hn, .5):.2f} q0.75 {quantile(hn, .75):.2f}; all examples "
+              f"(S - S_control)/M median {quantile(list(net.values()), .5):.2f}")
     a, b = runs
     for c in ("mem", "spill", "spill_ratio", "leverage", "nn_dist"):
         print(f"between runs: Spearman of {c} {spearman([a[i][c] for i in keys], [b[i][c] for i in keys]):.3f}")

@@ -291,6 +291,9 @@ TEST(ReportModel, IsItMemorizationSplitsTheHighlyMemorizedAndDrawsMAgainstS) {
     d.spill.spill_se.push_back(0.1);
     d.spill.pairs.push_back(i == 0 ? 0 : 2);
     d.spill.ratio.push_back(d.spill.spill.back() / mem);
+    d.spill_control.spill.push_back(0.0);
+    d.spill_control.spill_se.push_back(0.1);
+    d.spill_control.ratio.push_back(0.0);
   }
   d.spill.spill[0] = d.spill.ratio[0] = NAN;
   d.spill.examples_with_pairs = kN - 1;

@@ -94,6 +94,7 @@ TEST(Spillover, ADesignWithoutModelsWhereXIsOutAndYInSaysNotEnoughModels) {
   const ExampleDiagnostics d = diagnose_examples(x, logp, mask, sc, 2);
   EXPECT_EQ(d.spill.examples_with_pairs, 0);
   for (double v : d.spill.spill) EXPECT_TRUE(std::isnan(v));
+  EXPECT_EQ(d.spill_control.examples_with_pairs, 0);
   const Verdict v = judge_memorization(sc, d, {true, false, false, false}, std::nullopt);
   EXPECT_EQ(v.summary["spillover_examples"], 0);
   EXPECT_TRUE(v.summary["shares"]["learned"]["share"].is_null());
@@ -143,6 +144,10 @@ TEST(Spillover, SmallBandwidthKdeMemorizesWideBandwidthKdeLearns) {
   EXPECT_EQ(vs.summary["shares"]["learned"]["count"], 0);
   EXPECT_LT(vs.summary["ratio_high"]["q0.5"].get<double>(), 0.01);
   EXPECT_GT(vw.summary["ratio_high"]["q0.5"].get<double>(), 0.5);
+  // Random other examples lie in other clusters, far beyond the wide kernels: no spillover onto them.
+  EXPECT_LT(std::abs(vw.summary["control_ratio_high"]["q0.5"].get<double>()), 0.1);
+  EXPECT_GT(vw.summary["net_ratio_high"]["q0.5"].get<double>(), 0.5);
+  EXPECT_GT(vw.summary["shares"]["learned"]["count"].get<int64_t>(), 0);
 }
 
 TEST(Leverage, EqualsTheClosedFormInTheFullBasisAndInTheTopComponents) {
@@ -203,6 +208,9 @@ TEST(Verdict, CategoriesSharesAndWilsonIntervals) {
     d.spill.spill.push_back(0.0);
     d.spill.spill_se.push_back(0.5);
     d.spill.pairs.push_back(3);
+    d.spill_control.spill.push_back(i == 38 ? 1.0 : 0.0);  // row 38: still learned beyond the control
+    d.spill_control.spill_se.push_back(0.5);
+    d.spill_control.ratio.push_back(d.spill_control.spill.back() / s.mem.back());
     high[size_t(i)] = i >= 36;
   }
   d.u_rank = std::vector<double>(N);
@@ -218,6 +226,10 @@ TEST(Verdict, CategoriesSharesAndWilsonIntervals) {
   EXPECT_TRUE(v.categories[36].outlier && !v.categories[36].leverage && !v.categories[36].inlier);
   EXPECT_TRUE(v.categories[37].leverage && !v.categories[37].outlier);
   EXPECT_TRUE(v.categories[38].learned && !v.categories[38].regenerated);
+  // With the same fall onto random examples, row 38's spillover is no longer specific to its neighbours.
+  ExampleDiagnostics shifted = d;
+  shifted.spill_control.spill[38] = 9.0;
+  EXPECT_FALSE(judge_memorization(s, shifted, high, copies).categories[38].learned);
   EXPECT_TRUE(v.categories[39].regenerated && !v.categories[39].learned);
   EXPECT_FALSE(v.categories[35].outlier || v.categories[35].inlier);  // not highly memorized
   const auto& sh = v.summary["shares"];

@@ -9,6 +9,7 @@
 
 #include "memscope/analysis/neighbours.h"
 #include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
 #include "memscope/models/gaussian.h"
 
 namespace memscope {
@@ -16,6 +17,8 @@ namespace memscope {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+/// Seed of the control's random examples (fixed: the control is part of the scores).
+constexpr uint64_t kControlSeed = 0x5b111;
 
 std::vector<double> to_vector(const torch::Tensor& t) {
   const torch::Tensor c = t.to(torch::kFloat64).contiguous();
@@ -86,6 +89,10 @@ ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor
   d.u_rank = fractional_rank(s.logp_in);
   pca_leverage(x, kLeverageComponents, d);
   d.spill = compute_spillover(logp, mask, d.neighbours, s.logp_sd, s.mem);
+  // k random other examples per example: row x + 1 + u mod N with u uniform in [0, N - 2].
+  const torch::Tensor rows = torch::arange(N, torch::kInt64).unsqueeze(1);
+  const torch::Tensor others = (rows + 1 + torch::randint(N - 1, {N, k}, make_generator(kControlSeed))) % N;
+  d.spill_control = compute_spillover(logp, mask, others, s.logp_sd, s.mem);
   spdlog::info(
       "diagnostics: {} neighbours per example; leverage in {} principal components ({:.0f}% of variance); "
       "spillover for {} of {} examples",
@@ -95,9 +102,16 @@ ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor
 
 std::vector<ScoreColumn> diagnostic_columns(const ExampleDiagnostics& d) {
   std::vector<double> pairs(d.spill.pairs.begin(), d.spill.pairs.end());
-  return {{"nn_dist", d.nn_dist}, {"u_rank", d.u_rank},          {"leverage", d.leverage},
-          {"loo_mem", d.loo_mem}, {"spill", d.spill.spill},      {"spill_se", d.spill.spill_se},
-          {"spill_pairs", pairs}, {"spill_ratio", d.spill.ratio}};
+  return {{"nn_dist", d.nn_dist},
+          {"u_rank", d.u_rank},
+          {"leverage", d.leverage},
+          {"loo_mem", d.loo_mem},
+          {"spill", d.spill.spill},
+          {"spill_se", d.spill.spill_se},
+          {"spill_pairs", pairs},
+          {"spill_ratio", d.spill.ratio},
+          {"spill_control", d.spill_control.spill},
+          {"spill_control_se", d.spill_control.spill_se}};
 }
 
 }  // namespace memscope

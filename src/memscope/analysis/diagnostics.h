@@ -36,6 +36,11 @@ struct ExampleDiagnostics {
   double leverage_variance_share = 0;
   /// Neighbour spillover S(x), its standard error, S/M and the neighbours behind it.
   Spillover spill;
+  /// The control: the same spillover onto k random other examples (seeded; mostly not neighbours).
+  /// Models differ in overall quality, and with few models a side the one model without x also lacks
+  /// the rest of x's fold, so every example's density can fall when x leaves; S - S_control is the
+  /// part specific to x's neighbourhood.
+  Spillover spill_control;
 };
 
 /// x: [N, D] the run's preprocessed examples; logp: [N, J] at the last epoch; mask: [N, J] bool;
@@ -44,7 +49,8 @@ struct ExampleDiagnostics {
 ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor& logp, const torch::Tensor& mask,
                                      const Scores& s, int64_t k);
 
-/// The columns of scores.csv: nn_dist, u_rank, leverage, loo_mem, spill, spill_se, spill_pairs, spill_ratio.
+/// The columns of scores.csv: nn_dist, u_rank, leverage, loo_mem, spill, spill_se, spill_pairs, spill_ratio,
+/// spill_control, spill_control_se.
 std::vector<ScoreColumn> diagnostic_columns(const ExampleDiagnostics& d);
 
 /// Exact Gaussian leave-one-out of x: [N, D] in the basis of its top principal components (at most

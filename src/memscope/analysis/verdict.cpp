@@ -33,9 +33,15 @@ json quantile_json(const std::vector<double>& v) {
   return j;
 }
 
-/// Whether S(x)/M(x) is significantly above the rule's ratio.
-bool learned(const Scores& s, const Spillover& sp, size_t i, const VerdictRule& r) {
-  const double S = sp.spill[i], M = s.mem[i], se = std::hypot(sp.spill_se[i], r.ratio * s.mem_se[i]);
+/// S(x) - S_control(x): the spillover specific to x's neighbourhood (NaN where either is).
+double net_spill(const ExampleDiagnostics& d, size_t i) { return d.spill.spill[i] - d.spill_control.spill[i]; }
+
+/// Whether (S(x) - S_control(x)) / M(x) is significantly above the rule's ratio.
+bool learned(const Scores& s, const ExampleDiagnostics& d, size_t i, const VerdictRule& r) {
+  const double S = net_spill(d, i), M = s.mem[i];
+  const double se =
+      std::sqrt(d.spill.spill_se[i] * d.spill.spill_se[i] + d.spill_control.spill_se[i] * d.spill_control.spill_se[i] +
+                r.ratio * r.ratio * s.mem_se[i] * s.mem_se[i]);
   return std::isfinite(S) && std::isfinite(M) && std::isfinite(se) && S - r.ratio * M > r.z * se;
 }
 
@@ -46,6 +52,7 @@ json correlations(const Scores& s, const ExampleDiagnostics& d) {
           {"spearman_mem_nn_dist", num(spearman(mem, as_tensor(d.nn_dist)))},
           {"spearman_mem_u_rank", num(spearman(mem, as_tensor(d.u_rank)))},
           {"spearman_mem_spill", num(spearman(mem, as_tensor(d.spill.spill)))},
+          {"spearman_mem_spill_control", num(spearman(mem, as_tensor(d.spill_control.spill)))},
           {"top5_overlap_mem_leverage", num(top_overlap(s.mem, d.leverage, 0.05))},
           {"top5_overlap_mem_nn_dist", num(top_overlap(s.mem, d.nn_dist, 0.05))}};
 }
@@ -78,12 +85,14 @@ std::vector<std::string> sentences(const json& j) {
         "Learning: not enough models to tell memorization from learning: no example has a neighbour with models where "
         "the example is out and the neighbour in (more folds or repeats give such pairs).");
   } else {
-    const double med = get(j.at("ratio_high"), "q0.5");
+    const double med = get(j.at("ratio_high"), "q0.5"), net = get(j.at("net_ratio_high"), "q0.5");
     out.push_back(fmt::format(
         "Learning: when a highly memorized example leaves the training set, its neighbours' log density falls by a "
-        "median {:.2f} of its own fall (S/M), and {} show S/M significantly above {}; {}.",
-        med, pct(sh.at("learned")), j.at("rule").at("ratio").get<double>(),
-        med < 0.25 ? "the score is mostly memorization of the example itself, not learning shared with its neighbours"
+        "median {:.2f} of its own fall (S/M) and that of random other examples by {:.2f}, so the fall specific to "
+        "its neighbourhood is a median {:.2f} of M; {} show (S - S_control)/M significantly above {}; {}.",
+        med, get(j.at("control_ratio_high"), "q0.5"), net, pct(sh.at("learned")),
+        j.at("rule").at("ratio").get<double>(),
+        net < 0.25 ? "the score is mostly memorization of the example itself, not learning shared with its neighbours"
                    : "part of the score is learning that generalizes to the neighbourhood"));
   }
   out.push_back(fmt::format(
@@ -111,26 +120,30 @@ Verdict judge_memorization(const Scores& s, const ExampleDiagnostics& d, const s
                            const std::optional<std::vector<int64_t>>& copy_models, const VerdictRule& rule) {
   const size_t N = s.mem.size();
   MEMSCOPE_CHECK(high.size() == N && d.nn_dist.size() == N && d.leverage.size() == N && d.spill.spill.size() == N &&
-                     (!copy_models || copy_models->size() == N),
+                     d.spill_control.spill.size() == N && (!copy_models || copy_models->size() == N),
                  "verdict: inputs for ", N, " examples disagree in length");
   const double far = quantile(d.nn_dist, 1 - rule.outlier_share);
   const double lev = quantile(d.leverage, 1 - rule.leverage_share);
   Verdict v;
   v.categories.resize(N);
   int64_t n_high = 0, n_out = 0, n_lev = 0, n_learn = 0, n_regen = 0, n_inlier = 0, n_spill = 0;
-  std::vector<double> ratio_high, ratio_all;
+  std::vector<double> ratio_high, ratio_all, net_high, net_all, control_high;
   for (size_t i = 0; i < N; ++i) {
+    const double net = std::isfinite(s.mem[i]) && s.mem[i] != 0 ? net_spill(d, i) / s.mem[i] : NAN;
     if (std::isfinite(d.spill.ratio[i])) ratio_all.push_back(d.spill.ratio[i]);
+    if (std::isfinite(net)) net_all.push_back(net);
     if (!high[i]) continue;
     ExampleCategories& c = v.categories[i];
     c.outlier = (std::isfinite(d.u_rank[i]) && d.u_rank[i] < rule.outlier_share) || d.nn_dist[i] > far;
     c.leverage = std::isfinite(lev) && d.leverage[i] > lev;
-    c.learned = learned(s, d.spill, i, rule);
+    c.learned = learned(s, d, i, rule);
     c.regenerated = copy_models && (*copy_models)[i] > 0;
     c.inlier = !(c.outlier || c.leverage || c.learned || c.regenerated);
     ++n_high, n_out += c.outlier, n_lev += c.leverage, n_learn += c.learned, n_regen += c.regenerated;
     n_inlier += c.inlier, n_spill += d.spill.pairs[i] > 0;
     if (std::isfinite(d.spill.ratio[i])) ratio_high.push_back(d.spill.ratio[i]);
+    if (std::isfinite(net)) net_high.push_back(net);
+    if (std::isfinite(d.spill_control.ratio[i])) control_high.push_back(d.spill_control.ratio[i]);
   }
   json& j = v.summary;
   j["rule"] = {{"outlier_share", rule.outlier_share},
@@ -154,6 +167,9 @@ Verdict judge_memorization(const Scores& s, const ExampleDiagnostics& d, const s
   j["correlations"] = correlations(s, d);
   j["ratio_high"] = quantile_json(ratio_high);
   j["ratio_all"] = quantile_json(ratio_all);
+  j["control_ratio_high"] = quantile_json(control_high);
+  j["net_ratio_high"] = quantile_json(net_high);
+  j["net_ratio_all"] = quantile_json(net_all);
   v.sentences = sentences(j);
   j["sentences"] = v.sentences;
   return v;

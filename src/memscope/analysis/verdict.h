@@ -21,8 +21,8 @@ struct VerdictRule {
   double outlier_share = 0.05;
   /// High leverage: leverage above the 1 - leverage_share quantile.
   double leverage_share = 0.05;
-  /// Learned: S - ratio M > z sqrt(se_S^2 + ratio^2 se_M^2), i.e. S/M significantly above ratio
-  /// (one-sided, z = 1.645 for 5%).
+  /// Learned: (S - S_control) - ratio M > z sqrt(se_S^2 + se_control^2 + ratio^2 se_M^2), i.e. the
+  /// spillover beyond that onto random examples, over M, significantly above ratio (one-sided, z = 1.645: 5%).
   double ratio = 0.5, z = 1.645;
 };
 

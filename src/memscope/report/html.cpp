@@ -400,7 +400,8 @@ std::string memorization_section(const MemorizationCheck& c, double high_quantil
                                    100 * as_double(r.at("leverage_share")), j.at("leverage_components").get<int64_t>(),
                                    100 * as_double(j.at("leverage_variance_share"))));
   rows += category_row("learned", sh.at("learned"),
-                       fmt::format("S/M significantly above {} (one-sided, z = {}); among examples with spillover",
+                       fmt::format("(S - S_control)/M significantly above {} (one-sided, z = {}); among examples with "
+                                   "spillover",
                                    as_double(r.at("ratio")), as_double(r.at("z"))));
   rows += category_row("regenerated", sh.at("regenerated"),
                        j.at("regeneration_checked").get<bool>() ? "copied by a sample of at least one model (extract)"
@@ -418,12 +419,15 @@ std::string memorization_section(const MemorizationCheck& c, double high_quantil
       "<h3>M against neighbour spillover S</h3><p class=\"note\">S(x): how much the log density of x's neighbours "
       "falls when x leaves the training set (mean over its {} nearest examples with models on both sides). A model "
       "that memorizes x has S near 0; one that learned from x has S near M (dashed line). S/M quantiles over the "
-      "highly memorized: q0.25 {}, median {}, q0.75 {} ({} examples).</p>{}"
+      "highly memorized: q0.25 {}, median {}, q0.75 {} ({} examples); the control S_control onto random other "
+      "examples (falls common to all examples, e.g. a worse model among few) has median S_control/M {}, and the "
+      "neighbourhood-specific (S - S_control)/M median {}.</p>{}"
       "<h3>Examples per category</h3><div id=\"categories\"></div></section>",
       sentences, high_quantile, shown(cr.at("spearman_mem_leverage"), 3), shown(cr.at("spearman_mem_loo_mem"), 3),
       shown(cr.at("spearman_mem_nn_dist"), 3), shown(cr.at("spearman_mem_spill"), 3), rows,
       j.at("neighbours").get<int64_t>(), shown(j.at("ratio_high").at("q0.25")), shown(j.at("ratio_high").at("q0.5")),
       shown(j.at("ratio_high").at("q0.75")), j.at("ratio_high").at("n").get<int64_t>(),
+      shown(j.at("control_ratio_high").at("q0.5")), shown(j.at("net_ratio_high").at("q0.5")),
       c.points.empty() ? "<p class=\"note\">Not enough models: no example has a neighbour with models where the "
                          "example is out and the neighbour in.</p>"
                        : "<div class=\"chart\" id=\"chart-spill\"></div>");
