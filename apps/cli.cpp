@@ -250,9 +250,9 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   CLI::App* extract = add_extract(app, cmd);
 
   RunConfig exact_cfg;
-  exact_cfg.model.family = {Family::kGaussian, 0};
+  exact_cfg.model.family = {Family::kGaussian, 0, 0};
   exact_cfg.out = "runs/exact";
-  CLI::App* exact = app.add_subcommand("exact", "exact leave-one-out and K-fold target for gaussian or ppca:Q");
+  CLI::App* exact = app.add_subcommand("exact", "exact leave-one-out and K-fold target for gaussian, ppca:Q or kde:H");
   exact->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   exact->add_option("--config", config_file, "TOML file of options (flags override it)");
   add_run_options(*exact, exact_cfg);

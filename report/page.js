@@ -33,6 +33,12 @@
     const l = document.createElement('b'); l.textContent = 'bin ' + b.bin; row.appendChild(l);
     b.examples.forEach(e => row.appendChild(cell(e))); be.appendChild(row);
   });
+  const cats = document.getElementById('categories');
+  if (cats) D.categories.forEach(c => {
+    const row = document.createElement('div'); row.className = 'nrow';
+    const l = document.createElement('b'); l.textContent = c.category + (c.examples.length ? '' : ': none');
+    row.appendChild(l); c.examples.forEach(e => row.appendChild(cell(e))); cats.appendChild(row);
+  });
   const pairs = document.getElementById('pairs');
   if (pairs) D.pairs.forEach(p => {
     const row = document.createElement('div'); row.className = 'nrow';

@@ -2,8 +2,8 @@
 """Compares the memorization scores of two runs of the same data: summary statistics of M, the
 two-sample Kolmogorov-Smirnov distance between the two distributions of M (with its 5% critical
 value), the per-example Spearman correlation and the overlap of the top 5%. For every score column
-with a standard error beside it (mem with mem_se, and where present mem_log
-with mem_log_se), the calibration of that error bar between the runs: z = (X_A - X_B) /
+with a standard error beside it (mem with mem_se, and where present mem_log with mem_log_se and spill
+with spill_se), the calibration of that error bar between the runs: z = (X_A - X_B) /
 sqrt(se_A^2 + se_B^2) per example, its standard deviation (1 when calibrated; issue 17 accepts 0.85 to
 1.2) and the share of |z| > 1.96 (about 0.05 when calibrated).
 
@@ -67,7 +67,7 @@ def main():
     ta = set(sorted(keys, key=lambda i: -float(a[i]["mem"]))[:top])
     tb = set(sorted(keys, key=lambda i: -float(b[i]["mem"]))[:top])
     print(f"top-5% overlap {len(ta & tb) / top:.3f}")
-    for score, se in (("mem", "mem_se"), ("mem_log", "mem_log_se")):
+    for score, se in (("mem", "mem_se"), ("mem_log", "mem_log_se"), ("spill", "spill_se")):
         if all(c in a[keys[0]] and c in b[keys[0]] for c in (score, se)):
             print_z(a, b, keys, score, se)
 

@@ -119,6 +119,12 @@ expect_error "negative limit" "--limit" "$work/o2" run "${tiny[@]}" --limit -5 -
 expect_error "0 repeats" "--repeats" "$work/o2" run "${tiny[@]}" --repeats 0 --out "$work/o2"
 expect_error "hidden size 0" "--hidden" "$work/o2" run "${tiny[@]}" --hidden 64,0 --out "$work/o2"
 expect_error "unknown model" "--model" "$work/o2" run "${tiny[@]}" --model transformer --out "$work/o2"
+expect_error "KDE bandwidth 0" "--model.*> 0" "$work/o2" run "${tiny[@]}" --model kde:0 --out "$work/o2"
+expect_error "KDE negative bandwidth" "--model.*> 0" "$work/o2" run "${tiny[@]}" --model kde:-0.5 --out "$work/o2"
+expect_error "KDE bandwidth not a number" "--model" "$work/o2" run "${tiny[@]}" --model kde:wide --out "$work/o2"
+expect_error "exact with KDE bandwidth 0" "--model.*> 0" "$work/o2" exact --data fashion-mnist --limit 50 --model kde:0 --out "$work/o2"
+expect_error "0 neighbours" "--neighbours" "$work/o2" run "${tiny[@]}" --neighbours 0 --out "$work/o2"
+expect_error "more neighbours than examples" "--neighbours.*50 examples" "$work/o2" run "${tiny[@]}" --neighbours 50 --out "$work/o2"
 expect_error "unknown device" "--device" "$work/o2" run "${tiny[@]}" --device tpu --out "$work/o2"
 expect_error "unknown option" "not expected: --bogus 3" "$work/o2" run "${tiny[@]}" --bogus 3 --out "$work/o2"
 expect_error "missing option value" "--folds" "$work/o2" run "${tiny[@]}" --out "$work/o2" --folds

@@ -17,6 +17,9 @@ grep -q "report: $out/report.html" "$work/run.out" || fail "run did not write th
 html="$out/report.html"
 summary="$out/summary.json"
 grep -q '"high_mem_central90_share"' "$summary" || fail "summary.json lacks high_mem_central90_share"
+grep -q '"is_memorization"' "$summary" || fail "summary.json lacks is_memorization"
+grep -q 'id="is-memorization"' "$out/report.html" || fail "the report lacks the 'Is it memorization?' section"
+grep -q 'id="chart-spill"' "$out/report.html" || fail "the report lacks the M-versus-S scatter"
 if grep -qE '(src|href)="(https?:)?//' "$html"; then fail "the report references a network resource"; fi
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
         --disable-component-update --disable-sync --user-data-dir="$work/profile" --virtual-time-budget=20000)

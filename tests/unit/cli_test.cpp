@@ -149,7 +149,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 28);
+  EXPECT_EQ(options, 29);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;

@@ -23,9 +23,9 @@ std::string write_data(const std::string& dir, int64_t n, int64_t D) {
 
 }  // namespace
 
-TEST(Exact, KFoldPipelineWithTheGaussianReproducesTheExactKFoldTarget) {
+TEST(Exact, KFoldPipelineWithClosedFormModelsReproducesTheExactKFoldTarget) {
   const std::string dir = test::scratch_dir();
-  for (const std::string family : {"gaussian", "ppca:2"}) {
+  for (const std::string family : {"gaussian", "ppca:2", "kde:1.5"}) {
     RunConfig c;
     c.data.source = parse_data_source(write_data(dir, 90, 5));
     c.model.family = parse_model_family(family);

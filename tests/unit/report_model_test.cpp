@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "memscope/io/atomic.h"
 #include "memscope/report/html.h"
@@ -287,6 +288,65 @@ TEST(ReportModel, PageShowsSectionsChartsAndEscapedText) {
   EXPECT_EQ(page["specs"]["chart-split-half"]["data"]["values"].size(), 6u);
   // A library that would end its script element early is refused.
   EXPECT_NE(error_of([&] { render_html(m, {"x</script>", "", ""}); }).find("cannot be inlined"), std::string::npos);
+}
+
+TEST(ReportModel, IsItMemorizationSplitsTheHighlyMemorizedAndDrawsMAgainstS) {
+  ReportInput in = planted(true);
+  EXPECT_FALSE(build_report(in, {}).memorization_check);  // no diagnostics: no section
+  // Highly memorized: M above its 0.75 quantile 13.5 (M 15 is missing): rows 17 (19), 14 (18), 11 (17),
+  // 8 (16), 2 (14). Row 17 is far from its neighbours (outlier), row 14 of high leverage, row 11's
+  // neighbours fall with it (learned: S = M), rows 8 and 2 none of these (memorized inliers).
+  ExampleDiagnostics& d = in.diagnostics;
+  d.k = 2;
+  for (int64_t i = 0; i < kN; ++i) {
+    d.nn_dist.push_back(i == 17 ? 1.0 : 0.05);
+    d.u_rank.push_back(double(i) / (kN - 1));
+    d.leverage.push_back(i == 14 ? 1.0 : 0.1);
+    d.loo_mem.push_back(d.leverage.back());
+    const double mem = in.scores.mem[size_t(i)];
+    d.spill.spill.push_back(i == 11 ? mem : 0.0);
+    d.spill.spill_se.push_back(0.1);
+    d.spill.pairs.push_back(i == 0 ? 0 : 2);
+    d.spill.ratio.push_back(d.spill.spill.back() / mem);
+    d.spill_control.spill.push_back(0.0);
+    d.spill_control.spill_se.push_back(0.1);
+    d.spill_control.ratio.push_back(0.0);
+  }
+  d.spill.spill[0] = d.spill.ratio[0] = NAN;
+  d.spill.examples_with_pairs = kN - 1;
+  ReportOptions opt;
+  opt.high_quantile = 0.75;
+  ReportModel m = build_report(in, opt);
+  ASSERT_TRUE(m.memorization_check);
+  const json& shares = m.memorization_check->summary["shares"];
+  EXPECT_EQ(shares["outlier"]["count"], 1);
+  EXPECT_EQ(shares["leverage"]["count"], 1);
+  EXPECT_EQ(shares["learned"]["count"], 1);
+  EXPECT_EQ(shares["inlier"]["count"], 2);
+  EXPECT_EQ(shares["inlier"]["n"], 5);
+  EXPECT_EQ(m.analysis["n_high"], 5);
+  std::map<std::string, std::vector<int64_t>> shown;
+  for (const auto& [name, views] : m.memorization_check->examples) shown[name] = rows_of(views);
+  EXPECT_EQ(shown["outlier"], (std::vector<int64_t>{17}));
+  EXPECT_EQ(shown["high leverage"], (std::vector<int64_t>{14}));
+  EXPECT_EQ(shown["learned"], (std::vector<int64_t>{11}));
+  EXPECT_EQ(shown["memorized inlier"], (std::vector<int64_t>{8, 2}));
+  EXPECT_TRUE(shown["regenerated"].empty());
+  for (const SpillPoint& p : m.memorization_check->points) EXPECT_NE(p.row, 0);  // S not finite there
+  // With extract's copies, row 8 is regenerated and row 2 the one memorized inlier left.
+  in.copy_models = std::vector<int64_t>(kN, 0);
+  (*in.copy_models)[8] = 3;
+  m = build_report(in, opt);
+  EXPECT_EQ(m.memorization_check->summary["shares"]["regenerated"]["count"], 1);
+  EXPECT_EQ(m.memorization_check->summary["shares"]["inlier"]["count"], 1);
+  const json summary = summary_json(m);
+  EXPECT_EQ(summary["is_memorization"]["examples"]["regenerated"], json::array({8}));
+  EXPECT_EQ(summary["is_memorization"]["sentences"].size(), 3u);
+  const std::string html = render_html(m, {"", "", ""});
+  EXPECT_NE(html.find("<section id=\"is-memorization\">"), std::string::npos);
+  EXPECT_NE(html.find("Regeneration: 1 (20%"), std::string::npos);
+  EXPECT_TRUE(page_data(html)["specs"].contains("chart-spill"));
+  EXPECT_EQ(page_data(html)["categories"].size(), 5u);
 }
 
 TEST(ReportFiles, ReadsTheCorpusFiles) {

@@ -3,7 +3,10 @@
 #include <torch/cuda.h>
 #include <torch/types.h>
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -76,7 +79,9 @@ std::string to_string(Decoder d) { return name_of(kDecoderNames, d); }
 std::string to_string(ProgressMode p) { return name_of(kProgressNames, p); }
 std::string to_string(Draw d) { return name_of(kDrawNames, d); }
 std::string to_string(const ModelFamily& f) {
-  return f.kind == Family::kPpca ? str("ppca:", f.components) : std::string(name_of(kFamilyNames, f.kind));
+  if (f.kind == Family::kPpca) return str("ppca:", f.components);
+  if (f.kind == Family::kKde) return fmt::format("kde:{}", f.bandwidth);  // shortest text that reads back exactly
+  return name_of(kFamilyNames, f.kind);
 }
 std::string to_string(const DataSource& s) {
   std::string text = name_of(kDataNames, s.kind);
@@ -103,9 +108,18 @@ ModelFamily parse_model_family(const std::string& text, const std::string& key) 
         "expected ppca:Q with Q a positive number of components, got '", text, "'");
     return {Family::kPpca, std::stoll(q)};
   }
+  if (text.rfind("kde:", 0) == 0) {
+    const std::string h = text.substr(4);
+    char* end = nullptr;
+    const double bandwidth = h.empty() ? NAN : std::strtod(h.c_str(), &end);
+    MEMSCOPE_CHECK_KEY(!h.empty() && end == h.c_str() + h.size(), key, "expected kde:H with H a number, got '", text,
+                       "'");
+    MEMSCOPE_CHECK_KEY(std::isfinite(bandwidth) && bandwidth > 0, key, "kde bandwidth H must be > 0, got '", text, "'");
+    return {Family::kKde, 0, bandwidth};
+  }
   for (const auto& [v, n] : kFamilyNames)
-    if (text == n) return {v, 0};
-  throw ConfigError(key, str("unknown model family '", text, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q)"));
+    if (text == n) return {v, 0, 0};
+  throw ConfigError(key, str("unknown model family '", text, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q, kde:H)"));
 }
 
 DataSource parse_data_source(const std::string& text, const std::string& key) {
@@ -286,6 +300,9 @@ void validate_choices(const RunConfig& c) {
   MEMSCOPE_CHECK_KEY(folder || (crop.empty() && c.data.resize == 0), crop.empty() ? "resize" : "crop",
                      "applies to images:DIR and celeba:DIR only, not '", to_string(c.data.source), "'");
   MEMSCOPE_CHECK_KEY(std::isfinite(c.model.ridge), "ridge", "must be >= 0, got ", c.model.ridge);
+  const ModelFamily& f = c.model.family;
+  MEMSCOPE_CHECK_KEY(f.kind != Family::kKde || (std::isfinite(f.bandwidth) && f.bandwidth > 0), "model",
+                     "kde bandwidth H must be > 0, got ", f.bandwidth);
   MEMSCOPE_CHECK_KEY(!c.out.empty(), "out", "must not be empty");
   MEMSCOPE_CHECK_KEY(c.shard_count >= 1 && c.shard_index >= 0 && c.shard_index < c.shard_count, "shard",
                      "expected I/N with 0 <= I < N, got ", c.shard_index, "/", c.shard_count);

@@ -46,24 +46,30 @@ struct DataConfig {
   int64_t resize = 0;
 };
 
-enum class Family { kMlpVae, kConvVae, kGaussian, kPpca };
+enum class Family { kMlpVae, kConvVae, kGaussian, kPpca, kKde };
 
 struct ModelFamily {
   Family kind = Family::kMlpVae;
   /// ppca: the number of components Q (0 for the other families).
   int64_t components = 0;
-  bool operator==(const ModelFamily& o) const { return kind == o.kind && components == o.components; }
+  /// kde: the bandwidth H > 0 of the Gaussian kernel N(x; x_i, H^2 I) (0 for the other families).
+  double bandwidth = 0;
+  bool operator==(const ModelFamily& o) const {
+    return kind == o.kind && components == o.components && bandwidth == o.bandwidth;
+  }
   /// The VAE families (trained by gradient descent).
   bool vae() const { return kind == Family::kMlpVae || kind == Family::kConvVae; }
   /// The closed-form families (gaussian, ppca:Q).
   bool linear_gaussian() const { return kind == Family::kGaussian || kind == Family::kPpca; }
+  /// The families fitted in closed form, with exact leave-one-out (gaussian, ppca:Q, kde:H).
+  bool closed_form() const { return linear_gaussian() || kind == Family::kKde; }
 };
 
 enum class Decoder { kBernoulli, kLogitGaussian, kGaussian };
 
 struct ModelConfig {
   /// mlp-vae (Bernoulli MLP VAE), conv-vae (convolutional VAE, 32-64-128-256 channels), gaussian
-  /// (full covariance) or ppca:Q.
+  /// (full covariance), ppca:Q or kde:H (Gaussian kernel density estimate, bandwidth H).
   ModelFamily family;
   /// VAE decoder: bernoulli (binary data), logit-gaussian (per-pixel Gaussian in logit space, log p
   /// in 8-bit pixel space) or gaussian (one learned variance, density on [0, 1] pixels). The MLP VAE
@@ -112,6 +118,11 @@ struct EvalConfig {
   int64_t eval_every = 0;
 };
 
+struct AnalysisConfig {
+  /// Nearest neighbours k per example (pixel l2) behind outlierness and neighbour spillover.
+  int64_t neighbours = 10;
+};
+
 /// extract: what a sample of a model is (decoder means, or one Bernoulli draw of them).
 enum class Draw { kMean, kBernoulli };
 
@@ -124,6 +135,7 @@ struct RunConfig {
   TrainConfig train;
   PlanConfig plan;
   EvalConfig eval;
+  AnalysisConfig analysis;
   /// Root seed: every random choice of the run derives from it.
   uint64_t seed = 0;
   /// Run directory.

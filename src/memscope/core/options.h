@@ -69,7 +69,8 @@ void for_each_option(Config& c, Visit&& visit) {
                    S::kIdentityWhenSet,
                    {0, 4096}},
         c.data.resize);
-  visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | gaussian | ppca:Q", S::kIdentity}, c.model.family);
+  visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | gaussian | ppca:Q | kde:H", S::kIdentity},
+        c.model.family);
   visit(OptionSpec{"decoder", "model", "decoder",
                    "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian "
                    "(conv-vae)",
@@ -113,6 +114,13 @@ void for_each_option(Config& c, Visit&& visit) {
         c.eval.iw_samples);
   visit(OptionSpec{"eval_every", "eval", "eval_every", "evaluate every E epochs (0: last only)", S::kIdentity, {0}},
         c.eval.eval_every);
+  visit(OptionSpec{"neighbours",
+                   "analysis",
+                   "neighbours",
+                   "nearest neighbours k per example behind outlierness and neighbour spillover",
+                   S::kRun,
+                   {1}},
+        c.analysis.neighbours);
   visit(OptionSpec{"seed", "", "seed", "root seed of every random choice", S::kIdentity}, c.seed);
   visit(OptionSpec{"out", "", "out", "run directory", S::kRun}, c.out);
   visit(OptionSpec{"threads", "", "threads", "CPU threads (0: all cores)", S::kProcess, {0}}, c.threads);

@@ -33,6 +33,12 @@ class CsvWriter {
     size_t k = 0;
     ((add(cells), text_ += (++k < sizeof...(Cells) ? "," : "\n")), ...);
   }
+  /// A row of cells followed by the numbers of tail (columns added at run time); tail not empty.
+  template <typename... Cells>
+  void row_and(const std::vector<double>& tail, const Cells&... cells) {
+    ((add(cells), text_ += ","), ...);
+    for (size_t k = 0; k < tail.size(); ++k) add_double(tail[k]), text_ += k + 1 < tail.size() ? "," : "\n";
+  }
   /// The table as text.
   const std::string& text() const { return text_; }
   /// Writes the table to path atomically (write_atomic).

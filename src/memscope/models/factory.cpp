@@ -3,6 +3,7 @@
 #include "memscope/core/error.h"
 #include "memscope/models/conv_vae.h"
 #include "memscope/models/gaussian.h"
+#include "memscope/models/kde.h"
 #include "memscope/models/mlp_vae.h"
 
 namespace memscope {
@@ -16,12 +17,13 @@ std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape
     case Family::kGaussian:
     case Family::kPpca:
       return std::make_shared<LinearGaussianEnsemble>(int64_t(init_seeds.size()), dim, c.family.components, c.ridge);
+    case Family::kKde: return std::make_shared<KdeEnsemble>(int64_t(init_seeds.size()), dim, c.family.bandwidth);
     case Family::kMlpVae: break;
   }
   return std::make_shared<MlpVaeEnsemble>(dim, c, init_seeds);
 }
 
-bool is_closed_form(const ModelConfig& c) { return c.family.linear_gaussian(); }
+bool is_closed_form(const ModelConfig& c) { return c.family.closed_form(); }
 
 void check_model_fits(const Dataset& data, const RunConfig& cfg) {
   const std::vector<int64_t>& shape = data.shape;

@@ -15,6 +15,7 @@
 #include "memscope/io/csv.h"
 #include "memscope/io/npy.h"
 #include "memscope/models/gaussian.h"
+#include "memscope/models/kde.h"
 #include "memscope/pipeline/run_layout.h"
 #include "memscope/plan/plan.h"
 #include "memscope/score/compare.h"
@@ -30,16 +31,39 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+/// Exact leave-one-out of the configured closed-form family. x: [n, D] float64.
+ExactLoo family_exact_loo(const torch::Tensor& x, const ModelConfig& m) {
+  if (m.family.kind == Family::kKde) return kde_exact_loo(x, m.family.bandwidth);
+  const int64_t q = m.family.components;
+  return q > 0 ? ppca_exact_loo(x, q, m.ridge) : gaussian_exact_loo(x, m.ridge);
+}
+
+/// log p of every example under the closed-form fit to each job's training set.
+/// x: [n, D] float64, mask: [n, J] bool -> [n, J] float64.
+torch::Tensor family_fold_log_prob(const torch::Tensor& x, const torch::Tensor& mask, const ModelConfig& m) {
+  if (m.family.kind == Family::kKde) return kde_fold_log_prob(x, mask, m.family.bandwidth);
+  const int64_t n = x.size(0), J = mask.size(1), q = m.family.components;
+  const GaussianStats all = gaussian_stats(x);
+  torch::Tensor logp = torch::empty({n, J}, torch::kFloat64);
+  for (int64_t j = 0; j < J; ++j) {
+    const torch::Tensor held_out = (~mask.select(1, j)).nonzero().flatten();
+    const GaussianStats s = remove_subset(all, gaussian_stats(x.index_select(0, held_out)));
+    const GaussianDensity fit = q > 0 ? GaussianDensity::fit_ppca(s, q, m.ridge) : GaussianDensity::fit(s, m.ridge);
+    logp.select(1, j).copy_(fit.log_prob(x));
+  }
+  return logp;
+}
+
 }  // namespace
 
 ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
   validate(cfg_in);
   const RunConfig cfg = resolved(cfg_in);
-  MEMSCOPE_CHECK_KEY(cfg.model.family.linear_gaussian(), "model", "exact needs gaussian or ppca:Q, got '",
+  MEMSCOPE_CHECK_KEY(cfg.model.family.closed_form(), "model", "exact needs gaussian, ppca:Q or kde:H, got '",
                      to_string(cfg.model.family), "'");
   set_threads(resolve_threads(cfg.threads));
   const Dataset data = load_dataset(cfg.data, cfg.seed);
-  const int64_t n = data.size(), D = data.dim(), q = cfg.model.family.components;
+  const int64_t n = data.size(), D = data.dim();
   spdlog::info("exact: {} on {} examples in {} dimensions from {}", to_string(cfg.model.family), n, D, data.name);
   const std::string dir = cfg.out;
   const RunLayout files(dir);
@@ -51,7 +75,7 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
 
   const torch::Tensor x = data.x.to(torch::kFloat64);
   auto t = std::chrono::steady_clock::now();
-  const ExactLoo loo = q > 0 ? ppca_exact_loo(x, q, cfg.model.ridge) : gaussian_exact_loo(x, cfg.model.ridge);
+  const ExactLoo loo = family_exact_loo(x, cfg.model);
   const double loo_seconds = seconds_since(t);
   spdlog::info("exact: leave-one-out of {} examples in {:.2f} s", n, loo_seconds);
 
@@ -59,16 +83,8 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
   t = std::chrono::steady_clock::now();
   const Plan plan = make_kfold_plan(n, cfg.plan, cfg.seed);
   const torch::Tensor mask = plan.in_mask();
-  const GaussianStats all = gaussian_stats(x);
   const int64_t J = int64_t(plan.jobs.size());
-  torch::Tensor logp = torch::empty({n, J}, torch::kFloat64);
-  for (const Job& job : plan.jobs) {
-    const torch::Tensor held_out = (~mask.select(1, job.id)).nonzero().flatten();
-    const GaussianStats s = remove_subset(all, gaussian_stats(x.index_select(0, held_out)));
-    const GaussianDensity fit =
-        q > 0 ? GaussianDensity::fit_ppca(s, q, cfg.model.ridge) : GaussianDensity::fit(s, cfg.model.ridge);
-    logp.select(1, job.id).copy_(fit.log_prob(x));
-  }
+  const torch::Tensor logp = family_fold_log_prob(x, mask, cfg.model);
   const Scores kfold = compute_scores(logp, mask);
   const double kfold_seconds = seconds_since(t);
   spdlog::info("exact: K-fold target of {} fold-removed fits in {:.2f} s", J, kfold_seconds);
@@ -99,7 +115,8 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
       {"loo_mem", {{"mean", loo.mem.mean().item<double>()}, {"max", loo.mem.max().item<double>()}}},
       {"kfold_target_vs_loo", compare_scores(kfold_mem, loo.mem)},
   };
-  if (cfg.model.ridge == 0) summary["spearman_mem_leverage"] = spearman(loo.mem, loo.leverage);
+  if (cfg.model.ridge == 0 && cfg.model.family.kind == Family::kGaussian)
+    summary["spearman_mem_leverage"] = spearman(loo.mem, loo.leverage);
   if (!compare_dir.empty()) {
     const std::string path = RunLayout(compare_dir).scores();
     const CsvTable run = read_numeric_csv(path);

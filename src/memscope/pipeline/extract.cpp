@@ -142,13 +142,15 @@ json extract(const ExtractConfig& c) {
   Tally t(N);
   json per_model = json::array();
   for (int64_t j : jobs) per_model.push_back(extract_model(c, run, j, t));
-  // Copies per example and the memorization score.
-  CsvWriter copies_csv({"index", "label", "mem", "models", "samples"}, 6);
+  // Copies per example next to the memorization score, spillover, leverage and outlierness.
+  CsvWriter copies_csv({"index", "label", "mem", "models", "samples", "spill", "leverage", "nn_dist"}, 6);
+  const ExampleDiagnostics& dg = run.diagnostics;
   std::vector<double> mem_copied, mem_not, models_d;
   const int64_t* idx = run.data.index.data_ptr<int64_t>();
   const int64_t* lab = run.data.label.data_ptr<int64_t>();
   for (int64_t i = 0; i < N; ++i) {
-    copies_csv.row(idx[i], lab[i], run.scores.mem[i], t.copy_models[i], t.copy_samples[i]);
+    copies_csv.row(idx[i], lab[i], run.scores.mem[i], t.copy_models[i], t.copy_samples[i], dg.spill.spill[i],
+                   dg.leverage[i], dg.nn_dist[i]);
     (t.copy_models[i] ? mem_copied : mem_not).push_back(run.scores.mem[i]);
     models_d.push_back(double(t.copy_models[i]));
   }

@@ -51,6 +51,7 @@ FinishedRun load_finished_run(const std::string& dir) {
   for (int64_t j = 0; j < r.mask.size(1); ++j) repeats.push_back(j / r.cfg.plan.folds);
   r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, repeats);
   r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan.folds);
+  r.diagnostics = diagnose_examples(r.data.x, logp[logp.size(0) - 1], r.mask, r.scores, r.cfg.analysis.neighbours);
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
   r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;
   return r;

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "memscope/analysis/diagnostics.h"
 #include "memscope/core/config.h"
 #include "memscope/data/dataset.h"
 #include "memscope/models/density_model.h"
@@ -35,6 +36,8 @@ struct FinishedRun {
   bool images = false;
   /// Split-half reliability of the rankings (runs of two or more repeats).
   std::optional<Reliability> reliability;
+  /// Outlierness, leverage and neighbour spillover of every example (as in scores.csv).
+  ExampleDiagnostics diagnostics;
 };
 
 /// Split-half reliability of a K-fold plan's rankings, halves by repeat (job j is in repeat j / folds).

@@ -10,6 +10,7 @@
 #include "memscope/core/progress.h"
 #include "memscope/core/seeds.h"
 #include "memscope/io/atomic.h"
+#include "memscope/io/csv.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/report/html.h"
 #include "memscope/report/report_model.h"
@@ -64,6 +65,15 @@ ReportInput load_report_input(const std::string& dir) {
   in.mask = r.mask;
   in.mem_by_epoch = r.mem_by_epoch;
   in.reliability = r.reliability;
+  in.diagnostics = r.diagnostics;
+  if (fs::exists(r.layout.copies())) {  // memscope extract has run: models copying each example
+    const CsvTable copies = read_numeric_csv(r.layout.copies());
+    const torch::Tensor index = copies.column("index", r.layout.copies()).to(torch::kInt64);
+    const torch::Tensor models = copies.column("models", r.layout.copies()).to(torch::kInt64).contiguous();
+    MEMSCOPE_CHECK(index.size(0) == r.data.size() && torch::equal(index, r.data.index), "report: ", r.layout.copies(),
+                   " lists other examples than the run");
+    in.copy_models = std::vector<int64_t>(models.data_ptr<int64_t>(), models.data_ptr<int64_t>() + models.size(0));
+  }
   const std::string extraction = r.layout.extraction_json(), validation = r.layout.validation();
   if (fs::exists(extraction)) in.extraction = read_extraction_json(extraction);
   if (fs::exists(validation)) in.validation = read_validation_json(validation);

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "memscope/analysis/diagnostics.h"
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
@@ -59,9 +60,16 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
     mem[e].copy_(torch::tensor(last.mem, torch::kFloat64));
   }
   write_npy(rd.layout().mem_by_epoch(), mem);
-  write_scores_csv(rd.layout().scores(), data.index, data.label, last);
+  const ExampleDiagnostics diag = diagnose_examples(data.x, logp[E - 1], mask, last, cfg.analysis.neighbours);
+  write_scores_csv(rd.layout().scores(), data.index, data.label, last, diagnostic_columns(diag));
   out.scores = last;
   out.reliability = run_reliability(logp[E - 1], mask, cfg.plan.folds);
+}
+
+/// Throws ConfigError naming "neighbours" when k is not below the number of examples (before any training).
+void check_neighbours(const RunConfig& cfg, const Dataset& data) {
+  MEMSCOPE_CHECK_KEY(cfg.analysis.neighbours < data.size(), "neighbours", "must be smaller than the ", data.size(),
+                     " examples of ", data.name, ", got ", cfg.analysis.neighbours);
 }
 
 /// Up to `group` jobs for this process: positions drawn from the shared counter, each job claimed
@@ -120,6 +128,7 @@ static RunOutcome run_plan(const RunConfig& cfg_in) {
                data.name);
   check_model_fits(data, cfg);
   const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
+  check_neighbours(cfg, data);
   const std::string data_hash = content_hash(data);
   const RunDir rd(cfg.out, cfg, data_hash);
   rd.write_manifest(plan);

@@ -191,9 +191,41 @@ json split_half_spec(const ReportModel& m) {
                  {{"field", "half_b"}, {"format", ".2f"}}}}}}});
 }
 
+/// The scatter of M against S, coloured by category, with the lines S = M and S = 0.
+json spill_spec(const MemorizationCheck& c) {
+  json points = json::array();
+  for (const SpillPoint& p : c.points)
+    points.push_back({{"row", p.row},
+                      {"mem", num(p.mem)},
+                      {"spill", num(p.spill)},
+                      {"spill_se", num(p.spill_se)},
+                      {"category", p.category}});
+  json x = field("mem", "quantitative");
+  x["title"] = "M (nats)";
+  json y = field("spill", "quantitative");
+  y["title"] = "S: neighbours' fall in log density when x leaves (nats)";
+  json color = field("category", "nominal");
+  color["scale"] = {{"domain", {"regular", "outlier", "high leverage", "learned", "regenerated", "memorized inlier"}},
+                    {"range", {"#bdc3c7", "#2980b9", "#8e44ad", "#27ae60", "#e67e22", "#c0392b"}}};
+  const json tooltip = {{{"field", "row"}},
+                        {{"field", "category"}},
+                        {{"field", "mem"}, {"format", ".2f"}},
+                        {{"field", "spill"}, {"format", ".2f"}},
+                        {{"field", "spill_se"}, {"format", ".2f"}}};
+  const json dots = {{"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.6}}},
+                     {"params", {{{"name", "zoom_spill"}, {"select", "interval"}, {"bind", "scales"}}}},
+                     {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}};
+  const json diagonal = {{"transform", {{{"calculate", "datum.mem"}, {"as", "same"}}}},
+                         {"mark", {{"type", "line"}, {"color", "#27ae60"}, {"strokeDash", {4, 4}}}},
+                         {"encoding", {{"x", field("mem", "quantitative")}, {"y", field("same", "quantitative")}}}};
+  return vl({{"data", {{"values", points}}}, {"height", 360}, {"layer", {dots, diagonal}}});
+}
+
 /// Every chart of the page by the id of its element.
 json chart_specs(const ReportModel& m) {
   json specs = json::object();
+  if (m.memorization_check && !m.memorization_check->points.empty())
+    specs["chart-spill"] = spill_spec(*m.memorization_check);
   specs["chart-loss"] = loss_spec(m);
   specs["chart-hist"] = hist_spec(m);
   specs["chart-bins"] = bins_spec(m);
@@ -243,7 +275,12 @@ json page_data(const ReportModel& m) {
   json pairs = json::array();
   if (m.extraction)
     for (const ExtractionPair& p : m.extraction->pairs) pairs.push_back(to_json(p));
+  json categories = json::array();
+  if (m.memorization_check)
+    for (const auto& [name, views] : m.memorization_check->examples)
+      categories.push_back({{"category", name}, {"examples", examples_json(views, true)}});
   return {{"specs", chart_specs(m)},
+          {"categories", categories},
           {"table", examples_json(m.rows, false)},
           {"grids", {{"top", examples_json(m.top, true)}, {"bottom", examples_json(m.bottom, true)}}},
           {"neighbours", neighbours},
@@ -358,6 +395,67 @@ std::string analysis_sections(const ReportModel& m) {
   return html;
 }
 
+/// One row of the category table: count, share and its 95% interval.
+std::string category_row(const std::string& name, const json& share, const std::string& rule) {
+  const std::string interval =
+      share.at("share").is_null()
+          ? "n/a"
+          : fmt::format("{} ({}-{})", shown(share.at("share"), 3), shown(share.at("lo"), 3), shown(share.at("hi"), 3));
+  return fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(name),
+                     share.at("count").get<int64_t>(), share.at("n").get<int64_t>(), interval, html_escape(rule));
+}
+
+std::string memorization_section(const MemorizationCheck& c, double high_quantile) {
+  const json& j = c.summary;
+  const json& r = j.at("rule");
+  const json& sh = j.at("shares");
+  std::string sentences;
+  for (const std::string& s : c.sentences) sentences += "<li>" + html_escape(s) + "</li>";
+  std::string rows;
+  rows +=
+      category_row("outlier", sh.at("outlier"),
+                   fmt::format("U in the lowest {:.0f}%, or mean l2 to the {} nearest examples in the highest {:.0f}%",
+                               100 * as_double(r.at("outlier_share")), j.at("neighbours").get<int64_t>(),
+                               100 * as_double(r.at("outlier_share"))));
+  rows += category_row("high leverage", sh.at("leverage"),
+                       fmt::format("leverage in the top {:.0f}% (Gaussian in the top {} principal components, {:.0f}% "
+                                   "of the variance)",
+                                   100 * as_double(r.at("leverage_share")), j.at("leverage_components").get<int64_t>(),
+                                   100 * as_double(j.at("leverage_variance_share"))));
+  rows += category_row("learned", sh.at("learned"),
+                       fmt::format("(S - S_control)/M significantly above {} (one-sided, z = {}); among examples with "
+                                   "spillover",
+                                   as_double(r.at("ratio")), as_double(r.at("z"))));
+  rows += category_row("regenerated", sh.at("regenerated"),
+                       j.at("regeneration_checked").get<bool>() ? "copied by a sample of at least one model (extract)"
+                                                                : "memscope extract has not run");
+  rows += category_row("memorized inlier", sh.at("inlier"), "none of the above");
+  const json& cr = j.at("correlations");
+  return fmt::format(
+      "<section id=\"is-memorization\"><h2>Is it memorization?</h2><ul class=\"verdict\">{}</ul>"
+      "<p class=\"note\">The highly memorized examples (M above its {} quantile), split by the four objections; "
+      "categories overlap except memorized inliers. Shares with 95% Wilson intervals (sampling of the examples only: "
+      "the noise of M itself is not in them). Rank correlations of M with leverage {}, with the exact Gaussian "
+      "leave-one-out score {}, with the distance to the nearest examples {}, with S {}.</p>"
+      "<table class=\"facts\"><tr><th>category</th><th>examples</th><th>of</th><th>share (95% interval)</th>"
+      "<th>rule</th></tr>{}</table>"
+      "<h3>M against neighbour spillover S</h3><p class=\"note\">S(x): how much the log density of x's neighbours "
+      "falls when x leaves the training set (mean over its {} nearest examples with models on both sides). A model "
+      "that memorizes x has S near 0; one that learned from x has S near M (dashed line). S/M quantiles over the "
+      "highly memorized: q0.25 {}, median {}, q0.75 {} ({} examples); the control S_control onto random other "
+      "examples (falls common to all examples, e.g. a worse model among few) has median S_control/M {}, and the "
+      "neighbourhood-specific (S - S_control)/M median {}.</p>{}"
+      "<h3>Examples per category</h3><div id=\"categories\"></div></section>",
+      sentences, high_quantile, shown(cr.at("spearman_mem_leverage"), 3), shown(cr.at("spearman_mem_loo_mem"), 3),
+      shown(cr.at("spearman_mem_nn_dist"), 3), shown(cr.at("spearman_mem_spill"), 3), rows,
+      j.at("neighbours").get<int64_t>(), shown(j.at("ratio_high").at("q0.25")), shown(j.at("ratio_high").at("q0.5")),
+      shown(j.at("ratio_high").at("q0.75")), j.at("ratio_high").at("n").get<int64_t>(),
+      shown(j.at("control_ratio_high").at("q0.5")), shown(j.at("net_ratio_high").at("q0.5")),
+      c.points.empty() ? "<p class=\"note\">Not enough models: no example has a neighbour with models where the "
+                         "example is out and the neighbour in.</p>"
+                       : "<div class=\"chart\" id=\"chart-spill\"></div>");
+}
+
 std::string validation_section(const ValidationFile& v) {
   std::string rows;
   for (const auto& [key, a] : {std::pair{"kfold_estimate_vs_kfold_target", &v.kfold_estimate_vs_kfold_target},
@@ -428,10 +526,12 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
       "href=\"#outliers\">Memorization vs outliers"
       "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
       "</a><a href=\"#classes\">Classes</a>";
+  if (m.memorization_check) html += "<a href=\"#is-memorization\">Is it memorization?</a>";
   if (m.validation) html += "<a href=\"#validation\">Validation</a>";
   if (m.extraction) html += "<a href=\"#extraction\">Regeneration</a>";
   html += "</nav><main>";
   html += reliability_section(m) + run_section(m) + scores_section(m) + analysis_sections(m);
+  if (m.memorization_check) html += memorization_section(*m.memorization_check, m.high_quantile);
   if (m.validation) html += validation_section(*m.validation);
   if (m.extraction) html += extraction_section(*m.extraction);
   html += "</main>";

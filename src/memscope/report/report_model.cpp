@@ -9,6 +9,7 @@
 
 #include "memscope/analysis/analysis.h"
 #include "memscope/analysis/neighbours.h"
+#include "memscope/analysis/verdict.h"
 #include "memscope/core/error.h"
 #include "memscope/report/images.h"
 
@@ -186,6 +187,44 @@ NnRatioView ratio_view(const NnRatioInput& r, const std::vector<bool>& high, con
   return v;
 }
 
+/// The first category of a highly memorized example that applies ("regular" for the others).
+std::string category_name(const ExampleCategories& c, bool high) {
+  if (!high) return "regular";
+  if (c.outlier) return "outlier";
+  if (c.leverage) return "high leverage";
+  if (c.learned) return "learned";
+  if (c.regenerated) return "regenerated";
+  return "memorized inlier";
+}
+
+/// The "Is it memorization?" section: verdict, example images per category, the M-versus-S scatter.
+MemorizationCheck memorization_check(const ReportInput& in, const std::vector<bool>& high,
+                                     const std::vector<int64_t>& order, const std::vector<int64_t>& rows,
+                                     const Examples& ex, int64_t grid) {
+  const Verdict v = judge_memorization(in.scores, in.diagnostics, high, in.copy_models);
+  MemorizationCheck m;
+  m.summary = v.summary;
+  m.sentences = v.sentences;
+  using Pick = bool (*)(const ExampleCategories&);
+  const std::vector<std::pair<std::string, Pick>> kinds = {
+      {"outlier", [](const ExampleCategories& c) { return c.outlier; }},
+      {"high leverage", [](const ExampleCategories& c) { return c.leverage; }},
+      {"learned", [](const ExampleCategories& c) { return c.learned; }},
+      {"regenerated", [](const ExampleCategories& c) { return c.regenerated; }},
+      {"memorized inlier", [](const ExampleCategories& c) { return c.inlier; }}};
+  for (const auto& [name, pick] : kinds) {
+    std::vector<int64_t> picked;
+    for (int64_t i : order)
+      if (high[i] && pick(v.categories[i]) && int64_t(picked.size()) < grid) picked.push_back(i);
+    m.examples.emplace_back(name, ex(picked));
+  }
+  const Spillover& sp = in.diagnostics.spill;
+  for (int64_t i : rows)
+    if (std::isfinite(sp.spill[i]) && std::isfinite(in.scores.mem[i]))
+      m.points.push_back({i, in.scores.mem[i], sp.spill[i], sp.spill_se[i], category_name(v.categories[i], high[i])});
+  return m;
+}
+
 }  // namespace
 
 json to_json(const ExampleView& e, bool with_image) {
@@ -261,6 +300,8 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.epoch_points = epoch_points(a.summary);
   m.extraction = in.extraction;
   m.validation = in.validation;
+  if (int64_t(in.diagnostics.nn_dist.size()) == n)
+    m.memorization_check = memorization_check(in, a.high, order, rows, ex, grid);
   return m;
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memscope/analysis/diagnostics.h"
 #include "memscope/data/dataset.h"
 #include "memscope/report/report_files.h"
 #include "memscope/score/reliability.h"
@@ -66,6 +67,11 @@ struct ReportInput {
   std::optional<NnRatioInput> nn_ratio;
   /// Split-half reliability of the rankings (runs of two or more repeats).
   std::optional<Reliability> reliability;
+  /// Outlierness, leverage and spillover of every example (empty nn_dist: not computed; the
+  /// "Is it memorization?" section is then left out).
+  ExampleDiagnostics diagnostics;
+  /// Models copying each example (copies.csv of `memscope extract`), when extract has run.
+  std::optional<std::vector<int64_t>> copy_models;
 };
 
 /// One example as the report shows it (NaN scores: null).
@@ -172,6 +178,27 @@ struct RunFacts {
   double train_seconds = 0, eval_seconds = 0;
 };
 
+/// One point of the M-versus-S scatter.
+struct SpillPoint {
+  /// Row, M, S and its standard error, the example's category ("outlier", "high leverage",
+  /// "learned", "regenerated", "memorized inlier" or "regular": the first that applies).
+  int64_t row = 0;
+  double mem = 0, spill = 0, spill_se = 0;
+  std::string category;
+};
+
+/// "Is it memorization?": the verdict of analysis/verdict.h as shown.
+struct MemorizationCheck {
+  /// judge_memorization's summary (rule, shares with 95% intervals, correlations, S/M quantiles).
+  nlohmann::json summary;
+  /// The sentences answering the four objections.
+  std::vector<std::string> sentences;
+  /// Per category name, its most memorized examples (up to the grid size).
+  std::vector<std::pair<std::string, std::vector<ExampleView>>> examples;
+  /// The scatter of M against S (the table's rows with a finite S).
+  std::vector<SpillPoint> points;
+};
+
 /// The whole report.
 struct ReportModel {
   /// The run.
@@ -204,6 +231,8 @@ struct ReportModel {
   std::optional<Reliability> reliability;
   /// Its scatter: at most max_rows of the compared examples, evenly spread over them.
   std::vector<HalfPoint> split_half;
+  /// "Is it memorization?", when the input had diagnostics.
+  std::optional<MemorizationCheck> memorization_check;
 };
 
 /// The report of a finished run: pure (no files read or written). Computes the analyses, the

@@ -53,6 +53,13 @@ json summary_json(const ReportModel& m) {
   summary["reliability_sentence"] =
       m.reliability ? reliability_sentence(*m.reliability) : unmeasured_reliability_sentence();
   if (m.validation) summary["validation"] = to_json(*m.validation);
+  if (m.memorization_check) {
+    json& j = summary["is_memorization"] = m.memorization_check->summary;
+    for (const auto& [name, views] : m.memorization_check->examples) {
+      json& rows = j["examples"][name] = json::array();
+      for (const ExampleView& e : views) rows.push_back(e.row);
+    }
+  }
   if (m.extraction) {
     json models = json::array();
     for (const ExtractionModel& x : m.extraction->models) models.push_back(to_json(x));

@@ -139,18 +139,32 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
   return s;
 }
 
-void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label,
-                      const Scores& s) {
+void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
+                      const std::vector<ScoreColumn>& extra) {
   torch::Tensor idx = index.to(torch::kInt64).contiguous(), lab = label.to(torch::kInt64).contiguous();
   const int64_t N = idx.size(0);
   MEMSCOPE_CHECK(int64_t(s.mem.size()) == N && lab.size(0) == N, "scores: ", N, " indices for ", s.mem.size(),
                  " scores");
   const int64_t* ip = idx.data_ptr<int64_t>();
   const int64_t* lp = lab.data_ptr<int64_t>();
-  CsvWriter out({"index", "label", "logp_in", "logp_out", "mem", "mem_se", "n_in", "n_out", "mem_log", "mem_log_se"});
-  for (int64_t i = 0; i < N; ++i)
-    out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i], s.mem_log[i],
-            s.mem_log_se[i]);
+  std::vector<std::string> header = {"index",  "label", "logp_in", "logp_out", "mem",
+                                     "mem_se", "n_in",  "n_out",   "mem_log",  "mem_log_se"};
+  for (const auto& [name, values] : extra) {
+    MEMSCOPE_CHECK(int64_t(values.size()) == N, "scores: column ", name, " has ", values.size(), " rows, not ", N);
+    header.push_back(name);
+  }
+  CsvWriter out(header);
+  std::vector<double> tail(extra.size());
+  for (int64_t i = 0; i < N; ++i) {
+    if (extra.empty()) {
+      out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i], s.mem_log[i],
+              s.mem_log_se[i]);
+      continue;
+    }
+    for (size_t c = 0; c < extra.size(); ++c) tail[c] = extra[c].second[size_t(i)];
+    out.row_and(tail, ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i],
+                s.mem_log[i], s.mem_log_se[i]);
+  }
   out.write(path);
 }
 

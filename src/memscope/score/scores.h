@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace memscope {
@@ -67,8 +68,12 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask);
 Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
                       const std::vector<int64_t>& repeat_of_job);
 
-/// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se.
-/// index, label: [N] int64.
-void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s);
+/// A column of scores.csv computed beside the scores (leverage, outlierness, spillover): name, [N] values.
+using ScoreColumn = std::pair<std::string, std::vector<double>>;
+
+/// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,
+/// then the extra columns. index, label: [N] int64.
+void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
+                      const std::vector<ScoreColumn>& extra = {});
 
 }  // namespace memscope
