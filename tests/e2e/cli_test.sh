@@ -14,7 +14,7 @@ common=(--data fashion-mnist --limit 300 --hidden 64,32 --latent 8 --batch-size 
 # 1. A small run: every index once, n_in = K-1, n_out = 1, finite values, positive mean memorization.
 "$bin" run "${common[@]}" --folds 3 --epochs 3 --out "$work/a" > "$work/a.out"
 grep -q "scores: $work/a/scores.csv" "$work/a.out" || fail "run did not say where the scores went"
-awk -F, 'NR == 1 { if ($0 != "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se") exit 1; next }
+awk -F, 'NR == 1 { if ($0 != "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk") exit 1; next }
          { if ($7 != 2 || $8 != 1) exit 2; for (i = 3; i <= 6; i++) if ($i !~ /^-?[0-9.e+-]+$/) exit 3;
            seen[$1]++; sum += $5; n++ }
          END { if (n != 300) exit 4; for (i = 0; i < 300; i++) if (seen[i] != 1) exit 5; if (sum <= 0) exit 6 }' \

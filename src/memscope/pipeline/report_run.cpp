@@ -64,6 +64,7 @@ ReportInput load_report_input(const std::string& dir) {
   in.mask = r.mask;
   in.mem_by_epoch = r.mem_by_epoch;
   in.reliability = r.reliability;
+  in.membership = r.membership;
   const std::string extraction = r.layout.extraction_json(), validation = r.layout.validation();
   if (fs::exists(extraction)) in.extraction = read_extraction_json(extraction);
   if (fs::exists(validation)) in.validation = read_validation_json(validation);

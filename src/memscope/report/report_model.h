@@ -66,6 +66,8 @@ struct ReportInput {
   std::optional<NnRatioInput> nn_ratio;
   /// Split-half reliability of the rankings (runs of two or more repeats).
   std::optional<Reliability> reliability;
+  /// membership.json (null when absent); per-example risk in scores.mia_risk.
+  nlohmann::json membership;
 };
 
 /// One example as the report shows it (NaN scores: null).
@@ -78,6 +80,8 @@ struct ExampleView {
   double mem_log = NAN, mem_log_se = NAN;
   /// Models behind U and V.
   int64_t n_in = 0, n_out = 0;
+  /// Membership risk (NaN: not computed).
+  double mia_risk = NAN;
   /// Highly memorized.
   bool high = false;
   /// PNG data URI ("" for tabular data).
@@ -166,6 +170,31 @@ struct RunFacts {
   double train_seconds = 0, eval_seconds = 0;
 };
 
+/// One point of a ROC curve of the membership section.
+struct RocView {
+  /// The attack ("chance" for the diagonal) and the point.
+  std::string attack;
+  double fpr = 0, tpr = 0;
+};
+
+/// The membership-inference section.
+struct MembershipView {
+  /// Per attack from membership.json: AUC and TPR at 10%, 1%, 0.1% FPR (mean, sd, targets, why
+  /// unavailable) and the pooled figures; the per-target lists and curves left out.
+  nlohmann::json attacks;
+  /// Models (each one target in turn), LiRA's variance, RMIA's gamma, the attack behind the risk.
+  int64_t models = 0;
+  std::string lira_variance, risk_attack;
+  double rmia_gamma = 1;
+  /// Pooled ROC curves on the log-spaced FPR grid (points with TPR > 0), and the diagonal.
+  std::vector<RocView> roc;
+  /// Spearman rank correlation of membership risk with M, over the examples with both.
+  double spearman_risk_mem = NAN;
+  int64_t examples_with_risk = 0;
+  /// The most exposed examples: highest risk, ties by M.
+  std::vector<ExampleView> exposed;
+};
+
 /// The whole report.
 struct ReportModel {
   /// The run.
@@ -196,13 +225,15 @@ struct ReportModel {
   std::optional<ValidationFile> validation;
   /// Split-half reliability of the rankings, when the run has two or more repeats.
   std::optional<Reliability> reliability;
+  /// Membership attacks, when the run has membership.json.
+  std::optional<MembershipView> membership;
 };
 
 /// The report of a finished run: pure (no files read or written). Computes the analyses, the
 /// nearest neighbours of the top examples and their images.
 ReportModel build_report(const ReportInput& in, const ReportOptions& opt);
 
-/// An example as JSON: row, index, label, mem, mem_se, logp_in, logp_out, n_in, n_out, high, and
+/// An example as JSON: row, index, label, mem, mem_se, logp_in, logp_out, n_in, n_out, mia_risk, high, and
 /// image when with_image and it has one.
 nlohmann::json to_json(const ExampleView& e, bool with_image);
 

@@ -147,10 +147,12 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
                  " scores");
   const int64_t* ip = idx.data_ptr<int64_t>();
   const int64_t* lp = lab.data_ptr<int64_t>();
-  CsvWriter out({"index", "label", "logp_in", "logp_out", "mem", "mem_se", "n_in", "n_out", "mem_log", "mem_log_se"});
+  CsvWriter out(
+      {"index", "label", "logp_in", "logp_out", "mem", "mem_se", "n_in", "n_out", "mem_log", "mem_log_se", "mia_risk"});
+  const bool risk = int64_t(s.mia_risk.size()) == N;
   for (int64_t i = 0; i < N; ++i)
     out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i], s.mem_log[i],
-            s.mem_log_se[i]);
+            s.mem_log_se[i], risk ? s.mia_risk[i] : std::numeric_limits<double>::quiet_NaN());
   out.write(path);
 }
 
