@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "memscope/core/error.h"
+#include "memscope/core/threads.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
 #include "memscope/pipeline/run_layout.h"
@@ -63,6 +64,7 @@ torch::Tensor checked_mask(const std::string& path, const torch::Tensor& m, int6
 
 BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const MembershipConfig& c) {
   const auto t0 = std::chrono::steady_clock::now();
+  set_threads(resolve_threads(0));
   const RunLayout in(dir);
   MEMSCOPE_CHECK(fs::is_directory(dir), "bank: ", dir, " is not a directory");
   for (const std::string& f : {in.logp(), in.mask()})

@@ -9,6 +9,7 @@
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
+#include "memscope/core/threads.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
@@ -227,6 +228,7 @@ RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfi
   const auto t0 = std::chrono::steady_clock::now();
   RunConfig cfg = resolved(load_run_config(dir));
   if (membership) cfg.membership = *membership;
+  set_threads(resolve_threads(cfg.threads));
   const Dataset data = load_dataset(cfg.data, cfg.seed);
   const Plan plan = make_plan(data.size(), cfg.plan, cfg.seed);
   const RunDir rd(dir, cfg, content_hash(data));

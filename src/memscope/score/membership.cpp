@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iterator>
 #include <limits>
 
 #include "memscope/core/error.h"
+#include "memscope/core/threads.h"
 
 namespace memscope {
 
@@ -34,37 +36,39 @@ struct Side {
   double var() const { return n >= 2 ? ss() / (n - 1) : kNaN; }
 };
 
-/// LiRA scores of every example against target t. a: [N, J] float64, in: [N, J] bool accessors;
-/// c: per-example centres; in_all / out_all: each example's sums over every model.
-void lira_target(int64_t t, bool online, bool global, const at::TensorAccessor<double, 2>& a,
-                 const at::TensorAccessor<bool, 2>& in, const std::vector<double>& c, const std::vector<Side>& in_all,
-                 const std::vector<Side>& out_all, at::TensorAccessor<double, 2> out) {
+/// LiRA scores of every example against target t. a: [N] float64 statistics and in: [N] bool of target
+/// t (a column of the bank); c: per-example centres; in_all / out_all: each example's sums over every
+/// model. Writes out: [N].
+void lira_target(bool online, bool global, const at::TensorAccessor<double, 1>& a,
+                 const at::TensorAccessor<bool, 1>& in, const std::vector<double>& c, const std::vector<Side>& in_all,
+                 const std::vector<Side>& out_all, at::TensorAccessor<double, 1> out) {
   const int64_t N = a.size(0);
   std::vector<Side> ri(in_all), ro(out_all);  // references: every model but t
   double ss_in = 0, df_in = 0, ss_out = 0, df_out = 0;
   for (int64_t i = 0; i < N; ++i) {
-    if (std::isfinite(a[i][t])) (in[i][t] ? ri : ro)[size_t(i)].add(a[i][t] - c[size_t(i)], -1);
+    if (std::isfinite(a[i])) (in[i] ? ri : ro)[size_t(i)].add(a[i] - c[size_t(i)], -1);
     if (ri[size_t(i)].n >= 2) ss_in += ri[size_t(i)].ss(), df_in += ri[size_t(i)].n - 1;
     if (ro[size_t(i)].n >= 2) ss_out += ro[size_t(i)].ss(), df_out += ro[size_t(i)].n - 1;
   }
   const double g_in = df_in > 0 ? ss_in / df_in : kNaN, g_out = df_out > 0 ? ss_out / df_out : kNaN;
   for (int64_t i = 0; i < N; ++i) {
-    if (!std::isfinite(a[i][t])) continue;
+    if (!std::isfinite(a[i])) continue;
     const Side& si = ri[size_t(i)];
     const Side& so = ro[size_t(i)];
-    const double s = a[i][t] - c[size_t(i)];
+    const double s = a[i] - c[size_t(i)];
     double v_out = global || !(so.n >= 2) ? g_out : so.var();
     v_out = std::max(v_out, kMinVar);
     if (!online) {
-      out[i][t] = -log_normal_sf((s - so.mean()) / std::sqrt(v_out));
+      out[i] = -log_normal_sf((s - so.mean()) / std::sqrt(v_out));
       continue;
     }
     const double v_in = std::max(global || !(si.n >= 2) ? g_in : si.var(), kMinVar);
-    out[i][t] = log_normal_pdf(s, si.mean(), v_in) - log_normal_pdf(s, so.mean(), v_out);
+    out[i] = log_normal_pdf(s, si.mean(), v_in) - log_normal_pdf(s, so.mean(), v_out);
   }
 }
 
-/// [N, J] LiRA scores. lp: [N, J] float64, mask: [N, J] bool.
+/// [N, J] LiRA scores. lp: [N, J] float64, mask: [N, J] bool. Targets run in parallel, on the
+/// transposed [J, N] bank (a target's column contiguous).
 torch::Tensor lira(const torch::Tensor& lp, const torch::Tensor& mask, bool online, bool global) {
   const int64_t N = lp.size(0), J = lp.size(1);
   auto a = lp.accessor<double, 2>();
@@ -79,10 +83,15 @@ torch::Tensor lira(const torch::Tensor& lp, const torch::Tensor& mask, bool onli
     for (int64_t j = 0; j < J; ++j)
       if (std::isfinite(a[i][j])) (in[i][j] ? in_all : out_all)[size_t(i)].add(a[i][j] - c[size_t(i)], 1);
   }
-  torch::Tensor out = torch::full({N, J}, kNaN, torch::kFloat64);
+  const torch::Tensor lp_t = lp.t().contiguous(), mask_t = mask.t().contiguous();
+  torch::Tensor out = torch::full({J, N}, kNaN, torch::kFloat64);
+  auto a_t = lp_t.accessor<double, 2>();
+  auto in_t = mask_t.accessor<bool, 2>();
   auto o = out.accessor<double, 2>();
-  for (int64_t t = 0; t < J; ++t) lira_target(t, online, global, a, in, c, in_all, out_all, o);
-  return out;
+  parallel_range(J, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) lira_target(online, global, a_t[t], in_t[t], c, in_all, out_all, o[t]);
+  });
+  return out.t().contiguous();
 }
 
 double log_add(double x, double y) {
@@ -100,52 +109,57 @@ torch::Tensor rmia_ratio(const torch::Tensor& lp, const torch::Tensor& mask, boo
   auto in = mask.accessor<bool, 2>();
   torch::Tensor r = torch::full({N, J}, kNaN, torch::kFloat64);
   auto ra = r.accessor<double, 2>();
-  std::vector<double> prefix(size_t(J + 1)), suffix(size_t(J + 1));
-  std::vector<int64_t> count(size_t(J + 1));
-  for (int64_t i = 0; i < N; ++i) {
-    auto ref = [&](int64_t j) { return std::isfinite(a[i][j]) && (online || !in[i][j]); };
-    prefix[0] = -INFINITY, count[0] = 0;
-    for (int64_t j = 0; j < J; ++j) {
-      prefix[size_t(j + 1)] = ref(j) ? log_add(prefix[size_t(j)], a[i][j]) : prefix[size_t(j)];
-      count[size_t(j + 1)] = count[size_t(j)] + ref(j);
+  parallel_range(N, 256, [&](int64_t begin, int64_t end) {
+    std::vector<double> prefix(size_t(J + 1)), suffix(size_t(J + 1));
+    std::vector<int64_t> count(size_t(J + 1));
+    for (int64_t i = begin; i < end; ++i) {
+      auto ref = [&](int64_t j) { return std::isfinite(a[i][j]) && (online || !in[i][j]); };
+      prefix[0] = -INFINITY, count[0] = 0;
+      for (int64_t j = 0; j < J; ++j) {
+        prefix[size_t(j + 1)] = ref(j) ? log_add(prefix[size_t(j)], a[i][j]) : prefix[size_t(j)];
+        count[size_t(j + 1)] = count[size_t(j)] + ref(j);
+      }
+      suffix[size_t(J)] = -INFINITY;
+      for (int64_t j = J - 1; j >= 0; --j)
+        suffix[size_t(j)] = ref(j) ? log_add(suffix[size_t(j + 1)], a[i][j]) : suffix[size_t(j + 1)];
+      for (int64_t t = 0; t < J; ++t) {
+        const int64_t n = count[size_t(J)] - ref(t);
+        if (!std::isfinite(a[i][t]) || n == 0) continue;
+        ra[i][t] = a[i][t] - (log_add(prefix[size_t(t)], suffix[size_t(t + 1)]) - std::log(double(n)));
+      }
     }
-    suffix[size_t(J)] = -INFINITY;
-    for (int64_t j = J - 1; j >= 0; --j)
-      suffix[size_t(j)] = ref(j) ? log_add(suffix[size_t(j + 1)], a[i][j]) : suffix[size_t(j + 1)];
-    for (int64_t t = 0; t < J; ++t) {
-      const int64_t n = count[size_t(J)] - ref(t);
-      if (!std::isfinite(a[i][t]) || n == 0) continue;
-      const double lse = log_add(prefix[size_t(t)], t + 1 <= J ? suffix[size_t(t + 1)] : -INFINITY);
-      ra[i][t] = a[i][t] - (lse - std::log(double(n)));
-    }
-  }
+  });
   return r;
 }
 
-/// [N, J] RMIA scores from the ratios r: [N, J] and mask: [N, J].
+/// [N, J] RMIA scores from the ratios r: [N, J] and mask: [N, J]; targets in parallel, on the
+/// transposed [J, N] ratios.
 torch::Tensor rmia(const torch::Tensor& r, const torch::Tensor& mask, double gamma) {
   const int64_t N = r.size(0), J = r.size(1);
   const double lg = std::log(gamma);
-  auto ra = r.accessor<double, 2>();
-  auto in = mask.accessor<bool, 2>();
-  torch::Tensor out = torch::full({N, J}, kNaN, torch::kFloat64);
+  const torch::Tensor r_t = r.t().contiguous(), mask_t = mask.t().contiguous();
+  auto ra = r_t.accessor<double, 2>();
+  auto in = mask_t.accessor<bool, 2>();
+  torch::Tensor out = torch::full({J, N}, kNaN, torch::kFloat64);
   auto o = out.accessor<double, 2>();
-  std::vector<double> z;
-  for (int64_t t = 0; t < J; ++t) {
-    z.clear();
-    for (int64_t i = 0; i < N; ++i)
-      if (std::isfinite(ra[i][t]) && !in[i][t]) z.push_back(ra[i][t]);
-    std::sort(z.begin(), z.end());
-    for (int64_t i = 0; i < N; ++i) {
-      if (!std::isfinite(ra[i][t])) continue;
-      const bool self = !in[i][t];  // x is one of the population points: never compared with itself
-      double beaten = double(std::upper_bound(z.begin(), z.end(), ra[i][t] - lg) - z.begin());
-      if (self && lg <= 0) beaten -= 1;
-      const double pop = double(z.size()) - self;
-      if (pop > 0) o[i][t] = beaten / pop;
+  parallel_range(J, 1, [&](int64_t b, int64_t e) {
+    std::vector<double> z;
+    for (int64_t t = b; t < e; ++t) {
+      z.clear();
+      for (int64_t i = 0; i < N; ++i)
+        if (std::isfinite(ra[t][i]) && !in[t][i]) z.push_back(ra[t][i]);
+      std::sort(z.begin(), z.end());
+      for (int64_t i = 0; i < N; ++i) {
+        if (!std::isfinite(ra[t][i])) continue;
+        const bool self = !in[t][i];  // x is one of the population points: never compared with itself
+        double beaten = double(std::upper_bound(z.begin(), z.end(), ra[t][i] - lg) - z.begin());
+        if (self && lg <= 0) beaten -= 1;
+        const double pop = double(z.size()) - self;
+        if (pop > 0) o[t][i] = beaten / pop;
+      }
     }
-  }
-  return out;
+  });
+  return out.t().contiguous();
 }
 
 /// Sorted (descending) scores of members and non-members.
@@ -250,10 +264,10 @@ double roc_auc(const std::vector<double>& score, const std::vector<char>& member
 }
 
 double tpr_at_fpr(const std::vector<RocPoint>& roc, double fpr) {
-  double best = 0;
-  for (const RocPoint& p : roc)
-    if (p.fpr <= fpr + 1e-12) best = std::max(best, p.tpr);
-  return best;
+  // Along the curve FPR and TPR never decrease: the last point with FPR <= fpr has the largest TPR.
+  const auto after =
+      std::upper_bound(roc.begin(), roc.end(), fpr + 1e-12, [](double f, const RocPoint& p) { return f < p.fpr; });
+  return after == roc.begin() ? 0 : std::prev(after)->tpr;
 }
 
 std::vector<double> roc_grid() {
@@ -262,46 +276,66 @@ std::vector<double> roc_grid() {
   return g;
 }
 
+namespace {
+
+/// One target's evaluation; grid_tpr: TPR at each grid FPR (NaN where not measurable).
+/// s: [N] scores, in: [N] bool of the target.
+TargetResult evaluate_target(int64_t t, const at::TensorAccessor<double, 1>& s, const at::TensorAccessor<bool, 1>& in,
+                             const std::vector<double>& grid, std::vector<double>& grid_tpr) {
+  Split one;
+  for (int64_t i = 0; i < s.size(0); ++i)
+    if (std::isfinite(s[i])) (in[i] ? one.pos : one.neg).push_back(s[i]);
+  one.sort();
+  TargetResult tr{t, int64_t(one.pos.size()), int64_t(one.neg.size())};
+  grid_tpr.assign(grid.size(), kNaN);
+  if (one.pos.empty() || one.neg.empty()) return tr;
+  const std::vector<RocPoint> roc = curve_of(one);
+  tr.auc = auc_of(roc);
+  for (size_t k = 0; k < kLowFpr.size(); ++k) tr.tpr[k] = measurable_tpr(roc, kLowFpr[k], one.neg.size());
+  for (size_t g = 0; g < grid.size(); ++g) grid_tpr[g] = measurable_tpr(roc, grid[g], one.neg.size());
+  return tr;
+}
+
+}  // namespace
+
 AttackResult evaluate_attack(Attack a, const torch::Tensor& score, const torch::Tensor& in_mask) {
   MEMSCOPE_CHECK(score.dim() == 2 && in_mask.sizes() == score.sizes(), "membership: scores ", score.sizes(),
                  " and in_mask ", in_mask.sizes(), " must both be [N, J]");
-  const torch::Tensor sc = score.to(torch::kFloat64).contiguous(), mask = in_mask.to(torch::kBool).contiguous();
-  auto s = sc.accessor<double, 2>();
+  const torch::Tensor sc = score.to(torch::kFloat64).t().contiguous(), mask = in_mask.to(torch::kBool).t().contiguous();
+  auto s = sc.accessor<double, 2>();  // [J, N]
   auto in = mask.accessor<bool, 2>();
-  const int64_t N = sc.size(0), J = sc.size(1);
+  const int64_t J = sc.size(0), N = sc.size(1);
   const std::vector<double> grid = roc_grid();
   AttackResult r;
   r.attack = a;
-  Split pooled;
-  std::vector<double> aucs, tprs[3], grid_sum(grid.size(), 0), grid_n(grid.size(), 0);
-  for (int64_t t = 0; t < J; ++t) {
-    Split one;
-    for (int64_t i = 0; i < N; ++i) {
-      if (!std::isfinite(s[i][t])) {
-        ++r.pairs_without_score;
-        continue;
-      }
-      (in[i][t] ? one.pos : one.neg).push_back(s[i][t]);
-      (in[i][t] ? pooled.pos : pooled.neg).push_back(s[i][t]);
-    }
-    one.sort();
-    const std::vector<RocPoint> roc = curve_of(one);
-    TargetResult tr{t, int64_t(one.pos.size()), int64_t(one.neg.size())};
-    if (!one.pos.empty() && !one.neg.empty()) {
-      tr.auc = auc_of(roc);
-      for (size_t k = 0; k < kLowFpr.size(); ++k) tr.tpr[k] = measurable_tpr(roc, kLowFpr[k], one.neg.size());
-      for (size_t g = 0; g < grid.size(); ++g)
-        if (double(one.neg.size()) * grid[g] >= 1 - 1e-9) grid_sum[g] += tpr_at_fpr(roc, grid[g]), grid_n[g] += 1;
-    }
+  r.targets.resize(size_t(J));
+  std::vector<std::vector<double>> grid_tpr(static_cast<size_t>(J));
+  parallel_range(J, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) r.targets[size_t(t)] = evaluate_target(t, s[t], in[t], grid, grid_tpr[size_t(t)]);
+  });
+  std::vector<double> aucs, tprs[3];
+  for (const TargetResult& tr : r.targets) {
     aucs.push_back(tr.auc);
     for (size_t k = 0; k < kLowFpr.size(); ++k) tprs[k].push_back(tr.tpr[k]);
-    r.targets.push_back(tr);
   }
   r.auc = spread_of(aucs, "no members or no non-members with a score");
   for (size_t k = 0; k < kLowFpr.size(); ++k)
     r.tpr[k] = spread_of(tprs[k], str("fewer than ", 1 / kLowFpr[k], " non-members (FPR ", kLowFpr[k],
                                       " is not measurable), or no members"));
-  pooled.sort();
+  Split pooled;
+  for (int64_t t = 0; t < J; ++t)
+    for (int64_t i = 0; i < N; ++i) {
+      if (!std::isfinite(s[t][i]))
+        ++r.pairs_without_score;
+      else
+        (in[t][i] ? pooled.pos : pooled.neg).push_back(s[t][i]);
+    }
+  parallel_range(2, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      std::vector<double>& v = k == 0 ? pooled.pos : pooled.neg;
+      std::sort(v.begin(), v.end(), std::greater<>());
+    }
+  });
   const std::vector<RocPoint> roc = curve_of(pooled);
   if (!pooled.pos.empty() && !pooled.neg.empty()) {
     r.pooled_auc = auc_of(roc);
@@ -309,7 +343,10 @@ AttackResult evaluate_attack(Attack a, const torch::Tensor& score, const torch::
   }
   for (size_t g = 0; g < grid.size(); ++g) {
     r.pooled_roc.push_back(pooled.pos.empty() ? kNaN : measurable_tpr(roc, grid[g], pooled.neg.size()));
-    r.mean_roc.push_back(grid_n[g] > 0 ? grid_sum[g] / grid_n[g] : kNaN);
+    double sum = 0, n = 0;
+    for (const auto& v : grid_tpr)
+      if (std::isfinite(v[g])) sum += v[g], n += 1;
+    r.mean_roc.push_back(n > 0 ? sum / n : kNaN);
   }
   return r;
 }
@@ -318,15 +355,17 @@ std::vector<double> membership_risk(const torch::Tensor& score, const torch::Ten
   const torch::Tensor sc = score.to(torch::kFloat64).contiguous(), mask = in_mask.to(torch::kBool).contiguous();
   auto s = sc.accessor<double, 2>();
   auto in = mask.accessor<bool, 2>();
-  std::vector<double> risk;
-  std::vector<double> v;
-  std::vector<char> m;
-  for (int64_t i = 0; i < sc.size(0); ++i) {
-    v.clear(), m.clear();
-    for (int64_t j = 0; j < sc.size(1); ++j)
-      if (std::isfinite(s[i][j])) v.push_back(s[i][j]), m.push_back(in[i][j]);
-    risk.push_back(roc_auc(v, m));
-  }
+  std::vector<double> risk(size_t(sc.size(0)), kNaN);
+  parallel_range(sc.size(0), 256, [&](int64_t b, int64_t e) {
+    std::vector<double> v;
+    std::vector<char> m;
+    for (int64_t i = b; i < e; ++i) {
+      v.clear(), m.clear();
+      for (int64_t j = 0; j < sc.size(1); ++j)
+        if (std::isfinite(s[i][j])) v.push_back(s[i][j]), m.push_back(in[i][j]);
+      risk[size_t(i)] = roc_auc(v, m);
+    }
+  });
   return risk;
 }
 
