@@ -21,7 +21,7 @@ struct BankOutcome {
 
 /// Reads DIR/logp.npy ([N, J] or [E, N, J] float32/float64; the last epoch is scored), DIR/mask.npy
 /// ([N, J] bool, or integers 0/1: model j trained on example i) and, when present, DIR/labels.npy ([N]
-/// integers) and DIR/images.npy ([N, C, H, W] uint8 0..255 or float in [0, 1]). Checks everything first
+/// integers); images.npy and a report are not read or written yet. Checks everything first
 /// (shapes, a non-finite log p, a mask value other than 0/1, an example without in- or out-models), each
 /// problem one memscope::Error naming the file; then writes scores.csv and membership.json into out
 /// (DIR when empty), atomically. The models are taken as independent draws (no repeats).
