@@ -4,6 +4,7 @@
 #include <toml.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <type_traits>
@@ -107,6 +108,8 @@ void add_run_options(CLI::App& app, RunConfig& c) {
                if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, key);
                if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, key);
                if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
+               if constexpr (std::is_same_v<T, Design>) field = parse_design(text, key);
+               if constexpr (std::is_same_v<T, LiraVariance>) field = parse_lira_variance(text, key);
              },
              o.help)
           ->default_str(to_string(field));
@@ -204,6 +207,33 @@ std::vector<std::string> with_toml(const std::vector<std::string>& args, const C
   return full;
 }
 
+/// score: --run DIR or --bank DIR [--out DIR], and the membership settings.
+CLI::App* add_score(CLI::App& app, Command& cmd) {
+  CLI::App* score = app.add_subcommand(
+      "score", "aggregate the finished jobs of a run (or an external bank) into scores, membership tests and a report");
+  CLI::Option* score_run = score->add_option("--run", cmd.run_dir, "run directory");
+  CLI::Option* score_bank =
+      score->add_option("--bank", cmd.bank_dir, "external bank: DIR with logp.npy, mask.npy[, labels.npy]");
+  score_run->excludes(score_bank);
+  score->add_option("--out", cmd.bank_out, "--bank: where the results go (default: the bank directory)")
+      ->needs(score_bank);
+  score->add_option_function<std::string>(
+      "--lira-variance", [&cmd](const std::string& t) { cmd.run.membership.lira_variance = parse_lira_variance(t); },
+      "LiRA Gaussians: per-example | global (default: the run's setting, or per-example)");
+  score->add_option("--rmia-gamma", cmd.run.membership.rmia_gamma, "RMIA: x beats z when r(x) - r(z) >= log gamma")
+      ->capture_default_str();
+  return score;
+}
+
+/// After score was parsed: one of --run and --bank, and whether the membership settings were given.
+void finish_score(CLI::App& score, Command& cmd) {
+  cmd.command = Subcommand::kScore;
+  if (cmd.run_dir.empty() && cmd.bank_dir.empty()) throw CLI::RequiredError("--run or --bank");
+  cmd.membership_set = score.count("--lira-variance") + score.count("--rmia-gamma") > 0;
+  MEMSCOPE_CHECK_KEY(cmd.run.membership.rmia_gamma > 0 && std::isfinite(cmd.run.membership.rmia_gamma), "rmia_gamma",
+                     "must be > 0, got ", cmd.run.membership.rmia_gamma);
+}
+
 }  // namespace
 
 Command parse(const std::vector<std::string>& args, std::string* help_or_version) {
@@ -237,8 +267,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   std::string shard = "0/1";
   for (CLI::App* sub : {run, train})
     sub->add_option("--shard", shard, "I/N: only the jobs with id % N == I")->capture_default_str();
-  CLI::App* score = app.add_subcommand("score", "aggregate the finished jobs of a run into scores and a report");
-  score->add_option("--run", cmd.run_dir, "run directory")->required();
+  CLI::App* score = add_score(app, cmd);
 
   CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
   report->add_option("--run", cmd.report.run_dir, "run directory")->required();
@@ -277,7 +306,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   }
   if (run->parsed()) cmd.command = Subcommand::kRun;
   if (report->parsed()) cmd.command = Subcommand::kReport;
-  if (score->parsed()) cmd.command = Subcommand::kScore;
+  if (score->parsed()) finish_score(*score, cmd);
   if (train->parsed()) {
     cmd.command = Subcommand::kTrain;
     cmd.run = train_cfg;

@@ -26,6 +26,10 @@ struct Command {
   bool no_report = false;
   /// exact: a run directory to compare with.
   std::string compare_dir;
+  /// score --bank: an external bank's directory, and where its results go (empty: the bank).
+  std::string bank_dir, bank_out;
+  /// score: --lira-variance or --rmia-gamma given (they then override a run's stored settings).
+  bool membership_set = false;
 };
 
 /// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE

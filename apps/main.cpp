@@ -17,6 +17,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"
 #include "memscope/io/atomic.h"
+#include "memscope/pipeline/bank.h"
 #include "memscope/pipeline/exact.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/run.h"
@@ -31,6 +32,18 @@ std::string missing_line(const memscope::RunOutcome& o) {
   for (size_t k = 0; k < o.missing.size() && k < 20; ++k) ids += (k ? "," : "") + std::to_string(o.missing[k]);
   if (o.missing.size() > 20) ids += ",...";
   return std::to_string(o.missing.size()) + " of " + std::to_string(o.jobs_total) + " jobs not finished (" + ids + ")";
+}
+
+/// One line per membership attack: AUC and TPR at 1% and 0.1% FPR, mean +- sd over targets.
+std::string membership_lines(const memscope::MembershipResult& r) {
+  auto spread = [](const memscope::Spread& s) {
+    return s.targets == 0 ? std::string("n/a") : fmt::format("{:.4f} +- {:.4f}", s.mean, s.sd);
+  };
+  std::string text = fmt::format("membership ({} models as targets; mean +- sd over targets):\n", r.models);
+  for (const memscope::AttackResult& a : r.attacks)
+    text += fmt::format("  {:<13} AUC {}  TPR@1% {}  TPR@0.1% {}\n", memscope::to_string(a.attack), spread(a.auc),
+                        spread(a.tpr[1]), spread(a.tpr[2]));
+  return text;
 }
 
 /// After run or score: the scores and the report, or what is missing.
@@ -64,13 +77,25 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
                                    : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "
                                                  "or missing jobs; see n_in, n_out)\n",
                                                  lost.examples, lost.most, o.jobs_total))
-            << "scores: " << files.scores() << "\n"
+            << (o.membership ? membership_lines(*o.membership) : "") << "scores: " << files.scores() << "\n"
+            << "membership: " << files.membership() << "\n"
             << "raw:    logp.npy, mask.npy, epochs.npy, mem_by_epoch.npy in " << o.dir << "\n"
             << "config: " << files.config() << "\n"
             << report_line
             << (o.reliability ? memscope::reliability_sentence(*o.reliability)
                               : memscope::unmeasured_reliability_sentence())
             << "\n";
+  return 0;
+}
+
+/// score --bank: an external bank's scores and membership tests.
+int bank_command(const memscope::cli::Command& cmd) {
+  const memscope::BankOutcome o = memscope::score_bank(cmd.bank_dir, cmd.bank_out, cmd.run.membership);
+  const memscope::RunLayout files(o.out);
+  std::cout << "memscope: bank of " << o.examples << " examples x " << o.models << " models scored in " << o.seconds
+            << " s\n"
+            << membership_lines(o.membership) << "scores: " << files.scores() << "\n"
+            << "membership: " << files.membership() << "\n";
   return 0;
 }
 
@@ -174,7 +199,11 @@ int command(const std::vector<std::string>& args) {
     using memscope::cli::Subcommand;
     switch (cmd.command) {
       case Subcommand::kRun: return finish(memscope::run(cmd.run), cmd.report);
-      case Subcommand::kScore: return finish(memscope::score_run(cmd.run_dir), cmd.report);
+      case Subcommand::kScore:
+        if (!cmd.bank_dir.empty()) return bank_command(cmd);
+        return finish(
+            memscope::score_run(cmd.run_dir, cmd.membership_set ? std::optional(cmd.run.membership) : std::nullopt),
+            cmd.report);
       case Subcommand::kTrain: return train_command(cmd);
       case Subcommand::kReport: return report_command(cmd);
       case Subcommand::kExtract: return extract_command(cmd);

@@ -21,11 +21,12 @@
     }
     const t = document.createElement('div');
     t.textContent = '#' + e.index + ' (label ' + e.label + ')\nM ' + fmt(e.mem, 1) + ' \u00b1 ' + fmt(e.mem_se, 1) +
-      '\nU ' + fmt(e.logp_in, 0) + ' V ' + fmt(e.logp_out, 0) + (extra || '');
+      '\nU ' + fmt(e.logp_in, 0) + ' V ' + fmt(e.logp_out, 0) +
+      (e.mia_risk !== undefined && e.mia_risk !== null ? '\nrisk ' + fmt(e.mia_risk, 2) : '') + (extra || '');
     t.style.whiteSpace = 'pre-line'; div.appendChild(t); return div;
   }
-  for (const k of ['top', 'bottom']) {
-    const g = document.getElementById('grid-' + k); D.grids[k].forEach(e => g.appendChild(cell(e)));
+  for (const k of Object.keys(D.grids)) {
+    const g = document.getElementById('grid-' + k); if (g) D.grids[k].forEach(e => g.appendChild(cell(e)));
   }
   const be = document.getElementById('bin-examples');
   D.bin_examples.forEach(b => {

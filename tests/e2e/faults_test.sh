@@ -145,6 +145,42 @@ printf '[1, 2]' > "$work/corrupt/config.json"
 expect_error "config.json not an object" "corrupt/config.json.*object" "$work/corrupt" run "${tiny[@]}" --out "$work/corrupt"
 expect_error "score: config.json not an object" "corrupt/config.json.*object" "$work/corrupt" score --run "$work/corrupt"
 
+# 3b. External banks (score --bank): shapes, non-finite log p, a mask that is not 0/1, examples without
+# in- or out-models, bad labels. Nothing may be written into the bank.
+bank() {  # NAME: a directory with a good 4 x 2 bank (model 1 trained on examples 0 and 2, model 0 on 1 and 3)
+  mkdir -p "$work/$1"
+  { npy_header '<f8' '(4, 2)'; head -c 64 /dev/zero; } > "$work/$1/logp.npy"
+  { npy_header '|b1' '(4, 2)'; printf '\x00\x01\x01\x00\x00\x01\x01\x00'; } > "$work/$1/mask.npy"
+}
+bank_error() {  # NAME PATTERN: score --bank on WORK/NAME fails with PATTERN and writes nothing
+  expect_error "bank: $1" "$2" "$work/$1" score --bank "$work/$1"
+  [[ ! -e $work/$1/scores.csv && ! -e $work/$1/membership.json ]] || fail "bank: $1: results were written"
+}
+bank bank-nomask && rm "$work/bank-nomask/mask.npy"
+bank_error bank-nomask "bank-nomask/mask.npy not found"
+bank bank-1d && { npy_header '<f8' '(8,)'; head -c 64 /dev/zero; } > "$work/bank-1d/logp.npy"
+bank_error bank-1d "bank-1d/logp.npy has shape \[8\], expected \[N, J\]"
+bank bank-shape && { npy_header '|b1' '(2, 2)'; printf '\x00\x01\x01\x00'; } > "$work/bank-shape/mask.npy"
+bank_error bank-shape "bank-shape/mask.npy has shape \[2, 2\], expected \[4, 2\]"
+bank bank-nan && { npy_header '<f8' '(4, 2)'; head -c 24 /dev/zero; printf '\x00\x00\x00\x00\x00\x00\xf8\x7f'; head -c 32 /dev/zero; } > "$work/bank-nan/logp.npy"
+bank_error bank-nan "bank-nan/logp.npy has 1 non-finite values (first: nan at example 1, model 1)"
+bank bank-noout && { npy_header '|b1' '(4, 2)'; printf '\x00\x01\x01\x01\x00\x01\x01\x00'; } > "$work/bank-noout/mask.npy"
+bank_error bank-noout "bank-noout/mask.npy: 1 examples have no out-model.*first example 1"
+bank bank-noin && { npy_header '|b1' '(4, 2)'; printf '\x00\x00\x01\x00\x00\x01\x01\x00'; } > "$work/bank-noin/mask.npy"
+bank_error bank-noin "bank-noin/mask.npy: 1 examples have no in-model"
+bank bank-two && { npy_header '|u1' '(4, 2)'; printf '\x00\x01\x02\x00\x00\x01\x01\x00'; } > "$work/bank-two/mask.npy"
+bank_error bank-two "bank-two/mask.npy holds 2 at example 1, model 0; expected 0 or 1"
+bank bank-labels && { npy_header '<f8' '(4,)'; head -c 32 /dev/zero; } > "$work/bank-labels/labels.npy"
+bank_error bank-labels "bank-labels/labels.npy has shape \[4\] of double, expected \[4\] integers"
+expect_error "bank: not a directory" "none-bank is not a directory" "" score --bank "$work/none-bank"
+expect_error "score: --run and --bank" "excludes" "" score --run "$work/a" --bank "$work/b"
+expect_error "subsets: no out-models" "--subset-fraction" "$work/o3" run "${tiny[@]}" --design subsets --models 4 --subset-fraction 0.9 --out "$work/o3"
+expect_error "unknown design" "--design" "$work/o3" run "${tiny[@]}" --design bootstrap --out "$work/o3"
+expect_error "unknown LiRA variance" "--lira-variance" "$work/o3" run "${tiny[@]}" --lira-variance pooled --out "$work/o3"
+bank bank-good
+"$bin" score --bank "$work/bank-good" > "$work/stdout" 2>&1 || fail "a good 4 x 2 bank failed: $(tail -n 1 "$work/stdout")"
+[[ -f $work/bank-good/scores.csv && -f $work/bank-good/membership.json ]] || fail "good bank: no results"
+
 # 4. Read-only and full file systems (tmpfs mounts; root or CAP_SYS_ADMIN needed).
 try_mount() {  # DIR OPTIONS
   mkdir -p "$1"

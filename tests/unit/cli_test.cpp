@@ -128,6 +128,8 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
   c.data.binarize = Binarize::kThreshold;
   c.progress = ProgressMode::kNone;
   c.train.lr = 0.25;
+  c.plan.design = Design::kSubsets;
+  c.membership.lira_variance = LiraVariance::kGlobal;
   const nlohmann::json j = to_json(c);
   std::vector<std::string> args = {"run"};
   int options = 0, identity = 0;
@@ -149,7 +151,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 29);
+  EXPECT_EQ(options, 34);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;
@@ -165,7 +167,8 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
   const nlohmann::json id = identity_json(c);
   int in_identity = 0;
   for (const auto& [key, v] : id.items()) in_identity += v.is_object() ? int(v.size()) : 1;
-  EXPECT_EQ(in_identity, identity + 1);  // + model.decoder, set to a non-default value
+  EXPECT_EQ(in_identity, identity + 2);  // + model.decoder and plan.design, set to non-default values
+  EXPECT_EQ(id.at("plan").at("design"), "subsets");
   EXPECT_FALSE(id.at("plan").contains("repeats"));
   EXPECT_FALSE(id.contains("threads"));
 }

@@ -58,3 +58,46 @@ TEST(Plan, RejectsImpossibleDesigns) {
   c.repeats = 0;
   EXPECT_THROW(make_kfold_plan(10, c, 0), Error);
 }
+
+TEST(Plan, SubsetsAreBalancedAndSeeded) {
+  PlanConfig c;
+  c.design = Design::kSubsets;
+  c.models = 7;
+  c.subset_fraction = 0.4;  // round(2.8) = 3 models per example
+  const int64_t n = 501;
+  const Plan p = make_plan(n, c, 3);
+  ASSERT_EQ(p.jobs.size(), 7u);
+  const torch::Tensor mask = p.in_mask();
+  EXPECT_TRUE(mask.to(torch::kInt64).sum(1).eq(3).all().item<bool>());
+  int64_t total = 0;
+  for (const Job& j : p.jobs) {
+    EXPECT_EQ(j.repeat, j.id);
+    EXPECT_EQ(j.fold, 0);
+    EXPECT_TRUE(std::is_sorted(j.train.begin(), j.train.end()));
+    total += int64_t(j.train.size());
+    // Each model holds about f n examples (binomial-like spread around 3/7 of 501 = 215).
+    EXPECT_NEAR(double(j.train.size()), 3.0 / 7 * n, 50);
+  }
+  EXPECT_EQ(total, 3 * n);
+  const Plan again = make_plan(n, c, 3), other = make_plan(n, c, 4);
+  EXPECT_TRUE(again.in_mask().equal(mask));
+  EXPECT_FALSE(other.in_mask().equal(mask));
+  EXPECT_NE(p.jobs[0].seed, p.jobs[1].seed);
+  // Different models draw different subsets: no two columns are equal.
+  for (int64_t a = 0; a < 7; ++a)
+    for (int64_t b = a + 1; b < 7; ++b) EXPECT_FALSE(mask.select(1, a).equal(mask.select(1, b)));
+  const std::vector<int64_t> r = job_repeats(c, 7);
+  EXPECT_EQ(r, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+}
+
+TEST(Plan, SubsetsRefuseFractionsWithoutInOrOutModels) {
+  PlanConfig c;
+  c.design = Design::kSubsets;
+  c.models = 4;
+  c.subset_fraction = 0.1;  // round(0.4) = 0 in-models
+  EXPECT_THROW(make_plan(10, c, 0), ConfigError);
+  c.subset_fraction = 0.9;  // round(3.6) = 4 = every model
+  EXPECT_THROW(make_plan(10, c, 0), ConfigError);
+  c.subset_fraction = 0.5;
+  EXPECT_NO_THROW(make_plan(10, c, 0));
+}

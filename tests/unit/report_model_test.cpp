@@ -401,3 +401,74 @@ TEST(ReportFiles, MalformedFilesNameTheFileAndTheField) {
   EXPECT_NE(error_of([&] { read_validation_json(dir + "/validation.json"); }).find("validation.json: not valid JSON"),
             std::string::npos);
 }
+
+TEST(ReportModel, MembershipSectionFromMembershipJsonAndRisk) {
+  ReportInput in = planted(true);
+  // Risk of row i: 1 - i / 40 (row 0 most exposed), NaN for row 7.
+  for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(i == 7 ? NAN : 1 - double(i) / 40);
+  in.membership = json::parse(R"({"models": 3, "lira_variance": "global", "rmia_gamma": 2,
+    "risk_attack": "lira-online", "attacks": [{"attack": "lira-online",
+      "auc": {"mean": 0.61, "sd": 0.02, "targets": 3},
+      "tpr_at_fpr": {"0.1": {"mean": 0.2, "sd": 0.01, "targets": 3}, "0.01": {"mean": null, "targets": 0,
+        "unavailable": "3 of 3 targets: fewer than 100 non-members"}, "0.001": {"mean": null, "targets": 0}},
+      "pooled": {"auc": 0.6, "tpr_at_fpr": {"0.1": 0.21, "0.01": null, "0.001": null}},
+      "roc": {"fpr": [0.001, 0.01, 0.1, 1], "pooled_tpr": [null, 0, 0.21, 1], "mean_tpr": [null, null, 0.2, 1]},
+      "targets": [{"target": 0}]}]})");
+  const ReportModel m = build_report(in, {0.95, 4, 100});
+  ASSERT_TRUE(m.membership);
+  const MembershipView& v = *m.membership;
+  EXPECT_EQ(v.models, 3);
+  EXPECT_EQ(v.lira_variance, "global");
+  EXPECT_FALSE(v.attacks[0].contains("targets"));
+  EXPECT_FALSE(v.attacks[0].contains("roc"));
+  // ROC points with TPR > 0 only (log axes), plus the diagonal of chance on the grid.
+  int64_t lira = 0;
+  for (const RocView& p : v.roc) lira += p.attack == "lira-online";
+  EXPECT_EQ(lira, 2);
+  // Spearman of risk with M over the 18 rows with both (row 5 has no M, row 7 no risk): computed here
+  // from ranks directly.
+  std::vector<double> r, mm;
+  for (int64_t i = 0; i < kN; ++i)
+    if (i != kNanRow && i != 7) r.push_back(in.scores.mia_risk[i]), mm.push_back(in.scores.mem[i]);
+  auto ranks = [](const std::vector<double>& x) {
+    std::vector<double> rk(x.size());
+    for (size_t a = 0; a < x.size(); ++a) {
+      double less = 0, same = 0;
+      for (size_t b = 0; b < x.size(); ++b) less += x[b] < x[a], same += x[b] == x[a];
+      rk[a] = less + (same + 1) / 2;
+    }
+    return rk;
+  };
+  const std::vector<double> ra = ranks(r), rb = ranks(mm);
+  double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+  for (size_t k = 0; k < ra.size(); ++k) ma += ra[k] / double(ra.size()), mb += rb[k] / double(rb.size());
+  for (size_t k = 0; k < ra.size(); ++k)
+    sab += (ra[k] - ma) * (rb[k] - mb), saa += (ra[k] - ma) * (ra[k] - ma), sbb += (rb[k] - mb) * (rb[k] - mb);
+  EXPECT_EQ(v.examples_with_risk, 18);
+  EXPECT_NEAR(v.spearman_risk_mem, sab / std::sqrt(saa * sbb), 1e-9);
+  ASSERT_EQ(v.exposed.size(), 4u);
+  EXPECT_EQ(rows_of(v.exposed), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_FALSE(v.exposed[0].image.empty());
+  const json summary = summary_json(m);
+  EXPECT_EQ(summary["membership"]["attacks"][0]["auc"]["mean"], 0.61);
+  EXPECT_EQ(summary["membership"]["most_exposed"].size(), 4u);
+  const std::string html = render_html(m, {"", "", ""});
+  EXPECT_NE(html.find("id=\"membership\""), std::string::npos);
+  EXPECT_NE(html.find("0.6100 &plusmn; 0.0200"), std::string::npos);
+  EXPECT_NE(html.find("fewer than 100 non-members"), std::string::npos);
+  const json d = page_data(html);
+  EXPECT_TRUE(d["specs"].contains("chart-roc"));
+  EXPECT_EQ(d["specs"]["chart-roc"]["encoding"]["x"]["scale"]["type"], "log");
+  EXPECT_EQ(d["grids"]["exposed"].size(), 4u);
+  // Without membership.json: no section.
+  EXPECT_FALSE(build_report(planted(), {0.95, 4, 100}).membership);
+}
+
+TEST(ReportModel, ExposedTiesAreBrokenByM) {
+  ReportInput in = planted();
+  for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(0.5);
+  in.scores.mia_risk[10] = in.scores.mia_risk[11] = 0.9;  // M: row 10 -> 10, row 11 -> 17
+  in.membership = json::parse(R"({"models": 3, "attacks": []})");
+  const ReportModel m = build_report(in, {0.95, 2, 100});
+  EXPECT_EQ(rows_of(m.membership->exposed), (std::vector<int64_t>{11, 10}));
+}

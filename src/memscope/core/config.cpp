@@ -34,6 +34,9 @@ const Names<ProgressMode> kProgressNames = {{ProgressMode::kAuto, "auto"},
                                             {ProgressMode::kBar, "bar"},
                                             {ProgressMode::kLog, "log"},
                                             {ProgressMode::kNone, "none"}};
+const Names<Design> kDesignNames = {{Design::kKfold, "kfold"}, {Design::kSubsets, "subsets"}};
+const Names<LiraVariance> kLiraVarianceNames = {{LiraVariance::kPerExample, "per-example"},
+                                                {LiraVariance::kGlobal, "global"}};
 const Names<Draw> kDrawNames = {{Draw::kMean, "mean"}, {Draw::kBernoulli, "bernoulli"}};
 const Names<Family> kFamilyNames = {
     {Family::kMlpVae, "mlp-vae"}, {Family::kConvVae, "conv-vae"}, {Family::kGaussian, "gaussian"}};
@@ -78,6 +81,8 @@ std::string to_string(Binarize b) { return name_of(kBinarizeNames, b); }
 std::string to_string(Decoder d) { return name_of(kDecoderNames, d); }
 std::string to_string(ProgressMode p) { return name_of(kProgressNames, p); }
 std::string to_string(Draw d) { return name_of(kDrawNames, d); }
+std::string to_string(Design d) { return name_of(kDesignNames, d); }
+std::string to_string(LiraVariance v) { return name_of(kLiraVarianceNames, v); }
 std::string to_string(const ModelFamily& f) {
   if (f.kind == Family::kPpca) return str("ppca:", f.components);
   if (f.kind == Family::kKde) return fmt::format("kde:{}", f.bandwidth);  // shortest text that reads back exactly
@@ -99,6 +104,10 @@ ProgressMode parse_progress(const std::string& text, const std::string& key) {
 }
 
 Draw parse_draw(const std::string& text, const std::string& key) { return parse_name(kDrawNames, text, key); }
+Design parse_design(const std::string& text, const std::string& key) { return parse_name(kDesignNames, text, key); }
+LiraVariance parse_lira_variance(const std::string& text, const std::string& key) {
+  return parse_name(kLiraVarianceNames, text, key);
+}
 
 ModelFamily parse_model_family(const std::string& text, const std::string& key) {
   if (text.rfind("ppca:", 0) == 0) {
@@ -193,6 +202,8 @@ void get_checked(const nlohmann::json& v, T& field, const std::string& name) {
       if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, name);
       if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, name);
       if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, name);
+      if constexpr (std::is_same_v<T, Design>) field = parse_design(text, name);
+      if constexpr (std::is_same_v<T, LiraVariance>) field = parse_lira_variance(text, name);
     } catch (const ConfigError& e) {
       throw Error(str("config: ", e.what()));
     }
@@ -299,6 +310,13 @@ void validate_choices(const RunConfig& c) {
   const bool folder = c.data.source.kind == DataKind::kImages || c.data.source.kind == DataKind::kCelebA;
   MEMSCOPE_CHECK_KEY(folder || (crop.empty() && c.data.resize == 0), crop.empty() ? "resize" : "crop",
                      "applies to images:DIR and celeba:DIR only, not '", to_string(c.data.source), "'");
+  if (c.plan.design == Design::kSubsets) {
+    const double in = std::round(double(c.plan.models) * c.plan.subset_fraction);
+    MEMSCOPE_CHECK_KEY(in >= 1 && in <= double(c.plan.models - 1), "subset_fraction", c.plan.subset_fraction, " of ",
+                       c.plan.models, " models puts every example in ", in,
+                       " of them; every example needs in- and out-models");
+    MEMSCOPE_CHECK_KEY(c.plan.until_reliability == 0, "until_reliability", "adds repeats of the kfold design only");
+  }
   MEMSCOPE_CHECK_KEY(std::isfinite(c.model.ridge), "ridge", "must be >= 0, got ", c.model.ridge);
   const ModelFamily& f = c.model.family;
   MEMSCOPE_CHECK_KEY(f.kind != Family::kKde || (std::isfinite(f.bandwidth) && f.bandwidth > 0), "model",

@@ -99,7 +99,12 @@ struct TrainConfig {
   bool hflip = false;
 };
 
+/// kfold: K folds x R repeats; subsets: M models on random balanced subsets.
+enum class Design { kKfold, kSubsets };
+
 struct PlanConfig {
+  /// kfold (K folds x R repeats) or subsets (M models, each example in exactly round(M f) of them).
+  Design design = Design::kKfold;
   /// Folds K per repeat.
   int64_t folds = 10;
   /// Repeats R, each a new seeded permutation; J = K * R jobs.
@@ -109,6 +114,10 @@ struct PlanConfig {
   double until_reliability = 0;
   /// The most repeats until_reliability may reach.
   int64_t max_repeats = 20;
+  /// subsets: the number of models M.
+  int64_t models = 16;
+  /// subsets: the fraction f of models that train on each example (round(M f) of them).
+  double subset_fraction = 0.5;
 };
 
 struct EvalConfig {
@@ -121,6 +130,16 @@ struct EvalConfig {
 struct AnalysisConfig {
   /// Nearest neighbours k per example (pixel l2) behind outlierness and neighbour spillover.
   int64_t neighbours = 10;
+};
+
+/// LiRA: a variance per example (from its reference models) or one pooled over all examples.
+enum class LiraVariance { kPerExample, kGlobal };
+
+struct MembershipConfig {
+  /// LiRA's Gaussians: per-example variances, or one global (pooled) variance per side.
+  LiraVariance lira_variance = LiraVariance::kPerExample;
+  /// RMIA: x beats a population point z when r(x) - r(z) >= log gamma.
+  double rmia_gamma = 1;
 };
 
 /// extract: what a sample of a model is (decoder means, or one Bernoulli draw of them).
@@ -136,6 +155,7 @@ struct RunConfig {
   PlanConfig plan;
   EvalConfig eval;
   AnalysisConfig analysis;
+  MembershipConfig membership;
   /// Root seed: every random choice of the run derives from it.
   uint64_t seed = 0;
   /// Run directory.
@@ -158,12 +178,16 @@ std::string to_string(const ModelFamily& f);
 std::string to_string(Decoder d);
 std::string to_string(ProgressMode p);
 std::string to_string(Draw d);
+std::string to_string(Design d);
+std::string to_string(LiraVariance v);
 DataSource parse_data_source(const std::string& text, const std::string& key = "data");
 Binarize parse_binarize(const std::string& text, const std::string& key = "binarize");
 ModelFamily parse_model_family(const std::string& text, const std::string& key = "model");
 Decoder parse_decoder(const std::string& text, const std::string& key = "decoder");
 ProgressMode parse_progress(const std::string& text, const std::string& key = "progress");
 Draw parse_draw(const std::string& text, const std::string& key = "draw");
+Design parse_design(const std::string& text, const std::string& key = "design");
+LiraVariance parse_lira_variance(const std::string& text, const std::string& key = "lira_variance");
 
 /// c with "auto" settings made explicit (binarize).
 RunConfig resolved(RunConfig c);

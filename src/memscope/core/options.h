@@ -41,6 +41,29 @@ struct OptionSpec {
 /// The flag of a configuration key: "--" and the key with '-' for '_'.
 std::string flag_of(const std::string& key);
 
+/// The options of the analyses beside the scores (neighbours, membership attacks); part of for_each_option.
+template <typename Config, typename Visit>
+void for_each_analysis_option(Config& c, Visit&& visit) {
+  using S = Scope;
+  visit(OptionSpec{"neighbours",
+                   "analysis",
+                   "neighbours",
+                   "nearest neighbours k per example behind outlierness and neighbour spillover",
+                   S::kRun,
+                   {1}},
+        c.analysis.neighbours);
+  visit(OptionSpec{"lira_variance", "membership", "lira_variance",
+                   "LiRA Gaussians: per-example | global (one pooled variance per side)", S::kRun},
+        c.membership.lira_variance);
+  visit(OptionSpec{"rmia_gamma",
+                   "membership",
+                   "rmia_gamma",
+                   "RMIA: x beats population point z when r(x) - r(z) >= log gamma",
+                   S::kRun,
+                   {0, std::numeric_limits<double>::infinity(), true}},
+        c.membership.rmia_gamma);
+}
+
 /// Calls visit(spec, field) for every option of a run, field being the member of c it sets
 /// (c may be const).
 template <typename Config, typename Visit>
@@ -96,6 +119,9 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(OptionSpec{"hflip", "train", "hflip", "flip training images horizontally at random (never in evaluation)",
                    S::kIdentityWhenSet},
         c.train.hflip);
+  visit(OptionSpec{"design", "plan", "design", "kfold (K folds x R repeats) | subsets (M models on random subsets)",
+                   S::kIdentityWhenSet},
+        c.plan.design);
   visit(OptionSpec{"folds", "plan", "folds", "folds K per repeat", S::kIdentity, {2}}, c.plan.folds);
   // Not part of the identity: repeat r's folds and jobs do not depend on how many repeats there
   // are, so more repeats on a finished run train only the new jobs.
@@ -110,17 +136,20 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(
       OptionSpec{"max_repeats", "plan", "max_repeats", "the most repeats --until-reliability adds up to", S::kRun, {1}},
       c.plan.max_repeats);
+  // The subsets of a balanced design depend on M, so M is part of the identity.
+  visit(OptionSpec{"models", "plan", "models", "subsets: models M", S::kIdentityWhenSet, {2}}, c.plan.models);
+  visit(OptionSpec{"subset_fraction",
+                   "plan",
+                   "subset_fraction",
+                   "subsets: each example trains round(M f) of the M models",
+                   S::kIdentityWhenSet,
+                   {0, 1, true, true}},
+        c.plan.subset_fraction);
   visit(OptionSpec{"iw_samples", "eval", "iw_samples", "importance samples per example", S::kIdentity, {1}},
         c.eval.iw_samples);
   visit(OptionSpec{"eval_every", "eval", "eval_every", "evaluate every E epochs (0: last only)", S::kIdentity, {0}},
         c.eval.eval_every);
-  visit(OptionSpec{"neighbours",
-                   "analysis",
-                   "neighbours",
-                   "nearest neighbours k per example behind outlierness and neighbour spillover",
-                   S::kRun,
-                   {1}},
-        c.analysis.neighbours);
+  for_each_analysis_option(c, visit);
   visit(OptionSpec{"seed", "", "seed", "root seed of every random choice", S::kIdentity}, c.seed);
   visit(OptionSpec{"out", "", "out", "run directory", S::kRun}, c.out);
   visit(OptionSpec{"threads", "", "threads", "CPU threads (0: all cores)", S::kProcess, {0}}, c.threads);

@@ -16,7 +16,7 @@ inline uint64_t mix64(uint64_t x) {
 }
 
 /// Stream tags: one per kind of random choice.
-enum class SeedTag : uint64_t { kBinarize = 1, kPermutation, kJob, kInit, kShuffle, kNoise, kEval, kAugment };
+enum class SeedTag : uint64_t { kBinarize = 1, kPermutation, kJob, kInit, kShuffle, kNoise, kEval, kAugment, kSubset };
 
 /// Seed of the stream (tag, ids...) below root.
 inline uint64_t derive_seed(uint64_t root, SeedTag tag, std::initializer_list<uint64_t> ids = {}) {

@@ -81,7 +81,7 @@ ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
 
   // The K-fold target: the same plan as `memscope run`, each fold-removed fit in closed form.
   t = std::chrono::steady_clock::now();
-  const Plan plan = make_kfold_plan(n, cfg.plan, cfg.seed);
+  const Plan plan = make_plan(n, cfg.plan, cfg.seed);
   const torch::Tensor mask = plan.in_mask();
   const int64_t J = int64_t(plan.jobs.size());
   const torch::Tensor logp = family_fold_log_prob(x, mask, cfg.model);

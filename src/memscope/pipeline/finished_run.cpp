@@ -1,21 +1,31 @@
 #include "memscope/pipeline/finished_run.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "memscope/core/error.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
+#include "memscope/io/csv.h"
 #include "memscope/io/npy.h"
 #include "memscope/models/factory.h"
+#include "memscope/plan/plan.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {
 
 namespace fs = std::filesystem;
 
-std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask, int64_t folds) {
-  const int64_t J = logp.size(1), repeats = J / folds;
+std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask,
+                                           const PlanConfig& plan) {
+  const int64_t J = logp.size(1), folds = plan.folds, repeats = J / folds;
+  if (plan.design == Design::kSubsets) {
+    if (J < 4) return std::nullopt;
+    Reliability r = split_half_reliability(logp, mask, halves_by_model(J), double(J));
+    r.unit = "models";
+    return r;
+  }
   if (repeats < 2 || J % folds != 0) return std::nullopt;
   std::vector<int64_t> repeat_of_job;
   for (int64_t j = 0; j < J; ++j) repeat_of_job.push_back(j / folds);
@@ -47,12 +57,18 @@ FinishedRun load_finished_run(const std::string& dir) {
                  "run: ", dir, ": logp.npy ", logp.sizes(), ", mask.npy ", r.mask.sizes(), " and epochs.npy ",
                  ep.sizes(), " do not agree with ", N, " examples");
   r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
-  std::vector<int64_t> repeats;  // job j is fold j % K of repeat j / K
-  for (int64_t j = 0; j < r.mask.size(1); ++j) repeats.push_back(j / r.cfg.plan.folds);
-  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, repeats);
-  r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan.folds);
+  r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, job_repeats(r.cfg.plan, r.mask.size(1)));
+  r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan);
   r.diagnostics = diagnose_examples(r.data.x, logp[logp.size(0) - 1], r.mask, r.scores, r.cfg.analysis.neighbours);
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
+  if (fs::exists(files.membership())) r.membership = read_json_object(files.membership());
+  if (fs::exists(files.scores())) {
+    const CsvTable t = read_numeric_csv(files.scores());
+    if (std::find(t.header.begin(), t.header.end(), "mia_risk") != t.header.end() && t.values.size(0) == N) {
+      const torch::Tensor risk = t.column("mia_risk", files.scores()).contiguous();
+      r.scores.mia_risk.assign(risk.data_ptr<double>(), risk.data_ptr<double>() + N);
+    }
+  }
   r.images = r.data.shape.size() == 3 && r.data.shape[1] > 1;
   return r;
 }

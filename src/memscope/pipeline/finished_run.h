@@ -38,11 +38,15 @@ struct FinishedRun {
   std::optional<Reliability> reliability;
   /// Outlierness, leverage and neighbour spillover of every example (as in scores.csv).
   ExampleDiagnostics diagnostics;
+  /// membership.json (null when the run has none); scores.mia_risk comes from scores.csv.
+  nlohmann::json membership;
 };
 
-/// Split-half reliability of a K-fold plan's rankings, halves by repeat (job j is in repeat j / folds).
-/// logp: [N, J] at one epoch, mask: [N, J]. Nothing for a single repeat.
-std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask, int64_t folds);
+/// Split-half reliability of a plan's rankings: K-fold plans by repeat (job j is in repeat j / folds;
+/// nothing for a single repeat), subset designs by model (units: models). logp: [N, J] at one epoch,
+/// mask: [N, J].
+std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask,
+                                           const PlanConfig& plan);
 
 /// The configuration a run directory was made with (out set to dir).
 RunConfig load_run_config(const std::string& dir);

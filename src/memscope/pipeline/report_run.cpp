@@ -74,6 +74,7 @@ ReportInput load_report_input(const std::string& dir) {
                    " lists other examples than the run");
     in.copy_models = std::vector<int64_t>(models.data_ptr<int64_t>(), models.data_ptr<int64_t>() + models.size(0));
   }
+  in.membership = r.membership;
   const std::string extraction = r.layout.extraction_json(), validation = r.layout.validation();
   if (fs::exists(extraction)) in.extraction = read_extraction_json(extraction);
   if (fs::exists(validation)) in.validation = read_validation_json(validation);

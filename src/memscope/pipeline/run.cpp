@@ -10,12 +10,15 @@
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
+#include "memscope/core/threads.h"
 #include "memscope/data/loaders.h"
+#include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
 #include "memscope/models/factory.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/run_dir.h"
 #include "memscope/plan/plan.h"
+#include "memscope/score/membership.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {
@@ -51,8 +54,7 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
   }
   write_npy(rd.layout().logp(), logp);
   const torch::Tensor mask = plan.in_mask();
-  std::vector<int64_t> repeats;
-  for (const Job& job : plan.jobs) repeats.push_back(job.repeat);
+  const std::vector<int64_t> repeats = job_repeats(cfg.plan, J);
   torch::Tensor mem = torch::empty({E, N}, torch::kFloat64);
   Scores last;
   for (int64_t e = 0; e < E; ++e) {
@@ -61,9 +63,13 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
   }
   write_npy(rd.layout().mem_by_epoch(), mem);
   const ExampleDiagnostics diag = diagnose_examples(data.x, logp[E - 1], mask, last, cfg.analysis.neighbours);
+  MembershipResult mia = membership(logp[E - 1], mask, cfg.membership);
+  last.mia_risk = mia.risk;
+  write_atomic(rd.layout().membership(), to_json(mia).dump(1) + "\n");
+  out.membership = std::move(mia);
   write_scores_csv(rd.layout().scores(), data.index, data.label, last, diagnostic_columns(diag));
   out.scores = last;
-  out.reliability = run_reliability(logp[E - 1], mask, cfg.plan.folds);
+  out.reliability = run_reliability(logp[E - 1], mask, cfg.plan);
 }
 
 /// Throws ConfigError naming "neighbours" when k is not below the number of examples (before any training).
@@ -127,7 +133,7 @@ static RunOutcome run_plan(const RunConfig& cfg_in) {
   spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1], data.shape[2],
                data.name);
   check_model_fits(data, cfg);
-  const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
+  const Plan plan = make_plan(data.size(), cfg.plan, cfg.seed);
   check_neighbours(cfg, data);
   const std::string data_hash = content_hash(data);
   const RunDir rd(cfg.out, cfg, data_hash);
@@ -227,11 +233,13 @@ RunOutcome run(const RunConfig& cfg_in) {
   return out;
 }
 
-RunOutcome score_run(const std::string& dir) {
+RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfig>& membership) {
   const auto t0 = std::chrono::steady_clock::now();
-  const RunConfig cfg = resolved(load_run_config(dir));
+  RunConfig cfg = resolved(load_run_config(dir));
+  if (membership) cfg.membership = *membership;
+  set_threads(resolve_threads(cfg.threads));
   const Dataset data = load_dataset(cfg.data, cfg.seed);
-  const Plan plan = make_kfold_plan(data.size(), cfg.plan, cfg.seed);
+  const Plan plan = make_plan(data.size(), cfg.plan, cfg.seed);
   const RunDir rd(dir, cfg, content_hash(data));
   RunOutcome out;
   out.dir = dir;

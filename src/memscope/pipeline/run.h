@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "memscope/core/config.h"
+#include "memscope/score/membership.h"
 #include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
@@ -22,6 +23,8 @@ struct RunOutcome {
   Scores scores;
   /// Split-half reliability of the rankings (with two or more repeats and scores).
   std::optional<Reliability> reliability;
+  /// Membership attacks on the last epoch (with scores).
+  std::optional<MembershipResult> membership;
   /// Jobs of the plan without a finished result.
   std::vector<int64_t> missing;
 };
@@ -32,6 +35,7 @@ RunOutcome run(const RunConfig& cfg_in);
 
 /// Aggregates whatever jobs of the run in dir have finished into its scores (examples then have
 /// fewer models: n_in and n_out say how many) and lists the missing jobs in the outcome.
-RunOutcome score_run(const std::string& dir);
+/// membership: settings of the membership attacks that replace the run's stored ones.
+RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfig>& membership = std::nullopt);
 
 }  // namespace memscope

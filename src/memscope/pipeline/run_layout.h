@@ -10,6 +10,7 @@
 //   DIR/logp.npy               [E, N, J] float32 log p of every example under every job (NaN: missing)
 //   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
+//   DIR/membership.json        membership attacks: per attack AUC, TPR at low FPR, ROC (score/membership.h)
 //   DIR/report.html, summary.json                     the report and its numbers
 //   DIR/extraction.csv, copies.csv, extraction.json   memscope extract
 //   DIR/validation.json        memscope exact --compare DIR
@@ -17,6 +18,7 @@
 //   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last),
 //                              checkpoint-KEY.pt while training (--checkpoint-every)
 //   DIR/jobs/job-NNNNN.lock    the claim of a process training the job
+//   BANK/logp.npy, mask.npy, labels.npy, images.npy   memscope score --bank BANK (an external bank)
 //   EXACT/scores.csv, kfold_target.csv, logp_kfold.npy, mask.npy, summary.json   memscope exact
 #include <cstdint>
 #include <string>
@@ -34,11 +36,14 @@ class RunLayout {
   std::string manifest() const { return file("manifest.json"); }
   std::string index() const { return file("index.npy"); }
   std::string labels() const { return file("labels.npy"); }
+  /// An external bank's [N, C, H, W] images.
+  std::string images() const { return file("images.npy"); }
   std::string mask() const { return file("mask.npy"); }
   std::string epochs() const { return file("epochs.npy"); }
   std::string logp() const { return file("logp.npy"); }
   std::string mem_by_epoch() const { return file("mem_by_epoch.npy"); }
   std::string scores() const { return file("scores.csv"); }
+  std::string membership() const { return file("membership.json"); }
   std::string report() const { return file("report.html"); }
   std::string summary() const { return file("summary.json"); }
   std::string extraction_csv() const { return file("extraction.csv"); }

@@ -1,6 +1,7 @@
 #include "memscope/plan/plan.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
@@ -40,6 +41,46 @@ Plan make_kfold_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
     }
   }
   return plan;
+}
+
+Plan make_subsets_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
+  const int64_t M = c.models, k = int64_t(std::llround(double(M) * c.subset_fraction));
+  MEMSCOPE_CHECK_KEY(M >= 2, "models", "must be >= 2, got ", M);
+  MEMSCOPE_CHECK_KEY(k >= 1 && k < M, "subset_fraction", c.subset_fraction, " of ", M, " models puts every example in ",
+                     k, " of them; every example needs in- and out-models");
+  MEMSCOPE_CHECK_KEY(n >= 1, "limit", "the subsets design needs examples");
+  std::vector<torch::Tensor> draws;
+  for (int64_t m = 0; m < M; ++m)
+    draws.push_back(
+        torch::rand({n}, make_generator(derive_seed(root_seed, SeedTag::kSubset, {uint64_t(m)})), torch::kFloat64));
+  // [M, N]: order[r][i] is the model with the r-th smallest draw for example i.
+  const torch::Tensor order = torch::stack(draws).argsort(int64_t{0}).contiguous();
+  auto o = order.accessor<int64_t, 2>();
+  std::vector<std::vector<char>> in(size_t(M), std::vector<char>(size_t(n), 0));
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t i = 0; i < n; ++i) in[size_t(o[r][i])][size_t(i)] = 1;
+  Plan plan;
+  plan.n = n;
+  for (int64_t m = 0; m < M; ++m) {
+    Job job;
+    job.id = m;
+    job.repeat = m;
+    job.seed = derive_seed(root_seed, SeedTag::kJob, {uint64_t(m)});
+    for (int64_t i = 0; i < n; ++i)
+      if (in[size_t(m)][size_t(i)]) job.train.push_back(i);
+    plan.jobs.push_back(std::move(job));
+  }
+  return plan;
+}
+
+Plan make_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
+  return c.design == Design::kSubsets ? make_subsets_plan(n, c, root_seed) : make_kfold_plan(n, c, root_seed);
+}
+
+std::vector<int64_t> job_repeats(const PlanConfig& c, int64_t jobs) {
+  std::vector<int64_t> r;
+  for (int64_t j = 0; j < jobs; ++j) r.push_back(c.design == Design::kSubsets ? j : j / c.folds);
+  return r;
 }
 
 }  // namespace memscope

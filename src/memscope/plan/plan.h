@@ -1,5 +1,6 @@
 #pragma once
-// Designs: K folds x R repeats of one Dataset, as jobs with in-sets and seeds.
+// Designs: K folds x R repeats, or M models on random balanced subsets, of one Dataset, as jobs with
+// in-sets and seeds.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -10,8 +11,10 @@
 namespace memscope {
 
 struct Job {
-  /// Position in the plan, 0..J-1 (repeat * folds + fold).
+  /// Position in the plan, 0..J-1 (kfold: repeat * folds + fold; subsets: the model).
   int64_t id = 0;
+  /// kfold: the repeat and fold. subsets: every model is an independent draw, its own repeat
+  /// (repeat = id, fold = 0).
   int64_t repeat = 0;
   int64_t fold = 0;
   /// Seed of every random choice inside the job (initialisation, minibatches, noise, evaluation).
@@ -31,5 +34,16 @@ struct Plan {
 /// root_seed, cuts it into K folds of sizes differing by at most one, and job (r, k) trains on all
 /// but fold k. Throws when K > n.
 Plan make_kfold_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);
+
+/// Random-subset plan of M = c.models models over n examples, balanced as in the LiRA experiments:
+/// every model m draws u_m ~ U(0, 1)^n from its own stream below root_seed, and example i trains the
+/// round(M f) models with the smallest u_m[i], f = c.subset_fraction. Throws unless 1 <= round(M f) < M.
+Plan make_subsets_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);
+
+/// The plan of c.design.
+Plan make_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);
+
+/// The repeat of each of J jobs of design c (kfold: j / folds; subsets: j), for compute_scores.
+std::vector<int64_t> job_repeats(const PlanConfig& c, int64_t jobs);
 
 }  // namespace memscope

@@ -221,6 +221,41 @@ json spill_spec(const MemorizationCheck& c) {
   return vl({{"data", {{"values", points}}}, {"height", 360}, {"layer", {dots, diagonal}}});
 }
 
+/// Pooled ROC curves of the membership attacks, both axes logarithmic.
+json roc_spec(const MembershipView& v) {
+  json points = json::array();
+  for (const RocView& p : v.roc) points.push_back({{"attack", p.attack}, {"fpr", p.fpr}, {"tpr", p.tpr}});
+  json x = field("fpr", "quantitative"), y = field("tpr", "quantitative");
+  x["scale"] = {{"type", "log"}, {"domain", {1e-5, 1}}};
+  x["title"] = "false-positive rate";
+  y["scale"] = {{"type", "log"}, {"domain", {1e-5, 1}}};
+  y["title"] = "true-positive rate";
+  return vl({{"data", {{"values", points}}},
+             {"height", 360},
+             {"mark", {{"type", "line"}, {"clip", true}}},
+             {"encoding", {{"x", x}, {"y", y}, {"color", field("attack", "nominal")}}}});
+}
+
+/// Membership risk against M, one point per row of the table.
+json risk_spec(const ReportModel& m) {
+  json points = json::array();
+  for (const ExampleView& e : m.rows)
+    if (std::isfinite(e.mia_risk) && std::isfinite(e.mem))
+      points.push_back({{"index", e.index}, {"label", e.label}, {"mem", e.mem}, {"mia_risk", e.mia_risk}});
+  json x = field("mem", "quantitative"), y = field("mia_risk", "quantitative");
+  x["title"] = "M (nats)";
+  y["title"] = "membership risk (AUC of in- vs out-models)";
+  y["scale"] = {{"domain", {0, 1}}};
+  return vl({{"data", {{"values", points}}},
+             {"height", 300},
+             {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.5}}},
+             {"encoding",
+              {{"x", x},
+               {"y", y},
+               {"tooltip",
+                {field("index", "quantitative"), field("mem", "quantitative"), field("mia_risk", "quantitative")}}}}});
+}
+
 /// Every chart of the page by the id of its element.
 json chart_specs(const ReportModel& m) {
   json specs = json::object();
@@ -233,6 +268,7 @@ json chart_specs(const ReportModel& m) {
   specs["chart-epochs"] = epochs_spec(m);
   if (m.nn_ratio && !m.nn_ratio->points.empty()) specs["chart-ratio"] = ratio_spec(*m.nn_ratio);
   if (!m.split_half.empty()) specs["chart-split-half"] = split_half_spec(m);
+  if (m.membership) specs["chart-roc"] = roc_spec(*m.membership), specs["chart-risk"] = risk_spec(m);
   const json classes = figure(m, "classes");
   if (!classes.empty()) {
     json y = field("mem", "quantitative");
@@ -282,7 +318,10 @@ json page_data(const ReportModel& m) {
   return {{"specs", chart_specs(m)},
           {"categories", categories},
           {"table", examples_json(m.rows, false)},
-          {"grids", {{"top", examples_json(m.top, true)}, {"bottom", examples_json(m.bottom, true)}}},
+          {"grids",
+           {{"top", examples_json(m.top, true)},
+            {"bottom", examples_json(m.bottom, true)},
+            {"exposed", m.membership ? examples_json(m.membership->exposed, true) : json::array()}}},
           {"neighbours", neighbours},
           {"bin_examples", bin_examples},
           {"over_epochs", figure(m, "over_epochs")},
@@ -328,13 +367,13 @@ std::string reliability_section(const ReportModel& m) {
                        std::isfinite(a.units_for_target) ? fmt::format("{:.0f}", std::ceil(a.units_for_target)) : "-");
   };
   return html + fmt::format(
-                    "<p>{}</p><p class=\"note\">The models are split in two halves by repeat; each half scores the "
+                    "<p>{}</p><p class=\"note\">The models are split in two halves by {}; each half scores the "
                     "{} examples that have in- and out-models in both. Spearman-Brown projects the agreement of the "
-                    "halves to the whole run and to more repeats.</p><table class=\"facts\"><tr><th>score</th>"
+                    "halves to the whole run and to more {}.</p><table class=\"facts\"><tr><th>score</th>"
                     "<th>split-half Spearman</th><th>top-5% overlap</th><th>projected, whole run</th>"
-                    "<th>repeats for {:.1f}</th></tr>{}{}</table>{}</section>",
-                    html_escape(reliability_sentence(r)), r.examples, r.target, row("M", r.mem),
-                    row("mem_log", r.mem_log),
+                    "<th>{} for {:.1f}</th></tr>{}{}</table>{}</section>",
+                    html_escape(reliability_sentence(r)), r.unit == "models" ? "model" : "repeat", r.examples, r.unit,
+                    r.unit, r.target, row("M", r.mem), row("mem_log", r.mem_log),
                     m.split_half.empty() ? "" : "<div class=\"chart\" id=\"chart-split-half\"></div>");
 }
 
@@ -456,6 +495,40 @@ std::string memorization_section(const MemorizationCheck& c, double high_quantil
                        : "<div class=\"chart\" id=\"chart-spill\"></div>");
 }
 
+/// "mean +- sd (targets)" of a spread in membership.json, or "n/a" with the reason as a tooltip.
+std::string spread_cell(const json& s) {
+  if (!s.is_object() || !s.value("mean", json()).is_number())
+    return fmt::format("<td title=\"{}\">n/a</td>", html_escape(s.is_object() ? s.value("unavailable", "") : ""));
+  return fmt::format("<td title=\"{}\">{} &plusmn; {}</td>", html_escape(s.value("unavailable", "")),
+                     fmt_num(as_double(s["mean"]), 4), fmt_num(as_double(s.value("sd", json())), 4));
+}
+
+std::string membership_section(const MembershipView& v) {
+  std::string rows;
+  for (const json& a : v.attacks) {
+    const json tpr = a.value("tpr_at_fpr", json::object()), pooled = a.value("pooled", json::object());
+    const json ptpr = pooled.value("tpr_at_fpr", json::object());
+    rows += "<tr><th>" + html_escape(a.value("attack", "")) + "</th>" + spread_cell(a.value("auc", json()));
+    for (const char* k : {"0.1", "0.01", "0.001"}) rows += spread_cell(tpr.value(k, json()));
+    rows += fmt::format("<td>{}</td>", shown(pooled.value("auc", json()), 4));
+    for (const char* k : {"0.1", "0.01", "0.001"}) rows += fmt::format("<td>{}</td>", shown(ptpr.value(k, json()), 4));
+    rows += "</tr>";
+  }
+  return fmt::format(
+      "<section id=\"membership\"><h2>Membership inference</h2><p>Each of the {} models in turn is the target "
+      "(members: its training examples; references: the other models). LiRA variances: {}; RMIA gamma {}. Mean "
+      "&plusmn; sd over targets; an FPR below 1 / (non-members of a target) is not measurable (n/a; hover for why)."
+      "</p><table class=\"facts\"><tr><th>attack</th><th>AUC</th><th>TPR at 10% FPR</th><th>at 1%</th>"
+      "<th>at 0.1%</th><th>pooled AUC</th><th>pooled TPR at 10%</th><th>at 1%</th><th>at 0.1%</th></tr>{}</table>"
+      "<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" id=\"chart-roc\"></div>"
+      "<h3>Membership risk versus M</h3><p>Per example, the risk is the AUC with which {} tells its in-models from "
+      "its out-models. Spearman rank correlation with M: <b>{}</b> ({} examples).</p>"
+      "<div class=\"chart\" id=\"chart-risk\"></div><h3>Most exposed examples</h3>"
+      "<div class=\"grid\" id=\"grid-exposed\"></div></section>",
+      v.models, html_escape(v.lira_variance), fmt_num(v.rmia_gamma), rows, html_escape(v.risk_attack),
+      fmt_num(v.spearman_risk_mem, 3), v.examples_with_risk);
+}
+
 std::string validation_section(const ValidationFile& v) {
   std::string rows;
   for (const auto& [key, a] : {std::pair{"kfold_estimate_vs_kfold_target", &v.kfold_estimate_vs_kfold_target},
@@ -527,11 +600,13 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
       "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
       "</a><a href=\"#classes\">Classes</a>";
   if (m.memorization_check) html += "<a href=\"#is-memorization\">Is it memorization?</a>";
+  if (m.membership) html += "<a href=\"#membership\">Membership</a>";
   if (m.validation) html += "<a href=\"#validation\">Validation</a>";
   if (m.extraction) html += "<a href=\"#extraction\">Regeneration</a>";
   html += "</nav><main>";
   html += reliability_section(m) + run_section(m) + scores_section(m) + analysis_sections(m);
   if (m.memorization_check) html += memorization_section(*m.memorization_check, m.high_quantile);
+  if (m.membership) html += membership_section(*m.membership);
   if (m.validation) html += validation_section(*m.validation);
   if (m.extraction) html += extraction_section(*m.extraction);
   html += "</main>";

@@ -12,6 +12,8 @@
 #include "memscope/analysis/verdict.h"
 #include "memscope/core/error.h"
 #include "memscope/report/images.h"
+#include "memscope/score/compare.h"
+#include "memscope/score/membership.h"
 
 namespace memscope {
 
@@ -63,6 +65,7 @@ class Examples {
     e.mem = s.mem[i], e.mem_se = s.mem_se[i], e.logp_in = s.logp_in[i], e.logp_out = s.logp_out[i];
     e.n_in = s.n_in[i], e.n_out = s.n_out[i];
     if (size_t(i) < s.mem_log.size()) e.mem_log = s.mem_log[i], e.mem_log_se = s.mem_log_se[i];
+    if (size_t(i) < s.mia_risk.size()) e.mia_risk = s.mia_risk[i];
     e.high = high_[i];
     if (in_.images) {
       const auto& sh = in_.data.shape;
@@ -225,6 +228,44 @@ MemorizationCheck memorization_check(const ReportInput& in, const std::vector<bo
   return m;
 }
 
+/// The membership section from membership.json and the per-example risk.
+MembershipView membership_view(const ReportInput& in, const Examples& ex, int64_t grid) {
+  const json& f = in.membership;
+  MembershipView v;
+  v.models = f.value("models", int64_t(0));
+  v.lira_variance = f.value("lira_variance", "");
+  v.risk_attack = f.value("risk_attack", "");
+  v.rmia_gamma = as_double(f.value("rmia_gamma", json()), 1);
+  v.attacks = json::array();
+  for (const json& a : f.value("attacks", json::array())) {
+    json row = a;
+    row.erase("targets");
+    row.erase("roc");
+    v.attacks.push_back(row);
+    const json roc = a.value("roc", json::object());
+    const json fpr = roc.value("fpr", json::array()), tpr = roc.value("pooled_tpr", json::array());
+    for (size_t g = 0; g < fpr.size() && g < tpr.size(); ++g)
+      if (as_double(tpr[g], 0) > 0) v.roc.push_back({a.value("attack", ""), as_double(fpr[g]), as_double(tpr[g])});
+  }
+  for (double p : roc_grid()) v.roc.push_back({"chance", p, p});
+  const std::vector<double>& risk = in.scores.mia_risk;
+  if (risk.size() != in.scores.mem.size()) return v;
+  std::vector<double> r, m;
+  for (size_t i = 0; i < risk.size(); ++i)
+    if (std::isfinite(risk[i]) && std::isfinite(in.scores.mem[i])) r.push_back(risk[i]), m.push_back(in.scores.mem[i]);
+  v.examples_with_risk = int64_t(r.size());
+  if (r.size() >= 3) v.spearman_risk_mem = spearman(torch::tensor(r), torch::tensor(m));
+  std::vector<int64_t> order(risk.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto key = [](double x) { return std::isfinite(x) ? x : -INFINITY; };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return std::pair(key(risk[a]), key(in.scores.mem[a])) > std::pair(key(risk[b]), key(in.scores.mem[b]));
+  });
+  order.resize(size_t(std::min<int64_t>(grid, int64_t(order.size()))));
+  v.exposed = ex(order);
+  return v;
+}
+
 }  // namespace
 
 json to_json(const ExampleView& e, bool with_image) {
@@ -239,6 +280,7 @@ json to_json(const ExampleView& e, bool with_image) {
             {"logp_out", num(e.logp_out)},
             {"n_in", e.n_in},
             {"n_out", e.n_out},
+            {"mia_risk", num(e.mia_risk)},
             {"high", e.high}};
   if (with_image && !e.image.empty()) j["image"] = e.image;
   return j;
@@ -302,6 +344,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.validation = in.validation;
   if (int64_t(in.diagnostics.nn_dist.size()) == n)
     m.memorization_check = memorization_check(in, a.high, order, rows, ex, grid);
+  if (in.membership.is_object()) m.membership = membership_view(in, ex, grid);
   return m;
 }
 

@@ -72,6 +72,8 @@ struct ReportInput {
   ExampleDiagnostics diagnostics;
   /// Models copying each example (copies.csv of `memscope extract`), when extract has run.
   std::optional<std::vector<int64_t>> copy_models;
+  /// membership.json (null when absent); per-example risk in scores.mia_risk.
+  nlohmann::json membership;
 };
 
 /// One example as the report shows it (NaN scores: null).
@@ -84,6 +86,8 @@ struct ExampleView {
   double mem_log = NAN, mem_log_se = NAN;
   /// Models behind U and V.
   int64_t n_in = 0, n_out = 0;
+  /// Membership risk (NaN: not computed).
+  double mia_risk = NAN;
   /// Highly memorized.
   bool high = false;
   /// PNG data URI ("" for tabular data).
@@ -199,6 +203,31 @@ struct MemorizationCheck {
   std::vector<SpillPoint> points;
 };
 
+/// One point of a ROC curve of the membership section.
+struct RocView {
+  /// The attack ("chance" for the diagonal) and the point.
+  std::string attack;
+  double fpr = 0, tpr = 0;
+};
+
+/// The membership-inference section.
+struct MembershipView {
+  /// Per attack from membership.json: AUC and TPR at 10%, 1%, 0.1% FPR (mean, sd, targets, why
+  /// unavailable) and the pooled figures; the per-target lists and curves left out.
+  nlohmann::json attacks;
+  /// Models (each one target in turn), LiRA's variance, RMIA's gamma, the attack behind the risk.
+  int64_t models = 0;
+  std::string lira_variance, risk_attack;
+  double rmia_gamma = 1;
+  /// Pooled ROC curves on the log-spaced FPR grid (points with TPR > 0), and the diagonal.
+  std::vector<RocView> roc;
+  /// Spearman rank correlation of membership risk with M, over the examples with both.
+  double spearman_risk_mem = NAN;
+  int64_t examples_with_risk = 0;
+  /// The most exposed examples: highest risk, ties by M.
+  std::vector<ExampleView> exposed;
+};
+
 /// The whole report.
 struct ReportModel {
   /// The run.
@@ -233,13 +262,15 @@ struct ReportModel {
   std::vector<HalfPoint> split_half;
   /// "Is it memorization?", when the input had diagnostics.
   std::optional<MemorizationCheck> memorization_check;
+  /// Membership attacks, when the run has membership.json.
+  std::optional<MembershipView> membership;
 };
 
 /// The report of a finished run: pure (no files read or written). Computes the analyses, the
 /// nearest neighbours of the top examples and their images.
 ReportModel build_report(const ReportInput& in, const ReportOptions& opt);
 
-/// An example as JSON: row, index, label, mem, mem_se, logp_in, logp_out, n_in, n_out, high, and
+/// An example as JSON: row, index, label, mem, mem_se, logp_in, logp_out, n_in, n_out, mia_risk, high, and
 /// image when with_image and it has one.
 nlohmann::json to_json(const ExampleView& e, bool with_image);
 

@@ -60,6 +60,19 @@ json summary_json(const ReportModel& m) {
       for (const ExampleView& e : views) rows.push_back(e.row);
     }
   }
+  if (m.membership) {
+    const MembershipView& v = *m.membership;
+    json exposed = json::array();
+    for (const ExampleView& e : v.exposed) exposed.push_back(to_json(e, false));
+    summary["membership"] = {{"models", v.models},
+                             {"lira_variance", v.lira_variance},
+                             {"rmia_gamma", v.rmia_gamma},
+                             {"risk_attack", v.risk_attack},
+                             {"attacks", v.attacks},
+                             {"spearman_risk_mem", num(v.spearman_risk_mem)},
+                             {"examples_with_risk", v.examples_with_risk},
+                             {"most_exposed", exposed}};
+  }
   if (m.extraction) {
     json models = json::array();
     for (const ExtractionModel& x : m.extraction->models) models.push_back(to_json(x));

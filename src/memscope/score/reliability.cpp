@@ -105,22 +105,19 @@ nlohmann::json to_json(const HalfAgreement& a) {
 }  // namespace
 
 nlohmann::json to_json(const Reliability& r) {
-  return {{"mem", to_json(r.mem)},
-          {"mem_log", to_json(r.mem_log)},
-          {"units", r.units},
-          {"target", r.target},
-          {"examples", r.examples}};
+  return {{"mem", to_json(r.mem)}, {"mem_log", to_json(r.mem_log)}, {"units", r.units}, {"unit", r.unit},
+          {"target", r.target},    {"examples", r.examples}};
 }
 
 std::string reliability_sentence(const Reliability& r) {
   const HalfAgreement& m = r.mem;
   std::string s = fmt::format(
       "Ranking by M: split-half reliability {:.2f} (top-5% overlap {:.2f}), projected {:.2f} for the whole run of {} "
-      "repeats; about {} repeats would reach {:.1f} (mem_log: {:.2f} projected).",
-      m.spearman, m.top5_overlap, m.whole_run, int64_t(r.units),
+      "{}; about {} {} would reach {:.1f} (mem_log: {:.2f} projected).",
+      m.spearman, m.top5_overlap, m.whole_run, int64_t(r.units), r.unit,
       std::isfinite(m.units_for_target) ? fmt::format("{:.0f}", std::ceil(m.units_for_target))
                                         : std::string("no number of"),
-      r.target, r.mem_log.whole_run);
+      r.unit, r.target, r.mem_log.whole_run);
   if (!(m.whole_run >= 0.5)) s += " Below 0.5: another run would mostly not reproduce the top of this ranking.";
   return s;
 }

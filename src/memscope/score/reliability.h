@@ -42,6 +42,8 @@ struct Reliability {
   HalfAgreement mem_log;
   /// Units in the whole run (repeats or models); a half holds about half of them.
   double units = 0;
+  /// What a unit is: "repeats" (K-fold plans) or "models" (subset designs).
+  std::string unit = "repeats";
   /// The target behind units_for_target.
   double target = 0.9;
   /// Examples with in- and out-models in both halves (only these are compared).

@@ -147,21 +147,18 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
                  " scores");
   const int64_t* ip = idx.data_ptr<int64_t>();
   const int64_t* lp = lab.data_ptr<int64_t>();
-  std::vector<std::string> header = {"index",  "label", "logp_in", "logp_out", "mem",
-                                     "mem_se", "n_in",  "n_out",   "mem_log",  "mem_log_se"};
+  std::vector<std::string> header = {"index", "label", "logp_in", "logp_out",   "mem",     "mem_se",
+                                     "n_in",  "n_out", "mem_log", "mem_log_se", "mia_risk"};
   for (const auto& [name, values] : extra) {
     MEMSCOPE_CHECK(int64_t(values.size()) == N, "scores: column ", name, " has ", values.size(), " rows, not ", N);
     header.push_back(name);
   }
   CsvWriter out(header);
-  std::vector<double> tail(extra.size());
+  const bool risk = int64_t(s.mia_risk.size()) == N;
+  std::vector<double> tail(1 + extra.size());
   for (int64_t i = 0; i < N; ++i) {
-    if (extra.empty()) {
-      out.row(ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i], s.mem_log[i],
-              s.mem_log_se[i]);
-      continue;
-    }
-    for (size_t c = 0; c < extra.size(); ++c) tail[c] = extra[c].second[size_t(i)];
+    tail[0] = risk ? s.mia_risk[i] : std::numeric_limits<double>::quiet_NaN();
+    for (size_t c = 0; c < extra.size(); ++c) tail[1 + c] = extra[c].second[size_t(i)];
     out.row_and(tail, ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i],
                 s.mem_log[i], s.mem_log_se[i]);
   }

@@ -33,6 +33,9 @@ struct Scores {
   std::vector<double> logp_sd;
   /// The prior of the moderation: degrees of freedom d0 (infinite: one spread for all) and spread s0.
   double prior_df = 0, prior_sd = 0;
+  /// Membership risk (score/membership.h): how well the example's in-models are told from its
+  /// out-models by LiRA online, as an AUC (0.5: not at all); empty until membership() has run.
+  std::vector<double> mia_risk;
   /// Design effect D >= 1 applied to mem_se and mem_log_se (1 without repeats; see compute_scores).
   double design_effect = 1;
 };
@@ -71,8 +74,8 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
 /// A column of scores.csv computed beside the scores (leverage, outlierness, spillover): name, [N] values.
 using ScoreColumn = std::pair<std::string, std::vector<double>>;
 
-/// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,
-/// then the extra columns. index, label: [N] int64.
+/// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk
+/// (mia_risk empty when s has none), then the extra columns. index, label: [N] int64.
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
                       const std::vector<ScoreColumn>& extra = {});
 

@@ -1,0 +1,435 @@
+#include "memscope/score/membership.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <iterator>
+#include <limits>
+
+#include "memscope/core/error.h"
+#include "memscope/core/threads.h"
+
+namespace memscope {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kMinVar = 1e-12;
+
+/// log P(Z >= z) for a standard normal Z, accurate far into the upper tail.
+double log_normal_sf(double z) {
+  if (z < 30) return std::log(0.5 * std::erfc(z / std::sqrt(2.0)));
+  const double z2 = z * z;
+  return -0.5 * z2 - std::log(z * std::sqrt(2 * M_PI)) + std::log1p(-1 / z2 + 3 / (z2 * z2));
+}
+
+double log_normal_pdf(double x, double mu, double var) {
+  return -0.5 * std::log(2 * M_PI * var) - (x - mu) * (x - mu) / (2 * var);
+}
+
+/// Running sums of one side (in or out) of one example's statistic, centred on the example's mean.
+struct Side {
+  double n = 0, s1 = 0, s2 = 0;
+  void add(double v, double w) { n += w, s1 += w * v, s2 += w * v * v; }
+  double mean() const { return n > 0 ? s1 / n : kNaN; }
+  double ss() const { return n > 0 ? std::max(0.0, s2 - s1 * s1 / n) : 0; }
+  double var() const { return n >= 2 ? ss() / (n - 1) : kNaN; }
+};
+
+/// LiRA scores of every example against target t. a: [N] float64 statistics and in: [N] bool of target
+/// t (a column of the bank); c: per-example centres; in_all / out_all: each example's sums over every
+/// model. Writes out: [N].
+void lira_target(bool online, bool global, const at::TensorAccessor<double, 1>& a,
+                 const at::TensorAccessor<bool, 1>& in, const std::vector<double>& c, const std::vector<Side>& in_all,
+                 const std::vector<Side>& out_all, at::TensorAccessor<double, 1> out) {
+  const int64_t N = a.size(0);
+  std::vector<Side> ri(in_all), ro(out_all);  // references: every model but t
+  double ss_in = 0, df_in = 0, ss_out = 0, df_out = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    if (std::isfinite(a[i])) (in[i] ? ri : ro)[size_t(i)].add(a[i] - c[size_t(i)], -1);
+    if (ri[size_t(i)].n >= 2) ss_in += ri[size_t(i)].ss(), df_in += ri[size_t(i)].n - 1;
+    if (ro[size_t(i)].n >= 2) ss_out += ro[size_t(i)].ss(), df_out += ro[size_t(i)].n - 1;
+  }
+  const double g_in = df_in > 0 ? ss_in / df_in : kNaN, g_out = df_out > 0 ? ss_out / df_out : kNaN;
+  for (int64_t i = 0; i < N; ++i) {
+    if (!std::isfinite(a[i])) continue;
+    const Side& si = ri[size_t(i)];
+    const Side& so = ro[size_t(i)];
+    const double s = a[i] - c[size_t(i)];
+    double v_out = global || !(so.n >= 2) ? g_out : so.var();
+    v_out = std::max(v_out, kMinVar);
+    if (!online) {
+      out[i] = -log_normal_sf((s - so.mean()) / std::sqrt(v_out));
+      continue;
+    }
+    const double v_in = std::max(global || !(si.n >= 2) ? g_in : si.var(), kMinVar);
+    out[i] = log_normal_pdf(s, si.mean(), v_in) - log_normal_pdf(s, so.mean(), v_out);
+  }
+}
+
+/// [N, J] LiRA scores. lp: [N, J] float64, mask: [N, J] bool. Targets run in parallel, on the
+/// transposed [J, N] bank (a target's column contiguous).
+torch::Tensor lira(const torch::Tensor& lp, const torch::Tensor& mask, bool online, bool global) {
+  const int64_t N = lp.size(0), J = lp.size(1);
+  auto a = lp.accessor<double, 2>();
+  auto in = mask.accessor<bool, 2>();
+  std::vector<double> c(size_t(N), 0);
+  std::vector<Side> in_all(static_cast<size_t>(N)), out_all(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i) {
+    double sum = 0, n = 0;
+    for (int64_t j = 0; j < J; ++j)
+      if (std::isfinite(a[i][j])) sum += a[i][j], n += 1;
+    c[size_t(i)] = n > 0 ? sum / n : 0;  // centring keeps the sums of squares exact enough
+    for (int64_t j = 0; j < J; ++j)
+      if (std::isfinite(a[i][j])) (in[i][j] ? in_all : out_all)[size_t(i)].add(a[i][j] - c[size_t(i)], 1);
+  }
+  const torch::Tensor lp_t = lp.t().contiguous(), mask_t = mask.t().contiguous();
+  torch::Tensor out = torch::full({J, N}, kNaN, torch::kFloat64);
+  auto a_t = lp_t.accessor<double, 2>();
+  auto in_t = mask_t.accessor<bool, 2>();
+  auto o = out.accessor<double, 2>();
+  parallel_range(J, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) lira_target(online, global, a_t[t], in_t[t], c, in_all, out_all, o[t]);
+  });
+  return out.t().contiguous();
+}
+
+double log_add(double x, double y) {
+  if (x == -INFINITY) return y;
+  if (y == -INFINITY) return x;
+  const double m = std::max(x, y);
+  return m + std::log(std::exp(x - m) + std::exp(y - m));
+}
+
+/// [N, J] r(x) = s_t(x) - log mean exp s_j(x) over the references of t (all, or out-models only);
+/// leave-one-out sums from prefix and suffix log-sum-exps, so t never counts. lp: [N, J], mask: [N, J].
+torch::Tensor rmia_ratio(const torch::Tensor& lp, const torch::Tensor& mask, bool online) {
+  const int64_t N = lp.size(0), J = lp.size(1);
+  auto a = lp.accessor<double, 2>();
+  auto in = mask.accessor<bool, 2>();
+  torch::Tensor r = torch::full({N, J}, kNaN, torch::kFloat64);
+  auto ra = r.accessor<double, 2>();
+  parallel_range(N, 256, [&](int64_t begin, int64_t end) {
+    std::vector<double> prefix(size_t(J + 1)), suffix(size_t(J + 1));
+    std::vector<int64_t> count(size_t(J + 1));
+    for (int64_t i = begin; i < end; ++i) {
+      auto ref = [&](int64_t j) { return std::isfinite(a[i][j]) && (online || !in[i][j]); };
+      prefix[0] = -INFINITY, count[0] = 0;
+      for (int64_t j = 0; j < J; ++j) {
+        prefix[size_t(j + 1)] = ref(j) ? log_add(prefix[size_t(j)], a[i][j]) : prefix[size_t(j)];
+        count[size_t(j + 1)] = count[size_t(j)] + ref(j);
+      }
+      suffix[size_t(J)] = -INFINITY;
+      for (int64_t j = J - 1; j >= 0; --j)
+        suffix[size_t(j)] = ref(j) ? log_add(suffix[size_t(j + 1)], a[i][j]) : suffix[size_t(j + 1)];
+      for (int64_t t = 0; t < J; ++t) {
+        const int64_t n = count[size_t(J)] - ref(t);
+        if (!std::isfinite(a[i][t]) || n == 0) continue;
+        ra[i][t] = a[i][t] - (log_add(prefix[size_t(t)], suffix[size_t(t + 1)]) - std::log(double(n)));
+      }
+    }
+  });
+  return r;
+}
+
+/// [N, J] RMIA scores from the ratios r: [N, J] and mask: [N, J]; targets in parallel, on the
+/// transposed [J, N] ratios.
+torch::Tensor rmia(const torch::Tensor& r, const torch::Tensor& mask, double gamma) {
+  const int64_t N = r.size(0), J = r.size(1);
+  const double lg = std::log(gamma);
+  const torch::Tensor r_t = r.t().contiguous(), mask_t = mask.t().contiguous();
+  auto ra = r_t.accessor<double, 2>();
+  auto in = mask_t.accessor<bool, 2>();
+  torch::Tensor out = torch::full({J, N}, kNaN, torch::kFloat64);
+  auto o = out.accessor<double, 2>();
+  parallel_range(J, 1, [&](int64_t b, int64_t e) {
+    std::vector<double> z;
+    for (int64_t t = b; t < e; ++t) {
+      z.clear();
+      for (int64_t i = 0; i < N; ++i)
+        if (std::isfinite(ra[t][i]) && !in[t][i]) z.push_back(ra[t][i]);
+      std::sort(z.begin(), z.end());
+      for (int64_t i = 0; i < N; ++i) {
+        if (!std::isfinite(ra[t][i])) continue;
+        const bool self = !in[t][i];  // x is one of the population points: never compared with itself
+        double beaten = double(std::upper_bound(z.begin(), z.end(), ra[t][i] - lg) - z.begin());
+        if (self && lg <= 0) beaten -= 1;
+        const double pop = double(z.size()) - self;
+        if (pop > 0) o[t][i] = beaten / pop;
+      }
+    }
+  });
+  return out.t().contiguous();
+}
+
+/// Sorted (descending) scores of members and non-members.
+struct Split {
+  std::vector<double> pos, neg;
+  void sort() {
+    std::sort(pos.begin(), pos.end(), std::greater<>());
+    std::sort(neg.begin(), neg.end(), std::greater<>());
+  }
+};
+
+/// The ROC curve of sorted scores: one point per distinct threshold.
+std::vector<RocPoint> curve_of(const Split& s) {
+  std::vector<RocPoint> roc{{0, 0}};
+  const double P = double(s.pos.size()), Q = double(s.neg.size());
+  size_t p = 0, q = 0;
+  while (p < s.pos.size() || q < s.neg.size()) {
+    const double th = std::max(p < s.pos.size() ? s.pos[p] : -INFINITY, q < s.neg.size() ? s.neg[q] : -INFINITY);
+    while (p < s.pos.size() && s.pos[p] >= th) ++p;
+    while (q < s.neg.size() && s.neg[q] >= th) ++q;
+    roc.push_back({Q > 0 ? double(q) / Q : kNaN, P > 0 ? double(p) / P : kNaN});
+  }
+  return roc;
+}
+
+double auc_of(const std::vector<RocPoint>& roc) {
+  double auc = 0;
+  for (size_t k = 1; k < roc.size(); ++k) auc += (roc[k].fpr - roc[k - 1].fpr) * (roc[k].tpr + roc[k - 1].tpr) / 2;
+  return auc;
+}
+
+Split split_of(const std::vector<double>& score, const std::vector<char>& member) {
+  MEMSCOPE_CHECK(score.size() == member.size(), "membership: ", score.size(), " scores for ", member.size(), " labels");
+  Split s;
+  for (size_t k = 0; k < score.size(); ++k) (member[k] ? s.pos : s.neg).push_back(score[k]);
+  s.sort();
+  return s;
+}
+
+Spread spread_of(const std::vector<double>& v, const std::string& why_missing) {
+  Spread s;
+  double sum = 0, sq = 0;
+  for (double x : v) {
+    if (!std::isfinite(x)) continue;
+    ++s.targets, sum += x, sq += x * x;
+    s.min = std::isnan(s.min) ? x : std::min(s.min, x);
+    s.max = std::isnan(s.max) ? x : std::max(s.max, x);
+  }
+  if (s.targets > 0) s.mean = sum / double(s.targets);
+  if (s.targets > 1) s.sd = std::sqrt(std::max(0.0, (sq - sum * s.mean) / double(s.targets - 1)));
+  if (s.targets < int64_t(v.size()))
+    s.unavailable = str(int64_t(v.size()) - s.targets, " of ", v.size(), " targets: ", why_missing);
+  return s;
+}
+
+/// TPR at fpr where measurable (at least 1 / fpr non-members), else NaN.
+double measurable_tpr(const std::vector<RocPoint>& roc, double fpr, size_t nonmembers) {
+  return double(nonmembers) * fpr >= 1 - 1e-9 ? tpr_at_fpr(roc, fpr) : kNaN;
+}
+
+}  // namespace
+
+std::string to_string(Attack a) {
+  switch (a) {
+    case Attack::kBaseline: return "baseline";
+    case Attack::kLiraOnline: return "lira-online";
+    case Attack::kLiraOffline: return "lira-offline";
+    case Attack::kRmiaOnline: return "rmia-online";
+    case Attack::kRmiaOffline: return "rmia-offline";
+  }
+  return "?";
+}
+
+std::vector<Attack> all_attacks() {
+  return {Attack::kBaseline, Attack::kLiraOnline, Attack::kLiraOffline, Attack::kRmiaOnline, Attack::kRmiaOffline};
+}
+
+torch::Tensor attack_scores(Attack a, const torch::Tensor& logp, const torch::Tensor& in_mask,
+                            const MembershipConfig& c) {
+  MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "membership: logp ", logp.sizes(), " and in_mask ",
+                 in_mask.sizes(), " must both be [N, J]");
+  const torch::Tensor lp = logp.to(torch::kFloat64).contiguous();
+  const torch::Tensor mask = in_mask.to(torch::kBool).contiguous();
+  const bool global = c.lira_variance == LiraVariance::kGlobal;
+  switch (a) {
+    case Attack::kBaseline: return torch::where(torch::isfinite(lp), lp, torch::full_like(lp, kNaN));
+    case Attack::kLiraOnline: return lira(lp, mask, true, global);
+    case Attack::kLiraOffline: return lira(lp, mask, false, global);
+    case Attack::kRmiaOnline: return rmia(rmia_ratio(lp, mask, true), mask, c.rmia_gamma);
+    case Attack::kRmiaOffline: return rmia(rmia_ratio(lp, mask, false), mask, c.rmia_gamma);
+  }
+  return {};
+}
+
+std::vector<RocPoint> roc_curve(const std::vector<double>& score, const std::vector<char>& member) {
+  return curve_of(split_of(score, member));
+}
+
+double roc_auc(const std::vector<double>& score, const std::vector<char>& member) {
+  const Split s = split_of(score, member);
+  return s.pos.empty() || s.neg.empty() ? kNaN : auc_of(curve_of(s));
+}
+
+double tpr_at_fpr(const std::vector<RocPoint>& roc, double fpr) {
+  // Along the curve FPR and TPR never decrease: the last point with FPR <= fpr has the largest TPR.
+  const auto after =
+      std::upper_bound(roc.begin(), roc.end(), fpr + 1e-12, [](double f, const RocPoint& p) { return f < p.fpr; });
+  return after == roc.begin() ? 0 : std::prev(after)->tpr;
+}
+
+std::vector<double> roc_grid() {
+  std::vector<double> g;
+  for (int k = -50; k <= 0; ++k) g.push_back(std::pow(10.0, k / 10.0));
+  return g;
+}
+
+namespace {
+
+/// One target's evaluation; grid_tpr: TPR at each grid FPR (NaN where not measurable).
+/// s: [N] scores, in: [N] bool of the target.
+TargetResult evaluate_target(int64_t t, const at::TensorAccessor<double, 1>& s, const at::TensorAccessor<bool, 1>& in,
+                             const std::vector<double>& grid, std::vector<double>& grid_tpr) {
+  Split one;
+  for (int64_t i = 0; i < s.size(0); ++i)
+    if (std::isfinite(s[i])) (in[i] ? one.pos : one.neg).push_back(s[i]);
+  one.sort();
+  TargetResult tr{t, int64_t(one.pos.size()), int64_t(one.neg.size())};
+  grid_tpr.assign(grid.size(), kNaN);
+  if (one.pos.empty() || one.neg.empty()) return tr;
+  const std::vector<RocPoint> roc = curve_of(one);
+  tr.auc = auc_of(roc);
+  for (size_t k = 0; k < kLowFpr.size(); ++k) tr.tpr[k] = measurable_tpr(roc, kLowFpr[k], one.neg.size());
+  for (size_t g = 0; g < grid.size(); ++g) grid_tpr[g] = measurable_tpr(roc, grid[g], one.neg.size());
+  return tr;
+}
+
+}  // namespace
+
+AttackResult evaluate_attack(Attack a, const torch::Tensor& score, const torch::Tensor& in_mask) {
+  MEMSCOPE_CHECK(score.dim() == 2 && in_mask.sizes() == score.sizes(), "membership: scores ", score.sizes(),
+                 " and in_mask ", in_mask.sizes(), " must both be [N, J]");
+  const torch::Tensor sc = score.to(torch::kFloat64).t().contiguous(), mask = in_mask.to(torch::kBool).t().contiguous();
+  auto s = sc.accessor<double, 2>();  // [J, N]
+  auto in = mask.accessor<bool, 2>();
+  const int64_t J = sc.size(0), N = sc.size(1);
+  const std::vector<double> grid = roc_grid();
+  AttackResult r;
+  r.attack = a;
+  r.targets.resize(size_t(J));
+  std::vector<std::vector<double>> grid_tpr(static_cast<size_t>(J));
+  parallel_range(J, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) r.targets[size_t(t)] = evaluate_target(t, s[t], in[t], grid, grid_tpr[size_t(t)]);
+  });
+  std::vector<double> aucs, tprs[3];
+  for (const TargetResult& tr : r.targets) {
+    aucs.push_back(tr.auc);
+    for (size_t k = 0; k < kLowFpr.size(); ++k) tprs[k].push_back(tr.tpr[k]);
+  }
+  r.auc = spread_of(aucs, "no members or no non-members with a score");
+  for (size_t k = 0; k < kLowFpr.size(); ++k)
+    r.tpr[k] = spread_of(tprs[k], str("fewer than ", 1 / kLowFpr[k], " non-members (FPR ", kLowFpr[k],
+                                      " is not measurable), or no members"));
+  Split pooled;
+  for (int64_t t = 0; t < J; ++t)
+    for (int64_t i = 0; i < N; ++i) {
+      if (!std::isfinite(s[t][i]))
+        ++r.pairs_without_score;
+      else
+        (in[t][i] ? pooled.pos : pooled.neg).push_back(s[t][i]);
+    }
+  parallel_range(2, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      std::vector<double>& v = k == 0 ? pooled.pos : pooled.neg;
+      std::sort(v.begin(), v.end(), std::greater<>());
+    }
+  });
+  const std::vector<RocPoint> roc = curve_of(pooled);
+  if (!pooled.pos.empty() && !pooled.neg.empty()) {
+    r.pooled_auc = auc_of(roc);
+    for (size_t k = 0; k < kLowFpr.size(); ++k) r.pooled_tpr[k] = measurable_tpr(roc, kLowFpr[k], pooled.neg.size());
+  }
+  for (size_t g = 0; g < grid.size(); ++g) {
+    r.pooled_roc.push_back(pooled.pos.empty() ? kNaN : measurable_tpr(roc, grid[g], pooled.neg.size()));
+    double sum = 0, n = 0;
+    for (const auto& v : grid_tpr)
+      if (std::isfinite(v[g])) sum += v[g], n += 1;
+    r.mean_roc.push_back(n > 0 ? sum / n : kNaN);
+  }
+  return r;
+}
+
+std::vector<double> membership_risk(const torch::Tensor& score, const torch::Tensor& in_mask) {
+  const torch::Tensor sc = score.to(torch::kFloat64).contiguous(), mask = in_mask.to(torch::kBool).contiguous();
+  auto s = sc.accessor<double, 2>();
+  auto in = mask.accessor<bool, 2>();
+  std::vector<double> risk(size_t(sc.size(0)), kNaN);
+  parallel_range(sc.size(0), 256, [&](int64_t b, int64_t e) {
+    std::vector<double> v;
+    std::vector<char> m;
+    for (int64_t i = b; i < e; ++i) {
+      v.clear(), m.clear();
+      for (int64_t j = 0; j < sc.size(1); ++j)
+        if (std::isfinite(s[i][j])) v.push_back(s[i][j]), m.push_back(in[i][j]);
+      risk[size_t(i)] = roc_auc(v, m);
+    }
+  });
+  return risk;
+}
+
+MembershipResult membership(const torch::Tensor& logp, const torch::Tensor& in_mask, const MembershipConfig& c) {
+  MembershipResult r;
+  r.config = c;
+  r.examples = logp.size(0);
+  r.models = logp.dim() == 2 ? logp.size(1) : 0;
+  for (Attack a : all_attacks()) {
+    const torch::Tensor s = attack_scores(a, logp, in_mask, c);
+    r.attacks.push_back(evaluate_attack(a, s, in_mask));
+    if (a == r.risk_attack) r.risk = membership_risk(s, in_mask);
+  }
+  return r;
+}
+
+namespace {
+
+nlohmann::json num(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+
+nlohmann::json to_json(const Spread& s) {
+  nlohmann::json j = {
+      {"mean", num(s.mean)}, {"sd", num(s.sd)}, {"min", num(s.min)}, {"max", num(s.max)}, {"targets", s.targets}};
+  if (!s.unavailable.empty()) j["unavailable"] = s.unavailable;
+  return j;
+}
+
+nlohmann::json fpr_keys(const std::array<double, 3>& v, const std::function<nlohmann::json(size_t)>& f) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t k = 0; k < v.size(); ++k) j[str(kLowFpr[k])] = f(k);
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const MembershipResult& r) {
+  nlohmann::json attacks = nlohmann::json::array();
+  for (const AttackResult& a : r.attacks) {
+    nlohmann::json targets = nlohmann::json::array(), pooled_roc = nlohmann::json::array(),
+                   mean_roc = nlohmann::json::array();
+    for (const TargetResult& t : a.targets)
+      targets.push_back({{"target", t.target},
+                         {"members", t.members},
+                         {"nonmembers", t.nonmembers},
+                         {"auc", num(t.auc)},
+                         {"tpr_at_fpr", fpr_keys(t.tpr, [&](size_t k) { return num(t.tpr[k]); })}});
+    for (size_t g = 0; g < a.pooled_roc.size(); ++g)
+      pooled_roc.push_back(num(a.pooled_roc[g])), mean_roc.push_back(num(a.mean_roc[g]));
+    attacks.push_back({{"attack", to_string(a.attack)},
+                       {"auc", to_json(a.auc)},
+                       {"tpr_at_fpr", fpr_keys(a.pooled_tpr, [&](size_t k) { return to_json(a.tpr[k]); })},
+                       {"pooled",
+                        {{"auc", num(a.pooled_auc)},
+                         {"tpr_at_fpr", fpr_keys(a.pooled_tpr, [&](size_t k) { return num(a.pooled_tpr[k]); })}}},
+                       {"roc", {{"fpr", roc_grid()}, {"pooled_tpr", pooled_roc}, {"mean_tpr", mean_roc}}},
+                       {"pairs_without_score", a.pairs_without_score},
+                       {"targets", targets}});
+  }
+  return {{"examples", r.examples},
+          {"models", r.models},
+          {"lira_variance", to_string(r.config.lira_variance)},
+          {"rmia_gamma", r.config.rmia_gamma},
+          {"risk_attack", to_string(r.risk_attack)},
+          {"attacks", attacks}};
+}
+
+}  // namespace memscope

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end check of issue 15: a tiny random-subsets run (balanced: every example in exactly
+# round(M f) models), its membership tests and report section, a resume that trains nothing and
+# gives identical files, two shards that give the same scores as one process, a refused change of
+# --models, and `score --bank` on the run's own logp.npy and mask.npy giving the same results.
+# Usage: membership_test.sh BUILD/memscope WORKDIR
+set -euo pipefail
+bin=$1
+work=$2
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tiny=(--data fashion-mnist --limit 200 --hidden 32 --latent 4 --batch-size 32 --epochs 2 --iw-samples 4
+      --threads 1 --group-size 1 --progress none --design subsets --models 6 --subset-fraction 0.5)
+
+"$bin" run "${tiny[@]}" --out "$work/a" > "$work/a.out" 2> "$work/a.err" || fail "subsets run: $(tail -n 1 "$work/a.err")"
+grep -q "6 jobs trained, 0 resumed" "$work/a.out" || fail "expected 6 jobs: $(head -n 1 "$work/a.out")"
+awk -F, 'NR == 1 { if ($11 != "mia_risk") exit 1; next }
+         { if ($7 != 3 || $8 != 3) exit 2; if ($11 !~ /^[0-9.e+-]+$/ || $11 < 0 || $11 > 1) exit 3; n++ }
+         END { if (n != 200) exit 4 }' "$work/a/scores.csv" || fail "scores.csv of the subsets run: code $?"
+for attack in baseline lira-online lira-offline rmia-online rmia-offline; do
+  grep -q "\"$attack\"" "$work/a/membership.json" || fail "membership.json lacks $attack"
+  grep -q "^  $attack " "$work/a.out" || fail "run output lacks the $attack line"
+done
+grep -q '"design": "subsets"' "$work/a/config.json" || fail "config.json lacks the design"
+grep -q 'id="membership"' "$work/a/report.html" || fail "report lacks the membership section"
+grep -q '"spearman_risk_mem"' "$work/a/summary.json" || fail "summary.json lacks the membership figures"
+
+# Resume: nothing trained, identical scores and membership results.
+cp "$work/a/scores.csv" "$work/a/membership.json" "$work/"
+"$bin" run "${tiny[@]}" --out "$work/a" > "$work/a2.out" 2>&1 || fail "resume failed"
+grep -q "0 jobs trained, 6 resumed" "$work/a2.out" || fail "resume trained again: $(head -n 1 "$work/a2.out")"
+cmp -s "$work/scores.csv" "$work/a/scores.csv" || fail "resume changed scores.csv"
+cmp -s "$work/membership.json" "$work/a/membership.json" || fail "resume changed membership.json"
+
+# Another M is another design: refused, naming the option.
+rc=0
+"$bin" run "${tiny[@]}" --models 8 --out "$work/a" > /dev/null 2> "$work/m.err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q "plan/models" "$work/m.err" || fail "--models 8 on a 6-model run: $(cat "$work/m.err")"
+
+# Two shards, then score: the same scores as one process.
+"$bin" train "${tiny[@]}" --out "$work/s" --shard 0/2 > /dev/null 2>&1 || fail "shard 0/2"
+"$bin" train "${tiny[@]}" --out "$work/s" --shard 1/2 > /dev/null 2>&1 || fail "shard 1/2"
+"$bin" score --run "$work/s" > /dev/null 2>&1 || fail "score of the shards"
+cmp -s "$work/a/scores.csv" "$work/s/scores.csv" || fail "shards gave other scores than one process"
+cmp -s "$work/a/manifest.json" "$work/s/manifest.json" || fail "shards gave another manifest"
+
+# score --bank on the run's own files: the same scores and membership results.
+mkdir -p "$work/bank"
+cp "$work/a/logp.npy" "$work/a/mask.npy" "$work/a/labels.npy" "$work/bank/"
+"$bin" score --bank "$work/bank" --out "$work/bank-out" > "$work/bank.out" 2>&1 || fail "score --bank: $(tail -n 1 "$work/bank.out")"
+cmp -s "$work/a/membership.json" "$work/bank-out/membership.json" || fail "bank membership.json differs from the run's"
+cmp -s "$work/a/scores.csv" "$work/bank-out/scores.csv" || fail "bank scores.csv differs from the run's"
+[[ ! -e $work/bank/scores.csv ]] || fail "--out given, yet the bank directory was written"
+
+# score --run with another LiRA variance rewrites membership.json with it.
+"$bin" score --run "$work/a" --lira-variance global > /dev/null 2>&1 || fail "score --lira-variance global"
+grep -q '"lira_variance": "global"' "$work/a/membership.json" || fail "score --lira-variance was not applied"
+echo "membership: all checks passed"
