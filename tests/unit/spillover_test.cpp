@@ -12,9 +12,11 @@
 #include "memscope/analysis/verdict.h"
 #include "memscope/core/error.h"
 #include "memscope/core/logmath.h"
+#include "memscope/core/seeds.h"
 #include "memscope/models/gaussian.h"
 #include "memscope/models/kde.h"
 #include "memscope/plan/plan.h"
+#include "memscope/score/reliability.h"
 #include "memscope/score/uncertainty.h"
 #include "test_util.h"
 
@@ -83,6 +85,54 @@ TEST(Spillover, PlantedValuesAndTheirStandardErrors) {
   EXPECT_EQ(s.pairs[2], 2);
   EXPECT_NEAR(s.spill[2], (std::log(5.0) + std::log(2.5) - std::log(2.0)) / 2, 1e-12);
   EXPECT_EQ(s.examples_with_pairs, 2);
+}
+
+/// sd over examples of z = (S_1 - S_2) / sqrt(se_1^2 + se_2^2) between two independent banks of 40
+/// clusters of 5 examples (each example's 4 neighbours: its cluster), 5 folds x 4 repeats, with
+/// log p_m(y) = mu_y + 0.5 [y in m] + b_m,c(y) + e_m,y: the model-by-cluster effect b (sd 1) is shared
+/// by a neighbourhood, e (sd 1) is not. No spillover: S has mean 0 in both banks.
+double spill_z_sd(uint64_t seed, bool calibrate) {
+  const int64_t clusters = 40, size = 5, N = clusters * size;
+  torch::Tensor neighbours = torch::empty({N, size - 1}, torch::kInt64);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t t = 0, c = i / size; t < size - 1; ++t) neighbours[i][t] = c * size + (i % size + 1 + t) % size;
+  PlanConfig pc;
+  pc.folds = 5;
+  pc.repeats = 4;
+  const torch::Tensor mu = 10 * torch::randn({N, 1}, make_generator(seed)).to(torch::kFloat64);
+  std::vector<Spillover> banks;
+  for (uint64_t b = 0; b < 2; ++b) {
+    const Plan plan = make_kfold_plan(N, pc, seed * 10 + b + 1);
+    const torch::Tensor mask = plan.in_mask();
+    const int64_t J = mask.size(1);
+    torch::Generator g = make_generator(seed * 10 + b + 100);
+    const torch::Tensor effect = torch::randn({clusters, J}, g, torch::kFloat64).repeat_interleave(size, 0);
+    const torch::Tensor logp = mu + 0.5 * mask.to(torch::kFloat64) + effect + torch::randn({N, J}, g, torch::kFloat64);
+    std::vector<int64_t> repeats;
+    for (const Job& j : plan.jobs) repeats.push_back(j.repeat);
+    const Scores sc = compute_scores(logp, mask, repeats);
+    banks.push_back(
+        compute_spillover(logp, mask, neighbours, sc.logp_sd, sc.mem, calibrate ? repeats : std::vector<int64_t>{}));
+  }
+  std::vector<double> z;
+  for (int64_t i = 0; i < N; ++i) {
+    const double se = std::hypot(banks[0].spill_se[size_t(i)], banks[1].spill_se[size_t(i)]);
+    if (std::isfinite(se)) z.push_back((banks[0].spill[size_t(i)] - banks[1].spill[size_t(i)]) / se);
+  }
+  double ss = 0;
+  for (double v : z) ss += v * v;
+  return std::sqrt(ss / double(z.size()));
+}
+
+TEST(Spillover, ErrorBarsAreCalibratedBetweenBanksWhenNeighboursShareModels) {
+  // Treating the neighbours' terms as independent understates the spread of S about 1.6-fold here
+  // ((1 + 1/4) / ((1 + 1) / 4) = 2.5 in variance); the split-half design effect restores it.
+  for (uint64_t seed : {1, 2, 3}) {
+    const double naive = spill_z_sd(seed, false), calibrated = spill_z_sd(seed, true);
+    EXPECT_GT(naive, 1.2) << seed;
+    EXPECT_GT(calibrated, 0.8) << seed;
+    EXPECT_LT(calibrated, 1.2) << seed;
+  }
 }
 
 TEST(Spillover, ADesignWithoutModelsWhereXIsOutAndYInSaysNotEnoughModels) {

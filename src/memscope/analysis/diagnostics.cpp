@@ -76,7 +76,7 @@ void pca_leverage(const torch::Tensor& x, int64_t max_components, ExampleDiagnos
 }
 
 ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor& logp, const torch::Tensor& mask,
-                                     const Scores& s, int64_t k) {
+                                     const Scores& s, int64_t k, const std::vector<int64_t>& group_of_job) {
   const int64_t N = x.size(0);
   MEMSCOPE_CHECK(x.dim() == 2 && logp.dim() == 2 && logp.size(0) == N, "diagnostics: data ", x.sizes(), " and logp ",
                  logp.sizes(), " must be [N, D] and [N, J]");
@@ -88,15 +88,15 @@ ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor
   d.nn_dist = to_vector(nb.distance.to(torch::kFloat64).mean(1));
   d.u_rank = fractional_rank(s.logp_in);
   pca_leverage(x, kLeverageComponents, d);
-  d.spill = compute_spillover(logp, mask, d.neighbours, s.logp_sd, s.mem);
+  d.spill = compute_spillover(logp, mask, d.neighbours, s.logp_sd, s.mem, group_of_job);
   // k random other examples per example: row x + 1 + u mod N with u uniform in [0, N - 2].
   const torch::Tensor rows = torch::arange(N, torch::kInt64).unsqueeze(1);
   const torch::Tensor others = (rows + 1 + torch::randint(N - 1, {N, k}, make_generator(kControlSeed))) % N;
-  d.spill_control = compute_spillover(logp, mask, others, s.logp_sd, s.mem);
+  d.spill_control = compute_spillover(logp, mask, others, s.logp_sd, s.mem, group_of_job);
   spdlog::info(
       "diagnostics: {} neighbours per example; leverage in {} principal components ({:.0f}% of variance); "
-      "spillover for {} of {} examples",
-      k, d.leverage_components, 100 * d.leverage_variance_share, d.spill.examples_with_pairs, N);
+      "spillover for {} of {} examples (design effect of its error bars {:.2f})",
+      k, d.leverage_components, 100 * d.leverage_variance_share, d.spill.examples_with_pairs, N, d.spill.design_effect);
   return d;
 }
 

@@ -44,10 +44,11 @@ struct ExampleDiagnostics {
 };
 
 /// x: [N, D] the run's preprocessed examples; logp: [N, J] at the last epoch; mask: [N, J] bool;
-/// s: the scores of logp; k: neighbours per example. Throws ConfigError naming "neighbours" when
-/// k >= N.
+/// s: the scores of logp; k: neighbours per example; group_of_job: [J] groups of models independent of
+/// each other that calibrate the spillover's error bars (empty: none; see compute_spillover and
+/// independent_groups). Throws ConfigError naming "neighbours" when k >= N.
 ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor& logp, const torch::Tensor& mask,
-                                     const Scores& s, int64_t k);
+                                     const Scores& s, int64_t k, const std::vector<int64_t>& group_of_job = {});
 
 /// The columns of scores.csv: nn_dist, u_rank, leverage, loo_mem, spill, spill_se, spill_pairs, spill_ratio,
 /// spill_control, spill_control_se.

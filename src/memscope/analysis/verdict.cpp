@@ -157,6 +157,7 @@ Verdict judge_memorization(const Scores& s, const ExampleDiagnostics& d, const s
   j["leverage_variance_share"] = d.leverage_variance_share;
   j["n_high"] = n_high;
   j["spillover_examples"] = d.spill.examples_with_pairs;
+  j["spill_design_effect"] = num(d.spill.design_effect);
   j["spillover_high_examples"] = n_spill;
   j["regeneration_checked"] = copy_models.has_value();
   j["shares"] = {{"outlier", share_json(n_out, n_high)},

@@ -17,19 +17,27 @@ namespace memscope {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+/// Two independent halves of a plan's models ([J] bool): K-fold plans by repeat (undefined for a single
+/// repeat), subset designs by model (undefined below 4 models).
+torch::Tensor run_halves(const PlanConfig& plan, int64_t jobs) {
+  if (plan.design == Design::kSubsets) return jobs >= 4 ? halves_by_model(jobs) : torch::Tensor();
+  if (jobs % plan.folds != 0 || jobs / plan.folds < 2) return {};
+  return halves_by_repeat(job_repeats(plan, jobs));
+}
+
+}  // namespace
+
 std::optional<Reliability> run_reliability(const torch::Tensor& logp, const torch::Tensor& mask,
                                            const PlanConfig& plan) {
-  const int64_t J = logp.size(1), folds = plan.folds, repeats = J / folds;
-  if (plan.design == Design::kSubsets) {
-    if (J < 4) return std::nullopt;
-    Reliability r = split_half_reliability(logp, mask, halves_by_model(J), double(J));
-    r.unit = "models";
-    return r;
-  }
-  if (repeats < 2 || J % folds != 0) return std::nullopt;
-  std::vector<int64_t> repeat_of_job;
-  for (int64_t j = 0; j < J; ++j) repeat_of_job.push_back(j / folds);
-  return split_half_reliability(logp, mask, halves_by_repeat(repeat_of_job), double(repeats));
+  const int64_t J = logp.size(1);
+  const torch::Tensor halves = run_halves(plan, J);
+  if (!halves.defined()) return std::nullopt;
+  const bool by_model = plan.design == Design::kSubsets;
+  Reliability r = split_half_reliability(logp, mask, halves, double(by_model ? J : J / plan.folds));
+  if (by_model) r.unit = "models";
+  return r;
 }
 
 RunConfig load_run_config(const std::string& dir) {
@@ -59,7 +67,8 @@ FinishedRun load_finished_run(const std::string& dir) {
   r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
   r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, job_repeats(r.cfg.plan, r.mask.size(1)));
   r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan);
-  r.diagnostics = diagnose_examples(r.data.x, logp[logp.size(0) - 1], r.mask, r.scores, r.cfg.analysis.neighbours);
+  r.diagnostics = diagnose_examples(r.data.x, logp[logp.size(0) - 1], r.mask, r.scores, r.cfg.analysis.neighbours,
+                                    independent_groups(r.cfg.plan, r.mask.size(1)));
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
   if (fs::exists(files.membership())) r.membership = read_json_object(files.membership());
   if (fs::exists(files.scores())) {

@@ -62,7 +62,8 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
     mem[e].copy_(torch::tensor(last.mem, torch::kFloat64));
   }
   write_npy(rd.layout().mem_by_epoch(), mem);
-  const ExampleDiagnostics diag = diagnose_examples(data.x, logp[E - 1], mask, last, cfg.analysis.neighbours);
+  const ExampleDiagnostics diag =
+      diagnose_examples(data.x, logp[E - 1], mask, last, cfg.analysis.neighbours, independent_groups(cfg.plan, J));
   MembershipResult mia = membership(logp[E - 1], mask, cfg.membership);
   last.mia_risk = mia.risk;
   write_atomic(rd.layout().membership(), to_json(mia).dump(1) + "\n");

@@ -83,4 +83,14 @@ std::vector<int64_t> job_repeats(const PlanConfig& c, int64_t jobs) {
   return r;
 }
 
+std::vector<int64_t> independent_groups(const PlanConfig& c, int64_t jobs) {
+  if (c.design == Design::kSubsets) {
+    if (jobs < 2) return {};
+    std::vector<int64_t> g;
+    for (int64_t j = 0; j < jobs; ++j) g.push_back(j % std::min(jobs, kMaxGroups));
+    return g;
+  }
+  return jobs % c.folds == 0 && jobs / c.folds >= 2 ? job_repeats(c, jobs) : std::vector<int64_t>{};
+}
+
 }  // namespace memscope

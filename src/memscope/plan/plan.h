@@ -46,4 +46,10 @@ Plan make_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);
 /// The repeat of each of J jobs of design c (kfold: j / folds; subsets: j), for compute_scores.
 std::vector<int64_t> job_repeats(const PlanConfig& c, int64_t jobs);
 
+/// Groups of a plan's jobs that are independent of each other, for delete-one-group jackknives: the
+/// repeats of a K-fold plan (empty for a single repeat, whose folds depend on each other), or the
+/// models of a subsets design dealt into min(jobs, kMaxGroups) groups (empty below 2 models).
+inline constexpr int64_t kMaxGroups = 16;
+std::vector<int64_t> independent_groups(const PlanConfig& c, int64_t jobs);
+
 }  // namespace memscope
