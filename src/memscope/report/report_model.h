@@ -169,6 +169,8 @@ struct HalfPoint {
 
 /// Facts about the run.
 struct RunFacts {
+  /// An external bank (score --bank): jobs are its models, config is what was read (config.json's "bank").
+  bool bank = false;
   /// The run directory, the data's name, examples and shape of one example.
   std::string dir, data;
   int64_t n = 0;
