@@ -213,7 +213,7 @@ CLI::App* add_score(CLI::App& app, Command& cmd) {
       "score", "aggregate the finished jobs of a run (or an external bank) into scores, membership tests and a report");
   CLI::Option* score_run = score->add_option("--run", cmd.run_dir, "run directory");
   CLI::Option* score_bank =
-      score->add_option("--bank", cmd.bank_dir, "external bank: DIR with logp.npy, mask.npy[, labels.npy]");
+      score->add_option("--bank", cmd.bank_dir, "external bank: DIR with logp.npy, mask.npy[, labels.npy, images.npy]");
   score_run->excludes(score_bank);
   score->add_option("--out", cmd.bank_out, "--bank: where the results go (default: the bank directory)")
       ->needs(score_bank);

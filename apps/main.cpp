@@ -94,8 +94,13 @@ int bank_command(const memscope::cli::Command& cmd) {
   const memscope::RunLayout files(o.out);
   std::cout << "memscope: bank of " << o.examples << " examples x " << o.models << " models scored in " << o.seconds
             << " s\n"
-            << membership_lines(o.membership) << "scores: " << files.scores() << "\n"
-            << "membership: " << files.membership() << "\n";
+            << membership_lines(o.membership)
+            << (o.reliability ? memscope::reliability_sentence(*o.reliability)
+                              : memscope::unmeasured_reliability_sentence())
+            << "\nscores: " << files.scores() << "\n"
+            << "membership: " << files.membership() << "\n"
+            << (o.report_error.empty() ? "report: " + files.report() + " (numbers in summary.json)\n"
+                                       : "report: not written: " + first_line(o.report_error) + "\n");
   return 0;
 }
 

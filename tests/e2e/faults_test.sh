@@ -154,7 +154,8 @@ bank() {  # NAME: a directory with a good 4 x 2 bank (model 1 trained on example
 }
 bank_error() {  # NAME PATTERN: score --bank on WORK/NAME fails with PATTERN and writes nothing
   expect_error "bank: $1" "$2" "$work/$1" score --bank "$work/$1"
-  [[ ! -e $work/$1/scores.csv && ! -e $work/$1/membership.json ]] || fail "bank: $1: results were written"
+  [[ ! -e $work/$1/scores.csv && ! -e $work/$1/membership.json && ! -e $work/$1/report.html ]] ||
+    fail "bank: $1: results were written"
 }
 bank bank-nomask && rm "$work/bank-nomask/mask.npy"
 bank_error bank-nomask "bank-nomask/mask.npy not found"
@@ -172,6 +173,14 @@ bank bank-two && { npy_header '|u1' '(4, 2)'; printf '\x00\x01\x02\x00\x00\x01\x
 bank_error bank-two "bank-two/mask.npy holds 2 at example 1, model 0; expected 0 or 1"
 bank bank-labels && { npy_header '<f8' '(4,)'; head -c 32 /dev/zero; } > "$work/bank-labels/labels.npy"
 bank_error bank-labels "bank-labels/labels.npy has shape \[4\] of double, expected \[4\] integers"
+bank bank-imgn && { npy_header '|u1' '(3, 1, 2, 2)'; head -c 12 /dev/zero; } > "$work/bank-imgn/images.npy"
+bank_error bank-imgn "bank-imgn/images.npy has shape \[3, 1, 2, 2\], expected \[4, C, H, W\] with C = 1 or 3"
+bank bank-imgc && { npy_header '|u1' '(4, 2, 2, 2)'; head -c 32 /dev/zero; } > "$work/bank-imgc/images.npy"
+bank_error bank-imgc "bank-imgc/images.npy has shape \[4, 2, 2, 2\], expected \[4, C, H, W\] with C = 1 or 3"
+bank bank-img3 && { npy_header '|u1' '(4, 4)'; head -c 16 /dev/zero; } > "$work/bank-img3/images.npy"
+bank_error bank-img3 "bank-img3/images.npy has shape \[4, 4\], expected \[4, C, H, W\]"
+bank bank-imgv && { npy_header '<f8' '(4, 1, 1, 1)'; head -c 24 /dev/zero; printf '\x00\x00\x00\x00\x00\x00\x00\x40'; } > "$work/bank-imgv/images.npy"
+bank_error bank-imgv "bank-imgv/images.npy holds values in \[0, 2\]"
 expect_error "bank: not a directory" "none-bank is not a directory" "" score --bank "$work/none-bank"
 expect_error "score: --run and --bank" "excludes" "" score --run "$work/a" --bank "$work/b"
 expect_error "subsets: no out-models" "--subset-fraction" "$work/o3" run "${tiny[@]}" --design subsets --models 4 --subset-fraction 0.9 --out "$work/o3"
@@ -180,6 +189,7 @@ expect_error "unknown LiRA variance" "--lira-variance" "$work/o3" run "${tiny[@]
 bank bank-good
 "$bin" score --bank "$work/bank-good" > "$work/stdout" 2>&1 || fail "a good 4 x 2 bank failed: $(tail -n 1 "$work/stdout")"
 [[ -f $work/bank-good/scores.csv && -f $work/bank-good/membership.json ]] || fail "good bank: no results"
+[[ -f $work/bank-good/report.html && -f $work/bank-good/summary.json ]] || fail "good bank: no report: $(cat "$work/stdout")"
 
 # 4. Read-only and full file systems (tmpfs mounts; root or CAP_SYS_ADMIN needed).
 try_mount() {  # DIR OPTIONS

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end check of issue 15: a tiny random-subsets run (balanced: every example in exactly
 # round(M f) models), its membership tests and report section, a resume that trains nothing and
-# gives identical files, two shards that give the same scores as one process, a refused change of
-# --models, and `score --bank` on the run's own logp.npy and mask.npy giving the same results.
+# gives identical files, more models on the finished run training only the new block, two shards that
+# give the same scores as one process, and `score --bank` on the run's own logp.npy and mask.npy giving
+# the same results and a report (and on a planted bank with images, the most exposed as images).
 # Usage: membership_test.sh BUILD/memscope WORKDIR
 set -euo pipefail
 bin=$1
@@ -32,10 +33,26 @@ grep -q "0 jobs trained, 6 resumed" "$work/a2.out" || fail "resume trained again
 cmp -s "$work/scores.csv" "$work/a/scores.csv" || fail "resume changed scores.csv"
 cmp -s "$work/membership.json" "$work/a/membership.json" || fail "resume changed membership.json"
 
-# Another M is another design: refused, naming the option.
+# More models on the finished run: a new block of 2 models (every example in 1 of them) trains; the 6
+# finished jobs are kept untouched (same keys, same results) and the scores are rewritten over 8 models.
+cp -r "$work/a" "$work/a8"
+"$bin" run "${tiny[@]}" --models 8 --out "$work/a8" > "$work/a8.out" 2>&1 || fail "--models 8: $(tail -n 1 "$work/a8.out")"
+grep -q "2 jobs trained, 6 resumed" "$work/a8.out" || fail "--models 8 trained other jobs: $(grep trained "$work/a8.out")"
+for j in 0 1 2 3 4 5; do
+  cmp -s "$work/a/jobs/job-0000$j/result.json" "$work/a8/jobs/job-0000$j/result.json" || fail "job $j was touched"
+done
+keys() { grep -o '"key": "[0-9a-f]*"' "$1" | head -n 6; }
+cmp -s <(keys "$work/a/manifest.json") <(keys "$work/a8/manifest.json") || fail "the first 6 job keys changed"
+awk -F, 'NR > 1 { if ($7 != 4 || $8 != 4) exit 1 }' "$work/a8/scores.csv" || fail "8 models: not 4 in and 4 out"
+grep -q '"subset_blocks": \[' "$work/a8/config.json" || fail "config.json lacks the blocks"
+# Another subset fraction is another design: refused, naming the option.
 rc=0
-"$bin" run "${tiny[@]}" --models 8 --out "$work/a" > /dev/null 2> "$work/m.err" || rc=$?
-[[ $rc -eq 1 ]] && grep -q "plan/models" "$work/m.err" || fail "--models 8 on a 6-model run: $(cat "$work/m.err")"
+"$bin" run "${tiny[@]}" --subset-fraction 0.25 --out "$work/a" > /dev/null 2> "$work/m.err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q "plan/subset_fraction" "$work/m.err" || fail "--subset-fraction 0.25: $(cat "$work/m.err")"
+# Fewer models must end at a block's end.
+rc=0
+"$bin" run "${tiny[@]}" --models 7 --out "$work/a8" > /dev/null 2> "$work/m.err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q -- "--models" "$work/m.err" || fail "--models 7 on blocks 6, 2: $(cat "$work/m.err")"
 
 # Two shards, then score: the same scores as one process.
 "$bin" train "${tiny[@]}" --out "$work/s" --shard 0/2 > /dev/null 2>&1 || fail "shard 0/2"
@@ -52,6 +69,24 @@ cmp -s "$work/a/membership.json" "$work/bank-out/membership.json" || fail "bank 
 # A bank has no examples to measure distances on: its scores.csv stops before the run's diagnostic columns.
 cmp -s <(cut -d, -f1-11 "$work/a/scores.csv") "$work/bank-out/scores.csv" || fail "bank scores.csv differs from the run's"
 [[ ! -e $work/bank/scores.csv ]] || fail "--out given, yet the bank directory was written"
+grep -q 'id="membership"' "$work/bank-out/report.html" || fail "bank report lacks the membership section"
+grep -q 'no images.npy' "$work/bank-out/report.html" || fail "bank report without images does not say so"
+grep -q '"bank": true' "$work/bank-out/summary.json" || fail "bank summary.json does not say it is a bank"
+grep -q '^report: .*bank-out/report.html' "$work/bank.out" || fail "score --bank did not print the report"
+
+# A planted bank with images and labels: the report shows the most exposed examples as images.
+python3 "$(dirname "$0")/../../scripts/planted-bank.py" --images "$work/planted" 120 8 2 1 2 3
+"$bin" score --bank "$work/planted" > "$work/planted.out" 2>&1 || fail "planted bank: $(tail -n 1 "$work/planted.out")"
+grep -q 'id="grid-exposed"' "$work/planted/report.html" || fail "planted bank report lacks the exposed grid"
+python3 - "$work/planted/report.html" << 'EOF' || fail "planted bank report: page data"
+import json, re, sys
+page = open(sys.argv[1]).read()
+data = json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', page, re.S).group(1))
+exposed = data["grids"]["exposed"]
+assert len(exposed) == 16 and all(e["image"].startswith("data:image/png;base64,") for e in exposed), "exposed images"
+assert "chart-roc" in data["specs"] and "chart-risk" in data["specs"] and "chart-loss" not in data["specs"], "specs"
+assert len(data["neighbours"]) == 16, "neighbours of the top examples"
+EOF
 
 # score --run with another LiRA variance rewrites membership.json with it.
 "$bin" score --run "$work/a" --lira-variance global > /dev/null 2>&1 || fail "score --lira-variance global"

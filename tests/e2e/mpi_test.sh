@@ -36,6 +36,18 @@ assert worst < 1e-2, f"max |mem difference| {worst}"
 print(f"mpi: default groups, max |mem difference| vs one process {worst:.2e}")
 PY
 
+# A subsets run given more models under MPI: the ranks train only the new block, and the scores equal those of
+# one process extending the same run.
+sub=("${opts[@]}" --design subsets --epochs 2)
+"$bin" run "${sub[@]}" --models 4 --out "$work/sub" > "$work/sub.out" 2>&1 || fail "subsets run: $(tail -1 "$work/sub.out")"
+cp -r "$work/sub" "$work/sub-mpi"
+"$bin" run "${sub[@]}" --models 6 --out "$work/sub" > "$work/sub6.out" 2>&1 || fail "6 models: $(tail -1 "$work/sub6.out")"
+"${mpi[@]}" -np 2 "$bin" run "${sub[@]}" --models 6 --out "$work/sub-mpi" > "$work/sub-mpi.out" 2>&1 ||
+  fail "mpirun -np 2 with more models: $(tail -3 "$work/sub-mpi.out")"
+grep -q "resume: 4 of 6 jobs already finished" "$work/sub-mpi.out" || fail "MPI ranks did not keep the 4 finished jobs"
+cmp "$work/sub/scores.csv" "$work/sub-mpi/scores.csv" || fail "more models under MPI: other scores than one process"
+echo "mpi: more models on a subsets run under 2 ranks give the scores of one process"
+
 # A rank that fails ends the whole job with its one-line error, never a hang.
 if timeout 120 "${mpi[@]}" -np 2 "$bin" run "${opts[@]}" --folds 0 --out "$work/bad" > "$work/bad.out" 2>&1; then
   fail "a bad option under mpirun exited 0"

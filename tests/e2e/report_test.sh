@@ -37,4 +37,22 @@ grep -q 'run&lt;b&gt;bold&lt;/b&gt;&amp;' "$work/dom.html" || fail "the run path
 if grep -q '<b>bold</b>' "$work/dom.html"; then fail "markup from the path was interpreted"; fi
 "${chrome[@]}" --window-size=1300,2600 --screenshot="$artifacts/report.png" "file://$work/report.html" 2>> "$work/chromium.log" || true
 [[ -s "$artifacts/report.png" ]] || fail "no screenshot"
-echo "report test passed; screenshot: $artifacts/report.png"
+
+# The report of an external bank (score --bank) with images and labels, and of one without images: no
+# error, every chart drawn (no training curves: a bank has none).
+python3 "$(dirname "$0")/../../scripts/planted-bank.py" --images "$work/bank" 200 8
+"$bin" score --bank "$work/bank" > "$work/bank.out" 2>&1 || fail "score --bank: $(tail -n 1 "$work/bank.out")"
+python3 "$(dirname "$0")/../../scripts/planted-bank.py" "$work/bank-plain" 200 8
+"$bin" score --bank "$work/bank-plain" > "$work/bank-plain.out" 2>&1 || fail "score --bank: $(tail -n 1 "$work/bank-plain.out")"
+for b in bank bank-plain; do
+  "${chrome[@]}" --dump-dom "file://$work/$b/report.html" > "$work/$b-dom.html" 2>> "$work/chromium.log" || true
+  body=$(grep -o '<body[^>]*>' "$work/$b-dom.html" | head -1)
+  echo "$b body: $body"
+  [[ $body == *'data-status="done"'* && $body == *'data-errors="0"'* ]] || fail "$b report: $body"
+  charts=$(sed -E 's/.*data-charts="([0-9]+)".*/\1/' <<< "$body")
+  rendered=$(sed -E 's/.*data-rendered="([0-9]+)".*/\1/' <<< "$body")
+  [[ $charts -ge 6 && $charts == "$rendered" ]] || fail "$b report: $rendered of $charts charts rendered"
+done
+"${chrome[@]}" --window-size=1300,2600 --screenshot="$artifacts/bank-report.png" "file://$work/bank/report.html" \
+  2>> "$work/chromium.log" || true
+echo "report test passed; screenshots: $artifacts/report.png, $artifacts/bank-report.png"

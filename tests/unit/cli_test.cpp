@@ -129,6 +129,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
   c.progress = ProgressMode::kNone;
   c.train.lr = 0.25;
   c.plan.design = Design::kSubsets;
+  c.plan.subset_blocks = {16};  // one block of the 16 models
   c.membership.lira_variance = LiraVariance::kGlobal;
   const nlohmann::json j = to_json(c);
   std::vector<std::string> args = {"run"};
@@ -151,7 +152,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 34);
+  EXPECT_EQ(options, 35);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;
@@ -170,6 +171,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
   EXPECT_EQ(in_identity, identity + 2);  // + model.decoder and plan.design, set to non-default values
   EXPECT_EQ(id.at("plan").at("design"), "subsets");
   EXPECT_FALSE(id.at("plan").contains("repeats"));
+  EXPECT_FALSE(id.at("plan").contains("subset_blocks"));
   EXPECT_FALSE(id.contains("threads"));
 }
 

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "memscope/core/error.h"
+#include "memscope/core/seeds.h"
 
 using namespace memscope;
 
@@ -100,4 +102,82 @@ TEST(Plan, SubsetsRefuseFractionsWithoutInOrOutModels) {
   EXPECT_THROW(make_plan(10, c, 0), ConfigError);
   c.subset_fraction = 0.5;
   EXPECT_NO_THROW(make_plan(10, c, 0));
+}
+
+namespace {
+
+/// The subsets design as it was before blocks (one balanced draw over all M models), as a reference:
+/// runs made then must keep their masks.
+torch::Tensor single_draw_mask(int64_t n, int64_t M, double f, uint64_t root_seed) {
+  std::vector<torch::Tensor> draws;
+  for (int64_t m = 0; m < M; ++m)
+    draws.push_back(
+        torch::rand({n}, make_generator(derive_seed(root_seed, SeedTag::kSubset, {uint64_t(m)})), torch::kFloat64));
+  const torch::Tensor order = torch::stack(draws).argsort(int64_t{0});
+  torch::Tensor mask = torch::zeros({n, M}, torch::kBool);
+  const int64_t k = int64_t(std::llround(double(M) * f));
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t i = 0; i < n; ++i) mask[i][order[r][i].item<int64_t>()] = true;
+  return mask;
+}
+
+}  // namespace
+
+TEST(Plan, SubsetBlocksKeepEveryEarlierJobAndBalanceEachBlock) {
+  PlanConfig c;
+  c.design = Design::kSubsets;
+  c.models = 6;
+  const int64_t n = 301;
+  const Plan one = make_plan(n, c, 5);
+  // One block is the design of runs made before blocks existed, mask for mask.
+  EXPECT_TRUE(one.in_mask().equal(single_draw_mask(n, 6, 0.5, 5)));
+  c.models = 9;
+  c.subset_blocks = {6, 3};
+  const Plan two = make_plan(n, c, 5);
+  ASSERT_EQ(two.jobs.size(), 9u);
+  for (size_t m = 0; m < 6; ++m) {
+    EXPECT_EQ(two.jobs[m].train, one.jobs[m].train);
+    EXPECT_EQ(two.jobs[m].seed, one.jobs[m].seed);
+  }
+  const torch::Tensor mask = two.in_mask().to(torch::kInt64);
+  // Every example in 3 of the first block and round(1.5) = 2 of the second: balanced overall too.
+  EXPECT_TRUE(mask.slice(1, 0, 6).sum(1).eq(3).all().item<bool>());
+  EXPECT_TRUE(mask.slice(1, 6, 9).sum(1).eq(2).all().item<bool>());
+  EXPECT_NE(two.jobs[6].seed, two.jobs[7].seed);
+  EXPECT_EQ(two.jobs[8].repeat, 8);
+  // A block of one model cannot hold every example in and out.
+  c.models = 7;
+  c.subset_blocks = {6, 1};
+  EXPECT_THROW(make_plan(n, c, 5), ConfigError);
+  c.subset_blocks = {6, 2};  // sums to 8, not 7
+  EXPECT_THROW(make_plan(n, c, 5), ConfigError);
+}
+
+TEST(Plan, SubsetBlocksFollowTheRunDirectory) {
+  PlanConfig c;
+  c.design = Design::kSubsets;
+  c.models = 8;
+  EXPECT_EQ(resolve_subset_blocks(c, {}), (std::vector<int64_t>{8}));         // a new run
+  EXPECT_EQ(resolve_subset_blocks(c, {6}), (std::vector<int64_t>{6, 2}));     // more models: a new block
+  EXPECT_EQ(resolve_subset_blocks(c, {6, 2}), (std::vector<int64_t>{6, 2}));  // the same run again
+  c.models = 6;
+  EXPECT_EQ(resolve_subset_blocks(c, {6, 2}), (std::vector<int64_t>{6}));  // fewer, at a block's end
+  c.models = 12;
+  EXPECT_EQ(resolve_subset_blocks(c, {6, 2}), (std::vector<int64_t>{6, 2, 4}));
+  c.models = 7;
+  EXPECT_THROW(resolve_subset_blocks(c, {6, 2}), ConfigError);  // cuts the second block
+  c.subset_blocks = {4, 3};                                     // explicit blocks win
+  EXPECT_EQ(resolve_subset_blocks(c, {6, 2}), (std::vector<int64_t>{4, 3}));
+}
+
+TEST(Plan, OnlyTheFirstSubsetBlockIsPartOfTheRunIdentity) {
+  RunConfig a, b;
+  a.plan.design = b.plan.design = Design::kSubsets;
+  a.plan.models = 6;
+  b.plan.models = 8;
+  b.plan.subset_blocks = {6, 2};
+  EXPECT_EQ(identity_json(a), identity_json(b));
+  EXPECT_EQ(identity_json(a)["plan"]["models"], 6);
+  b.plan.subset_blocks = {8};
+  EXPECT_NE(identity_json(a), identity_json(b));
 }

@@ -472,3 +472,35 @@ TEST(ReportModel, ExposedTiesAreBrokenByM) {
   const ReportModel m = build_report(in, {0.95, 2, 100});
   EXPECT_EQ(rows_of(m.membership->exposed), (std::vector<int64_t>{11, 10}));
 }
+
+TEST(ReportModel, BankReportLeavesOutWhatNeedsARun) {
+  ReportInput in = planted();
+  in.bank = true;
+  in.config = json::parse(R"({"memscope_version": "9.9.9", "bank": {"logp.npy": "[20, 3]", "labels.npy": true}})");
+  in.data.x = torch::zeros({kN, 0});  // no images.npy: no distances, no neighbours
+  in.data.shape = {};
+  for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(1 - double(i) / 40);
+  in.membership = json::parse(R"({"models": 3, "lira_variance": "per-example", "rmia_gamma": 1,
+    "risk_attack": "lira-online", "attacks": []})");
+  const ReportModel m = build_report(in, {0.95, 4, 100});
+  EXPECT_TRUE(m.run.bank);
+  EXPECT_EQ(m.run.jobs, 3);  // the mask's models, not config.json's jobs
+  EXPECT_EQ(m.run.config["logp.npy"], "[20, 3]");
+  EXPECT_TRUE(m.losses.empty());
+  EXPECT_TRUE(m.neighbours.empty());
+  EXPECT_FALSE(m.memorization_check);
+  ASSERT_TRUE(m.membership);
+  EXPECT_EQ(m.membership->exposed.size(), 4u);
+  EXPECT_TRUE(m.membership->exposed[0].image.empty());
+  const std::string html = render_html(m, {"", "", ""});
+  EXPECT_NE(html.find("<h2>Bank</h2>"), std::string::npos);
+  EXPECT_NE(html.find("the bank has no images.npy"), std::string::npos);
+  EXPECT_NE(html.find("a bank has no models to sample"), std::string::npos);
+  EXPECT_NE(html.find("id=\"membership\""), std::string::npos);
+  EXPECT_EQ(html.find("id=\"chart-loss\""), std::string::npos);
+  const json page = page_data(html);
+  EXPECT_FALSE(page["specs"].contains("chart-loss"));
+  EXPECT_TRUE(page["specs"].contains("chart-roc"));
+  EXPECT_TRUE(page["neighbours"].empty());
+  EXPECT_EQ(summary_json(m)["run"]["bank"], true);
+}

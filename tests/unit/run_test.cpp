@@ -109,6 +109,46 @@ TEST(Run, MoreRepeatsOnAFinishedRunTrainOnlyTheNewJobs) {
   EXPECT_EQ(read_npy(c.out + "/mask.npy").size(1), 8);
 }
 
+TEST(Run, MoreModelsOnAFinishedSubsetsRunTrainOnlyTheNewJobs) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir, 64);
+  c.plan.design = Design::kSubsets;
+  c.plan.models = 4;
+  c.train.epochs = 1;
+  c.eval.eval_every = 0;
+  c.train.group_size = 1;
+  run(c);
+  const torch::Tensor mask4 = read_npy(c.out + "/mask.npy");
+  const std::string result1 = read_file(c.out + "/jobs/job-00001/result.json");
+  const torch::Tensor logp1 = read_npy(c.out + "/jobs/job-00001/logp.npy");
+  const std::string scores4 = read_file(c.out + "/scores.csv");
+  c.plan.models = 6;  // a new block of 2 models, each example in 1 of them
+  const RunOutcome more = run(c);
+  EXPECT_EQ(more.jobs_total, 6);
+  EXPECT_EQ(more.jobs_skipped, 4);
+  EXPECT_EQ(more.jobs_trained, 2);
+  const torch::Tensor mask6 = read_npy(c.out + "/mask.npy");
+  ASSERT_EQ(mask6.size(1), 6);
+  EXPECT_TRUE(mask6.slice(1, 0, 4).equal(mask4));
+  EXPECT_TRUE(mask6.slice(1, 4, 6).to(torch::kInt64).sum(1).eq(1).all().item<bool>());
+  EXPECT_EQ(read_file(c.out + "/jobs/job-00001/result.json"), result1);  // untouched
+  EXPECT_TRUE(torch::equal(logp1, read_npy(c.out + "/jobs/job-00001/logp.npy")));
+  EXPECT_EQ(more.scores.n_in[0], 3);
+  EXPECT_EQ(more.scores.n_out[0], 3);
+  EXPECT_NE(read_file(c.out + "/scores.csv"), scores4);
+  const nlohmann::json config = read_json_object(c.out + "/config.json");
+  EXPECT_EQ(config["config"]["plan"]["subset_blocks"], nlohmann::json({4, 2}));
+  EXPECT_EQ(config["identity"]["plan"]["models"], 4);
+  // Scoring the directory again rebuilds the same two-block plan from config.json.
+  const RunOutcome scored = score_run(c.out);
+  EXPECT_TRUE(scored.missing.empty());
+  EXPECT_EQ(scored.scores.mem, more.scores.mem);
+  // The same options again train nothing; a model count inside the second block is refused.
+  EXPECT_EQ(run(c).jobs_trained, 0);
+  c.plan.models = 5;
+  EXPECT_THROW(run(c), ConfigError);
+}
+
 TEST(Run, UntilReliabilityAddsRepeatsUntilTheTargetOrTheCap) {
   const std::string dir = test::scratch_dir();
   RunConfig c = tiny_run(dir);

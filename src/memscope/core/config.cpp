@@ -241,9 +241,12 @@ std::string flag_of(const std::string& key) {
   return flag;
 }
 
-nlohmann::json identity_json(const RunConfig& c) {
+nlohmann::json identity_json(const RunConfig& c_in) {
   const RunConfig defaults;
   nlohmann::json j = nlohmann::json::object(), d = to_json(defaults);
+  // subsets: the first block decides the identity (see the option table); more blocks only add jobs.
+  RunConfig c = c_in;
+  if (c.plan.design == Design::kSubsets && !c.plan.subset_blocks.empty()) c.plan.models = c.plan.subset_blocks[0];
   for_each_option(c, [&](const OptionSpec& o, const auto& field) {
     const nlohmann::json v = json_value(field);
     const bool set = o.section[0] ? d[o.section][o.name] != v : d[o.name] != v;
@@ -311,10 +314,17 @@ void validate_choices(const RunConfig& c) {
   MEMSCOPE_CHECK_KEY(folder || (crop.empty() && c.data.resize == 0), crop.empty() ? "resize" : "crop",
                      "applies to images:DIR and celeba:DIR only, not '", to_string(c.data.source), "'");
   if (c.plan.design == Design::kSubsets) {
-    const double in = std::round(double(c.plan.models) * c.plan.subset_fraction);
-    MEMSCOPE_CHECK_KEY(in >= 1 && in <= double(c.plan.models - 1), "subset_fraction", c.plan.subset_fraction, " of ",
-                       c.plan.models, " models puts every example in ", in,
-                       " of them; every example needs in- and out-models");
+    const std::vector<int64_t>& blocks = c.plan.subset_blocks;
+    int64_t sum = 0;
+    for (int64_t b : blocks) sum += b;
+    MEMSCOPE_CHECK_KEY(blocks.empty() || sum == c.plan.models, "subset_blocks", "sum to ", sum, ", but models is ",
+                       c.plan.models);
+    for (int64_t b : blocks.empty() ? std::vector<int64_t>{c.plan.models} : blocks) {
+      const double in = std::round(double(b) * c.plan.subset_fraction);
+      MEMSCOPE_CHECK_KEY(in >= 1 && in <= double(b - 1), blocks.size() > 1 ? "subset_blocks" : "subset_fraction",
+                         c.plan.subset_fraction, " of ", b, " models", blocks.size() > 1 ? " (a block)" : "",
+                         " puts every example in ", in, " of them; every example needs in- and out-models");
+    }
     MEMSCOPE_CHECK_KEY(c.plan.until_reliability == 0, "until_reliability", "adds repeats of the kfold design only");
   }
   MEMSCOPE_CHECK_KEY(std::isfinite(c.model.ridge), "ridge", "must be >= 0, got ", c.model.ridge);

@@ -118,6 +118,10 @@ struct PlanConfig {
   int64_t models = 16;
   /// subsets: the fraction f of models that train on each example (round(M f) of them).
   double subset_fraction = 0.5;
+  /// subsets: the sizes of the design's blocks of models, in order, summing to models; each block is balanced
+  /// within itself (every example in round(size f) of its models). Empty: one block of models. A run directory
+  /// keeps its blocks: more models on a finished run add a block, so its jobs are kept (make_subsets_plan).
+  std::vector<int64_t> subset_blocks;
 };
 
 struct EvalConfig {

@@ -136,8 +136,15 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(
       OptionSpec{"max_repeats", "plan", "max_repeats", "the most repeats --until-reliability adds up to", S::kRun, {1}},
       c.plan.max_repeats);
-  // The subsets of a balanced design depend on M, so M is part of the identity.
+  // The subsets of a balanced block depend on its size, so the first block's size is part of the identity
+  // (identity_json puts it in place of M: a run of one block has M there, as before blocks existed); the
+  // blocks after it add models whose jobs' keys hold their training sets, so they are not (as repeats).
   visit(OptionSpec{"models", "plan", "models", "subsets: models M", S::kIdentityWhenSet, {2}}, c.plan.models);
+  visit(OptionSpec{"subset_blocks", "plan", "subset_blocks",
+                   "subsets: sizes of the blocks of models, each balanced within itself, summing to M (default: "
+                   "one block; a finished run keeps its blocks and more models add one)",
+                   S::kRun},
+        c.plan.subset_blocks);
   visit(OptionSpec{"subset_fraction",
                    "plan",
                    "subset_fraction",

@@ -5,8 +5,12 @@
 
 #include "memscope/core/error.h"
 #include "memscope/core/threads.h"
+#include "memscope/core/version.h"
+#include "memscope/data/image_sources.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"
+#include "memscope/pipeline/finished_run.h"
+#include "memscope/pipeline/report_run.h"
 #include "memscope/pipeline/run_layout.h"
 
 namespace memscope {
@@ -60,9 +64,76 @@ torch::Tensor checked_mask(const std::string& path, const torch::Tensor& m, int6
   return mask;
 }
 
+/// [N] int64 labels from labels.npy l, checked against N.
+torch::Tensor checked_labels(const std::string& path, const torch::Tensor& l, int64_t N) {
+  MEMSCOPE_CHECK(l.dim() == 1 && l.size(0) == N && !l.is_floating_point() && l.scalar_type() != torch::kBool,
+                 "bank: ", path, " has shape ", shape_of(l), " of ", l.dtype(), ", expected [", N,
+                 "] integers as logp.npy");
+  return l.to(torch::kInt64);
+}
+
+/// The examples of a bank: images.npy a ([N, C, H, W], C = 1 or 3) flattened to [N, C H W] float32 in [0, 1],
+/// or [N, 0] without images (a undefined).
+Dataset bank_examples(const std::string& dir, const std::string& path, const torch::Tensor& a, int64_t N,
+                      const torch::Tensor& labels) {
+  Dataset d;
+  d.index = torch::arange(N, torch::kInt64);
+  d.label = labels;
+  d.name = "bank " + dir;
+  if (!a.defined()) {
+    d.x = torch::zeros({N, 0});
+    return d;
+  }
+  MEMSCOPE_CHECK(
+      a.dim() == 4 && a.size(0) == N && (a.size(1) == 1 || a.size(1) == 3) && a.size(2) >= 1 && a.size(3) >= 1,
+      "bank: ", path, " has shape ", shape_of(a), ", expected [", N, ", C, H, W] with C = 1 or 3 (", N,
+      " examples as logp.npy)");
+  const Images im = images_from_array(a, path);
+  const torch::Tensor px =
+      im.pixels.scalar_type() == torch::kUInt8 ? im.pixels.to(torch::kFloat32) / 255.0f : im.pixels.to(torch::kFloat32);
+  d.x = px.reshape({N, -1}).contiguous();
+  d.shape = {a.size(1), a.size(2), a.size(3)};
+  d.name += " (images.npy)";
+  return d;
+}
+
+/// The bank's report as HTML and summary.json text (nothing written). lp: logp.npy as read, [E, N, J] or
+/// [N, J]; mask: [N, J] bool.
+std::pair<std::string, std::string> bank_report(const BankOutcome& o, const Dataset& data, const torch::Tensor& lp,
+                                                const torch::Tensor& mask, const ReportOptions& opt,
+                                                const std::string& assets) {
+  ReportInput in;
+  in.run_dir = o.dir;
+  in.bank = true;
+  in.data = data;
+  in.images = data.shape.size() == 3 && data.shape[1] > 1;
+  in.scores = o.scores;
+  in.mask = mask;
+  in.reliability = o.reliability;
+  in.membership = to_json(o.membership);
+  // M at every epoch of logp.npy (numbered 1..E) when every epoch is finite; the last only otherwise.
+  const int64_t E = lp.dim() == 3 ? lp.size(0) : 1;
+  const bool by_epoch = E > 1 && torch::isfinite(lp).all().item<bool>();
+  in.mem_by_epoch = torch::empty({by_epoch ? E : 1, o.examples}, torch::kFloat64);
+  for (int64_t e = 0; e < in.mem_by_epoch.size(0); ++e) {
+    in.epochs.push_back(by_epoch ? e + 1 : E);
+    const std::vector<double> mem = by_epoch ? compute_scores(lp[e].to(torch::kFloat64), mask).mem : o.scores.mem;
+    in.mem_by_epoch[e].copy_(torch::tensor(mem, torch::kFloat64));
+  }
+  const nlohmann::json read = {{"logp.npy", shape_of(lp)},
+                               {"mask.npy", shape_of(mask)},
+                               {"labels.npy", o.labels},
+                               {"images.npy", o.images ? nlohmann::json(data.shape) : nlohmann::json(false)},
+                               {"lira_variance", in.membership.value("lira_variance", "")},
+                               {"rmia_gamma", in.membership.value("rmia_gamma", 1.0)}};
+  in.config = {{"memscope_version", kVersion}, {"bank", read}};
+  return render_report(build_report(in, opt), assets);
+}
+
 }  // namespace
 
-BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const MembershipConfig& c) {
+BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const MembershipConfig& c,
+                       const ReportOptions& report, const std::string& assets) {
   const auto t0 = std::chrono::steady_clock::now();
   set_threads(resolve_threads(0));
   const RunLayout in(dir);
@@ -77,23 +148,34 @@ BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const
   o.epochs = raw.dim() == 3 ? raw.size(0) : 1;
   o.examples = logp.size(0), o.models = logp.size(1);
   const torch::Tensor mask = checked_mask(in.mask(), read_npy(in.mask()), o.examples, o.models);
-  torch::Tensor labels = torch::full({o.examples}, -1, torch::kInt64);
-  if (fs::exists(in.labels())) {
-    const torch::Tensor l = read_npy(in.labels());
-    MEMSCOPE_CHECK(l.dim() == 1 && l.size(0) == o.examples && !l.is_floating_point() && l.scalar_type() != torch::kBool,
-                   "bank: ", in.labels(), " has shape ", shape_of(l), " of ", l.dtype(), ", expected [", o.examples,
-                   "] integers");
-    labels = l.to(torch::kInt64);
-  }
+  o.labels = fs::exists(in.labels());
+  const torch::Tensor labels = o.labels ? checked_labels(in.labels(), read_npy(in.labels()), o.examples)
+                                        : torch::full({o.examples}, -1, torch::kInt64);
+  o.images = fs::exists(in.images());
+  const Dataset data =
+      bank_examples(dir, in.images(), o.images ? read_npy(in.images()) : torch::Tensor(), o.examples, labels);
   o.scores = compute_scores(logp, mask);
   o.membership = membership(logp, mask, c);
   o.scores.mia_risk = o.membership.risk;
+  PlanConfig independent;
+  independent.design = Design::kSubsets;  // reliability by model: the models are independent draws
+  o.reliability = run_reliability(logp, mask, independent);
+  std::pair<std::string, std::string> page;
+  try {
+    page = bank_report(o, data, raw, mask, report, assets);
+  } catch (const Error& e) {
+    o.report_error = e.what();
+  }
   const RunLayout files(o.out);
   std::error_code ec;
   fs::create_directories(o.out, ec);
   MEMSCOPE_CHECK(!ec, "bank: cannot create ", o.out, ": ", ec.message());
-  write_scores_csv(files.scores(), torch::arange(o.examples, torch::kInt64), labels, o.scores);
+  write_scores_csv(files.scores(), data.index, labels, o.scores);
   write_atomic(files.membership(), to_json(o.membership).dump(1) + "\n");
+  if (o.report_error.empty()) {
+    write_atomic(files.report(), page.first);
+    write_atomic(files.summary(), page.second);
+  }
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;
 }

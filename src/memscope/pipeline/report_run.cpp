@@ -90,20 +90,24 @@ std::string default_asset_dir() {
   return env && *env ? env : MEMSCOPE_ASSET_DIR;
 }
 
+std::pair<std::string, std::string> render_report(const ReportModel& m, const std::string& asset_dir) {
+  const std::string assets = asset_dir.empty() ? default_asset_dir() : asset_dir;
+  const std::string html = render_html(
+      m, {read_asset(assets, "vega/build/vega.min.js"), read_asset(assets, "vega-lite/build/vega-lite.min.js"),
+          read_asset(assets, "vega-embed/build/vega-embed.min.js")});
+  return {html, summary_json(m).dump(2) + "\n"};
+}
+
 json write_report(const ReportConfig& c) {
   const std::string& dir = c.run_dir;
   spdlog::info("report: reading {}", dir);
   const ReportModel m = build_report(load_report_input(dir), {c.high_quantile, c.grid, c.max_rows});
-  const json summary = summary_json(m);
-  const std::string assets = c.asset_dir.empty() ? default_asset_dir() : c.asset_dir;
-  const std::string html = render_html(
-      m, {read_asset(assets, "vega/build/vega.min.js"), read_asset(assets, "vega-lite/build/vega-lite.min.js"),
-          read_asset(assets, "vega-embed/build/vega-embed.min.js")});
+  const auto [html, summary] = render_report(m, c.asset_dir);
   const RunLayout files(dir);
   write_atomic(files.report(), html);
-  write_atomic(files.summary(), summary.dump(2) + "\n");
+  write_atomic(files.summary(), summary);
   spdlog::info("report: {} ({:.1f} MB)", files.report(), html.size() / 1e6);
-  return summary;
+  return json::parse(summary);
 }
 
 }  // namespace memscope

@@ -3,6 +3,7 @@
 // writes report.html and summary.json into it.
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,12 @@ struct ReportConfig {
 /// naming the file when one is malformed), and samples job 0's model for the nearest-neighbour
 /// ratio when it has saved weights and can sample. Returns the summary.
 nlohmann::json write_report(const ReportConfig& c);
+
+struct ReportModel;
+
+/// The page of a built report (report/html.h) with vega, vega-lite and vega-embed from asset_dir (empty:
+/// default_asset_dir()), and its summary.json text; throws memscope::Error naming a missing asset. Writes nothing.
+std::pair<std::string, std::string> render_report(const ReportModel& m, const std::string& asset_dir);
 
 /// $MEMSCOPE_ASSETS, or report/node_modules of the source tree memscope was built from.
 std::string default_asset_dir();

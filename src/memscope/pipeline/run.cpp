@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include <spdlog/spdlog.h>
@@ -122,13 +123,33 @@ void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model
       r.eval_seconds);
 }
 
+/// cfg with the blocks of a subsets design resolved against those of the run directory it continues (a new
+/// run: one block of M), so that more models on a finished run add a block and keep every finished job.
+RunConfig with_subset_blocks(RunConfig cfg) {
+  if (cfg.plan.design != Design::kSubsets) return cfg;
+  std::vector<int64_t> existing;
+  if (std::filesystem::exists(RunLayout(cfg.out).config())) {
+    try {
+      const RunConfig stored = load_run_config(cfg.out);
+      if (stored.plan.design == Design::kSubsets)
+        existing =
+            stored.plan.subset_blocks.empty() ? std::vector<int64_t>{stored.plan.models} : stored.plan.subset_blocks;
+    } catch (const Error&) {
+      // Not a readable run: RunDir says what is wrong with the directory.
+    }
+  }
+  cfg.plan.subset_blocks = resolve_subset_blocks(cfg.plan, existing);
+  validate(cfg);
+  return cfg;
+}
+
 }  // namespace
 
 /// The plan of cfg, run (or resumed) once.
 static RunOutcome run_plan(const RunConfig& cfg_in) {
   const auto t0 = std::chrono::steady_clock::now();
   validate(cfg_in);
-  const RunConfig cfg = resolved(cfg_in);
+  const RunConfig cfg = with_subset_blocks(resolved(cfg_in));
 
   Dataset data = load_dataset(cfg.data, cfg.seed);
   spdlog::info("data: {} examples of shape {}x{}x{} from {}", data.size(), data.shape[0], data.shape[1], data.shape[2],

@@ -44,21 +44,31 @@ Plan make_kfold_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
 }
 
 Plan make_subsets_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
-  const int64_t M = c.models, k = int64_t(std::llround(double(M) * c.subset_fraction));
+  const std::vector<int64_t> blocks = c.subset_blocks.empty() ? std::vector<int64_t>{c.models} : c.subset_blocks;
+  int64_t M = 0;
+  for (int64_t b : blocks) M += b;
+  MEMSCOPE_CHECK_KEY(M == c.models, "subset_blocks", "sum to ", M, ", but models is ", c.models);
   MEMSCOPE_CHECK_KEY(M >= 2, "models", "must be >= 2, got ", M);
-  MEMSCOPE_CHECK_KEY(k >= 1 && k < M, "subset_fraction", c.subset_fraction, " of ", M, " models puts every example in ",
-                     k, " of them; every example needs in- and out-models");
   MEMSCOPE_CHECK_KEY(n >= 1, "limit", "the subsets design needs examples");
-  std::vector<torch::Tensor> draws;
-  for (int64_t m = 0; m < M; ++m)
-    draws.push_back(
-        torch::rand({n}, make_generator(derive_seed(root_seed, SeedTag::kSubset, {uint64_t(m)})), torch::kFloat64));
-  // [M, N]: order[r][i] is the model with the r-th smallest draw for example i.
-  const torch::Tensor order = torch::stack(draws).argsort(int64_t{0}).contiguous();
-  auto o = order.accessor<int64_t, 2>();
+  // in[m][i]: model m trains on example i.
   std::vector<std::vector<char>> in(size_t(M), std::vector<char>(size_t(n), 0));
-  for (int64_t r = 0; r < k; ++r)
-    for (int64_t i = 0; i < n; ++i) in[size_t(o[r][i])][size_t(i)] = 1;
+  int64_t first = 0;
+  for (int64_t B : blocks) {
+    const int64_t k = int64_t(std::llround(double(B) * c.subset_fraction));
+    MEMSCOPE_CHECK_KEY(k >= 1 && k<B, blocks.size()> 1 ? "subset_blocks" : "subset_fraction", c.subset_fraction, " of ",
+                       B, " models", blocks.size() > 1 ? str(" (models ", first, " to ", first + B - 1, ")") : "",
+                       " puts every example in ", k, " of them; every example needs in- and out-models");
+    std::vector<torch::Tensor> draws;
+    for (int64_t m = first; m < first + B; ++m)
+      draws.push_back(
+          torch::rand({n}, make_generator(derive_seed(root_seed, SeedTag::kSubset, {uint64_t(m)})), torch::kFloat64));
+    // [B, N]: order[r][i] is the model of the block (0..B-1) with the r-th smallest draw for example i.
+    const torch::Tensor order = torch::stack(draws).argsort(int64_t{0}).contiguous();
+    auto o = order.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t i = 0; i < n; ++i) in[size_t(first + o[r][i])][size_t(i)] = 1;
+    first += B;
+  }
   Plan plan;
   plan.n = n;
   for (int64_t m = 0; m < M; ++m) {
@@ -71,6 +81,28 @@ Plan make_subsets_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {
     plan.jobs.push_back(std::move(job));
   }
   return plan;
+}
+
+std::vector<int64_t> resolve_subset_blocks(const PlanConfig& requested, const std::vector<int64_t>& existing) {
+  if (!requested.subset_blocks.empty()) return requested.subset_blocks;
+  if (existing.empty()) return {requested.models};
+  std::vector<int64_t> blocks;
+  int64_t sum = 0;
+  for (int64_t b : existing) {
+    if (sum == requested.models) return blocks;
+    sum += b;
+    blocks.push_back(b);
+  }
+  if (sum == requested.models) return blocks;
+  if (sum < requested.models) {
+    blocks.push_back(requested.models - sum);
+    return blocks;
+  }
+  std::string ends;
+  sum = 0;
+  for (int64_t b : existing) ends += str(ends.empty() ? "" : ", ", sum += b);
+  throw ConfigError("models", str(requested.models, " models cut a block of the run's design (its blocks end at ", ends,
+                                  " models); keep fewer models only at a block's end"));
 }
 
 Plan make_plan(int64_t n, const PlanConfig& c, uint64_t root_seed) {

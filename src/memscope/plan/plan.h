@@ -35,10 +35,19 @@ struct Plan {
 /// but fold k. Throws when K > n.
 Plan make_kfold_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);
 
-/// Random-subset plan of M = c.models models over n examples, balanced as in the LiRA experiments:
-/// every model m draws u_m ~ U(0, 1)^n from its own stream below root_seed, and example i trains the
-/// round(M f) models with the smallest u_m[i], f = c.subset_fraction. Throws unless 1 <= round(M f) < M.
+/// Random-subset plan of M = c.models models over n examples, balanced as in the LiRA experiments, block
+/// by block (c.subset_blocks; empty: one block of M): every model m draws u_m ~ U(0, 1)^n from its own
+/// stream below root_seed, and example i trains the round(B f) models of each block (B models) with the
+/// smallest u_m[i], f = c.subset_fraction. So a block's masks and seeds depend on nothing after it: the
+/// plan of blocks {6} is the first 6 jobs of the plan of blocks {6, 2}, byte for byte. Throws unless
+/// 1 <= round(B f) < B for every block and the blocks sum to M.
 Plan make_subsets_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);
+
+/// The blocks of a subsets design of requested.models models on a run directory whose plan has the blocks
+/// `existing` (empty: a new run). Explicit requested.subset_blocks win; otherwise the existing blocks are
+/// kept and more models add one block of the rest (fewer models keep the blocks up to that many, which must
+/// end at a block boundary; ConfigError naming "models" otherwise).
+std::vector<int64_t> resolve_subset_blocks(const PlanConfig& requested, const std::vector<int64_t>& existing);
 
 /// The plan of c.design.
 Plan make_plan(int64_t n, const PlanConfig& c, uint64_t root_seed);

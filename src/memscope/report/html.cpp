@@ -261,7 +261,7 @@ json chart_specs(const ReportModel& m) {
   json specs = json::object();
   if (m.memorization_check && !m.memorization_check->points.empty())
     specs["chart-spill"] = spill_spec(*m.memorization_check);
-  specs["chart-loss"] = loss_spec(m);
+  if (!m.run.bank) specs["chart-loss"] = loss_spec(m);
   specs["chart-hist"] = hist_spec(m);
   specs["chart-bins"] = bins_spec(m);
   specs["chart-scatter"] = scatter_spec(m);
@@ -356,6 +356,25 @@ std::string run_section(const ReportModel& m) {
          "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
 }
 
+/// The facts of an external bank (score --bank) in place of the run's: no training record, no models to sample.
+std::string bank_section(const ReportModel& m) {
+  const RunFacts& r = m.run;
+  const std::string data = r.shape.empty()
+                               ? fmt::format("{} examples (no images.npy: no images, no neighbours)", r.n)
+                               : fmt::format("{} examples of shape {} (images.npy)", r.n, json(r.shape).dump());
+  const std::string facts =
+      fact("bank directory", r.dir) + fact("data", data) + fact("models", std::to_string(r.jobs)) +
+      fact("read", r.config.dump()) + fact("versions", fmt::format("memscope {}", r.memscope_version)) +
+      fact("examples on fewer models",
+           fmt::format("{} (at most {} of {} models lost)", r.lost_examples, r.lost_most, r.jobs));
+  return "<section id=\"run\"><h2>Bank</h2><p>An external bank of models: log p of every example under every model "
+         "and which models trained on it, from another pipeline; the models are taken as independent draws. What needs "
+         "a memscope run is not available: training and held-out losses, the nearest-neighbour ratio (models to "
+         "sample) and \"Is it memorization?\" (the models' training data and its neighbours).</p>"
+         "<table class=\"facts\">" +
+         facts + "</table></section>";
+}
+
 /// "How reproducible is this ranking": the split-half figures first, before any list of examples.
 std::string reliability_section(const ReportModel& m) {
   std::string html = "<section id=\"reliability\"><h2>How reproducible is this ranking?</h2>";
@@ -420,12 +439,18 @@ std::string analysis_sections(const ReportModel& m) {
   html +=
       "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div>"
       "<p class=\"note\" id=\"overlap\"></p></section>";
-  html +=
-      "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">The most memorized examples (red border) "
-      "and their nearest examples in the data set by pixel l2 distance on [0, 1].</p><div id=\"nbrs\"></div>";
-  html += m.nn_ratio ? "<h3>Nearest-neighbour ratio</h3><div class=\"chart\" id=\"chart-ratio\"></div>"
-                     : "<p class=\"note\">No nearest-neighbour ratio: this model family cannot sample, or job 0 has "
-                       "no saved weights.</p>";
+  html += m.run.bank && m.run.shape.empty()
+              ? "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">Not available: the bank has no "
+                "images.npy.</p><div id=\"nbrs\"></div>"
+              : "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">The most memorized examples (red "
+                "border) and their nearest examples in the data set by pixel l2 distance on [0, 1].</p>"
+                "<div id=\"nbrs\"></div>";
+  if (m.nn_ratio)
+    html += "<h3>Nearest-neighbour ratio</h3><div class=\"chart\" id=\"chart-ratio\"></div>";
+  else
+    html += m.run.bank ? "<p class=\"note\">No nearest-neighbour ratio: a bank has no models to sample.</p>"
+                       : "<p class=\"note\">No nearest-neighbour ratio: this model family cannot sample, or job 0 "
+                         "has no saved weights.</p>";
   html += "</section><section id=\"classes\"><h2>Per class</h2>";
   html += figure(m, "classes").empty()
               ? "<p class=\"note\">The data set has no labels.</p>"
@@ -594,17 +619,18 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   std::string html = head();
   html +=
       fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(m.run.data + " - " + m.run.dir));
-  html +=
-      "<nav><a href=\"#reliability\">Reproducible?</a><a href=\"#run\">Run</a><a href=\"#scores\">Scores</a><a "
-      "href=\"#outliers\">Memorization vs outliers"
-      "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
-      "</a><a href=\"#classes\">Classes</a>";
+  html += std::string("<nav><a href=\"#reliability\">Reproducible?</a><a href=\"#run\">") +
+          (m.run.bank ? "Bank" : "Run") +
+          "</a><a href=\"#scores\">Scores</a><a href=\"#outliers\">Memorization vs outliers"
+          "</a><a href=\"#scatter\">M vs U</a><a href=\"#training\">Over training</a><a href=\"#neighbours\">Neighbours"
+          "</a><a href=\"#classes\">Classes</a>";
   if (m.memorization_check) html += "<a href=\"#is-memorization\">Is it memorization?</a>";
   if (m.membership) html += "<a href=\"#membership\">Membership</a>";
   if (m.validation) html += "<a href=\"#validation\">Validation</a>";
   if (m.extraction) html += "<a href=\"#extraction\">Regeneration</a>";
   html += "</nav><main>";
-  html += reliability_section(m) + run_section(m) + scores_section(m) + analysis_sections(m);
+  html += reliability_section(m) + (m.run.bank ? bank_section(m) : run_section(m)) + scores_section(m) +
+          analysis_sections(m);
   if (m.memorization_check) html += memorization_section(*m.memorization_check, m.high_quantile);
   if (m.membership) html += membership_section(*m.membership);
   if (m.validation) html += validation_section(*m.validation);

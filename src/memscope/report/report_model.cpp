@@ -109,11 +109,12 @@ RunFacts run_facts(const ReportInput& in) {
   f.data = in.data.name;
   f.n = in.data.size();
   f.shape = in.data.shape;
-  f.config = in.config.value("config", json::object());
+  f.bank = in.bank;
+  f.config = in.config.value(in.bank ? "bank" : "config", json::object());
   f.memscope_version = in.config.value("memscope_version", "");
   f.torch_version = in.config.value("torch_version", "");
   const json jobs = in.config.value("jobs", json::array());
-  f.jobs = int64_t(jobs.size());
+  f.jobs = in.bank && in.mask.defined() ? in.mask.size(1) : int64_t(jobs.size());
   for (const auto& j : jobs) {
     f.train_seconds += j.value("train_seconds", 0.0);
     f.eval_seconds += j.value("eval_seconds", 0.0);
@@ -329,8 +330,10 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.bottom = ex(bottom);
   m.rows = ex(rows);
 
-  spdlog::info("report: nearest neighbours of the {} most memorized examples", grid);
-  m.neighbours = neighbours_of(in.data.x, top, ex);
+  if (in.data.dim() > 0) {  // a bank without images.npy has no examples to measure distances on
+    spdlog::info("report: nearest neighbours of the {} most memorized examples", grid);
+    m.neighbours = neighbours_of(in.data.x, top, ex);
+  }
   for (const auto& b : per_bin(a.summary, s, order)) m.bin_examples.push_back(ex(b));
   if (in.nn_ratio) m.nn_ratio = ratio_view(*in.nn_ratio, a.high, rows);
 

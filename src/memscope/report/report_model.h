@@ -74,6 +74,10 @@ struct ReportInput {
   std::optional<std::vector<int64_t>> copy_models;
   /// membership.json (null when absent); per-example risk in scores.mia_risk.
   nlohmann::json membership;
+  /// An external bank (memscope score --bank): no training record and no models, mask's columns are its
+  /// models, config holds "bank" (what was read); data.x is images.npy flattened, or [N, 0] without one (no
+  /// neighbours then).
+  bool bank = false;
 };
 
 /// One example as the report shows it (NaN scores: null).
@@ -165,6 +169,8 @@ struct HalfPoint {
 
 /// Facts about the run.
 struct RunFacts {
+  /// An external bank (score --bank): jobs are its models, config is what was read (config.json's "bank").
+  bool bank = false;
   /// The run directory, the data's name, examples and shape of one example.
   std::string dir, data;
   int64_t n = 0;

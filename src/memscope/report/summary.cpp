@@ -21,6 +21,7 @@ json run_json(const RunFacts& r) {
   for (const FailedJob& f : r.failed)
     failed.push_back({{"id", f.id}, {"status", f.status}, {"diverged_epoch", f.diverged_epoch}});
   return {{"dir", r.dir},
+          {"bank", r.bank},
           {"data", r.data},
           {"n", r.n},
           {"shape", r.shape},
