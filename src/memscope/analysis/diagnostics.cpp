@@ -93,7 +93,7 @@ ExampleDiagnostics diagnose_examples(const torch::Tensor& x, const torch::Tensor
   const torch::Tensor rows = torch::arange(N, torch::kInt64).unsqueeze(1);
   const torch::Tensor others = (rows + 1 + torch::randint(N - 1, {N, k}, make_generator(kControlSeed))) % N;
   d.spill_control = compute_spillover(logp, mask, others, s.logp_sd, s.mem, group_of_job);
-  spdlog::info(
+  spdlog::debug(
       "diagnostics: {} neighbours per example; leverage in {} principal components ({:.0f}% of variance); "
       "spillover for {} of {} examples (design effect of its error bars {:.2f})",
       k, d.leverage_components, 100 * d.leverage_variance_share, d.spill.examples_with_pairs, N, d.spill.design_effect);

@@ -181,7 +181,10 @@ static RunOutcome run_plan(const RunConfig& cfg_in) {
   // rank; the list is the same on every rank because none trains before all have made it.
   std::vector<Job> candidates;
   for (const Job& job : plan.jobs) {
-    if (rd.job_done(job)) continue;
+    if (rd.job_done(job)) {
+      rd.remove_checkpoints(job);
+      continue;
+    }
     if (job.id % cfg.shard_count == cfg.shard_index) candidates.push_back(job);
   }
   out.jobs_skipped = out.jobs_total;

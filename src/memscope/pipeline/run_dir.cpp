@@ -118,7 +118,14 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"eval_epochs", epochs},
                          {"memscope_version", kVersion}};
   write_atomic(layout_.job_result(job.id), meta.dump(2) + "\n");
-  for (const auto& e : fs::directory_iterator(jd))
+  remove_checkpoints(job);
+}
+
+void RunDir::remove_checkpoints(const Job& job) const {
+  const std::string jd = layout_.job_dir(job.id);
+  std::error_code ec;
+  if (!fs::is_directory(jd, ec)) return;
+  for (const auto& e : fs::directory_iterator(jd, ec))
     if (RunLayout::is_checkpoint(e.path().filename().string())) fs::remove(e.path(), ec);
 }
 

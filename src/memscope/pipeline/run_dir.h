@@ -36,6 +36,9 @@ class RunDir {
   /// removes its checkpoints.
   void save_job(const Job& job, const JobResult& r, const std::vector<int64_t>& epochs, DensityEnsemble& model,
                 int64_t member) const;
+  /// Removes the job's checkpoints (those a process killed between a job's result.json and their
+  /// removal in save_job left behind).
+  void remove_checkpoints(const Job& job) const;
   /// The job's result.json.
   nlohmann::json job_meta(const Job& job) const;
   /// [E, N] float32 log p of a finished job.
