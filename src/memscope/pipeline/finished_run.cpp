@@ -19,12 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Two independent halves of a plan's models ([J] bool): K-fold plans by repeat (undefined for a single
-/// repeat), subset designs by model (undefined below 4 models).
+/// Two independent halves of a plan's models ([J] bool): the even groups of independent_groups against
+/// the odd ones, i.e. K-fold plans by repeat (undefined for a single repeat), subset designs by model
+/// (undefined below 4 models).
 torch::Tensor run_halves(const PlanConfig& plan, int64_t jobs) {
-  if (plan.design == Design::kSubsets) return jobs >= 4 ? halves_by_model(jobs) : torch::Tensor();
-  if (jobs % plan.folds != 0 || jobs / plan.folds < 2) return {};
-  return halves_by_repeat(job_repeats(plan, jobs));
+  const std::vector<int64_t> groups = independent_groups(plan, jobs);
+  if (groups.empty() || (plan.design == Design::kSubsets && jobs < 4)) return {};
+  return halves_by_repeat(groups);
 }
 
 }  // namespace
