@@ -46,14 +46,14 @@ bad() {
   local rc=$?
   set -e
   [[ $rc -eq 1 ]] || fail "$name: exit code $rc, expected 1: $(cat "$work/$name.err")"
-  [[ $(wc -l < "$work/$name.err") -eq 1 ]] || fail "$name: expected one line, got: $(cat "$work/$name.err")"
+  [[ $(grep -c "error:" "$work/$name.err") -eq 1 ]] || fail "$name: expected one error line, got: $(cat "$work/$name.err")"
   grep -q -- "$expect" "$work/$name.err" || fail "$name: message lacks '$expect': $(cat "$work/$name.err")"
   [[ ! -e "$work/bad-$name" ]] || fail "$name: the run directory was written"
 }
 bad sides "multiples of 8" "${common[@]}" --no-pad
 printf '1,2,3\n4,5,6\n7,8,9\n1,1,1\n' > "$work/table.csv"
 bad nonimage "images" --data "csv:$work/table.csv" --model ddpm --folds 2 --epochs 1 --progress none --neighbours 1
-bad elbo0 "elbo_samples" "${common[@]}" --elbo-samples 0
-bad elbo_t "elbo_samples" "${common[@]}" --elbo-samples 51
-bad loss_t "loss_timesteps" "${common[@]}" --loss-timesteps 10,60
+bad elbo0 "elbo-samples" "${common[@]}" --elbo-samples 0
+bad elbo_t "elbo-samples" "${common[@]}" --elbo-samples 51
+bad loss_t "loss-timesteps" "${common[@]}" --loss-timesteps 10,60
 echo "ddpm e2e: ok"
