@@ -110,6 +110,7 @@ void add_run_options(CLI::App& app, RunConfig& c) {
                if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
                if constexpr (std::is_same_v<T, Design>) field = parse_design(text, key);
                if constexpr (std::is_same_v<T, LiraVariance>) field = parse_lira_variance(text, key);
+               if constexpr (std::is_same_v<T, Schedule>) field = parse_schedule(text, key);
              },
              o.help)
           ->default_str(to_string(field));
@@ -179,6 +180,13 @@ CLI::App* add_extract(CLI::App& app, Command& cmd) {
       ->capture_default_str();
   extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
   extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
+  extract
+      ->add_option_function<std::string>(
+          "--sampler", [&cmd](const std::string& text) { cmd.extract.sampler = parse_sampler(text); },
+          "ddpm: ancestral | ddim (deterministic)")
+      ->default_str("ddpm");
+  extract->add_option("--sample-steps", cmd.extract.sample_steps, "ddpm: sampling steps (0: all --timesteps)")
+      ->capture_default_str();
   extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
 
   return extract;

@@ -95,4 +95,18 @@ TEST(Kernels, FusedAdamStepEqualsTheLibTorchOperationsStep) {
   set_threads(1);
 }
 
+TEST(Kernels, FusedAdamStepIsFiniteForSubnormalMoments) {
+  // A diffusion model's zero-initialised layers give gradients near 1e-20, whose squares are
+  // subnormal; the vectorised fast-math sqrt once turned them into NaN weights.
+  const int64_t n = 64;
+  torch::Tensor p = torch::zeros({n}), g = torch::full({n}, 1e-21f), m = torch::zeros({n}), v = torch::zeros({n});
+  g[0] = 0;
+  v[1] = 1e-41f;  // subnormal already
+  adam_update(p.data_ptr<float>(), g.data_ptr<float>(), m.data_ptr<float>(), v.data_ptr<float>(), n, 0.9f, 0.999f,
+              1e-3f, 1.2f, 1e-8f);
+  EXPECT_TRUE(torch::isfinite(p).all().item<bool>()) << p;
+  EXPECT_EQ(p[0].item<float>(), 0.0f);
+  EXPECT_LT(p.abs().max().item<float>(), 1e-3f);
+}
+
 }  // namespace memscope

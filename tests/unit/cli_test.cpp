@@ -152,12 +152,13 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 35);
+  EXPECT_EQ(options, 44);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;
   cli::Command parsed = cli::parse(args, &shown);
-  parsed.run.data.crop = c.data.crop;  // "--crop 1" above only exercised the flag
+  parsed.run.data.crop = c.data.crop;                      // "--crop 1" above only exercised the flag
+  parsed.run.eval.loss_timesteps = c.eval.loss_timesteps;  // likewise "--loss-timesteps 1"
   EXPECT_EQ(to_json(parsed.run), j);
   // Process settings are not restored from a run directory; everything else is.
   const RunConfig back = run_config_from_json(j);

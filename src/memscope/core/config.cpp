@@ -37,9 +37,13 @@ const Names<ProgressMode> kProgressNames = {{ProgressMode::kAuto, "auto"},
 const Names<Design> kDesignNames = {{Design::kKfold, "kfold"}, {Design::kSubsets, "subsets"}};
 const Names<LiraVariance> kLiraVarianceNames = {{LiraVariance::kPerExample, "per-example"},
                                                 {LiraVariance::kGlobal, "global"}};
+const Names<Schedule> kScheduleNames = {{Schedule::kLinear, "linear"}, {Schedule::kCosine, "cosine"}};
+const Names<Sampler> kSamplerNames = {{Sampler::kDdpm, "ddpm"}, {Sampler::kDdim, "ddim"}};
 const Names<Draw> kDrawNames = {{Draw::kMean, "mean"}, {Draw::kBernoulli, "bernoulli"}};
-const Names<Family> kFamilyNames = {
-    {Family::kMlpVae, "mlp-vae"}, {Family::kConvVae, "conv-vae"}, {Family::kGaussian, "gaussian"}};
+const Names<Family> kFamilyNames = {{Family::kMlpVae, "mlp-vae"},
+                                    {Family::kConvVae, "conv-vae"},
+                                    {Family::kGaussian, "gaussian"},
+                                    {Family::kDdpm, "ddpm"}};
 // Data sources: name, and whether a path follows a colon.
 const Names<DataKind> kDataNames = {{DataKind::kFashionMnist, "fashion-mnist"},
                                     {DataKind::kMnistDigits, "mnist-digits"},
@@ -83,6 +87,8 @@ std::string to_string(ProgressMode p) { return name_of(kProgressNames, p); }
 std::string to_string(Draw d) { return name_of(kDrawNames, d); }
 std::string to_string(Design d) { return name_of(kDesignNames, d); }
 std::string to_string(LiraVariance v) { return name_of(kLiraVarianceNames, v); }
+std::string to_string(Schedule s) { return name_of(kScheduleNames, s); }
+std::string to_string(Sampler s) { return name_of(kSamplerNames, s); }
 std::string to_string(const ModelFamily& f) {
   if (f.kind == Family::kPpca) return str("ppca:", f.components);
   if (f.kind == Family::kKde) return fmt::format("kde:{}", f.bandwidth);  // shortest text that reads back exactly
@@ -108,6 +114,10 @@ Design parse_design(const std::string& text, const std::string& key) { return pa
 LiraVariance parse_lira_variance(const std::string& text, const std::string& key) {
   return parse_name(kLiraVarianceNames, text, key);
 }
+Schedule parse_schedule(const std::string& text, const std::string& key) {
+  return parse_name(kScheduleNames, text, key);
+}
+Sampler parse_sampler(const std::string& text, const std::string& key) { return parse_name(kSamplerNames, text, key); }
 
 ModelFamily parse_model_family(const std::string& text, const std::string& key) {
   if (text.rfind("ppca:", 0) == 0) {
@@ -128,7 +138,8 @@ ModelFamily parse_model_family(const std::string& text, const std::string& key) 
   }
   for (const auto& [v, n] : kFamilyNames)
     if (text == n) return {v, 0, 0};
-  throw ConfigError(key, str("unknown model family '", text, "' (known: mlp-vae, conv-vae, gaussian, ppca:Q, kde:H)"));
+  throw ConfigError(key,
+                    str("unknown model family '", text, "' (known: mlp-vae, conv-vae, ddpm, gaussian, ppca:Q, kde:H)"));
 }
 
 DataSource parse_data_source(const std::string& text, const std::string& key) {
@@ -204,6 +215,7 @@ void get_checked(const nlohmann::json& v, T& field, const std::string& name) {
       if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, name);
       if constexpr (std::is_same_v<T, Design>) field = parse_design(text, name);
       if constexpr (std::is_same_v<T, LiraVariance>) field = parse_lira_variance(text, name);
+      if constexpr (std::is_same_v<T, Schedule>) field = parse_schedule(text, name);
     } catch (const ConfigError& e) {
       throw Error(str("config: ", e.what()));
     }
@@ -293,6 +305,25 @@ RunConfig read_run_config_file(const std::string& path) {
 
 namespace {
 
+/// The diffusion options: consistent timesteps, and set only for --model ddpm.
+void validate_diffusion(const RunConfig& c) {
+  const ModelConfig& m = c.model;
+  const int64_t T = m.timesteps;
+  const std::vector<int64_t>& lt = c.eval.loss_timesteps;
+  if (!m.family.diffusion()) {
+    MEMSCOPE_CHECK_KEY(lt.empty(), "loss_timesteps", "applies to --model ddpm only");
+    return;
+  }
+  MEMSCOPE_CHECK_KEY(m.channels.size() <= 4, "channels", "at most 4 levels (images with sides multiples of 8), got ",
+                     m.channels.size());
+  MEMSCOPE_CHECK_KEY(m.channels[0] % 2 == 0, "channels",
+                     "the first level's channels (the time embedding) must be even, got ", m.channels[0]);
+  MEMSCOPE_CHECK_KEY(c.eval.elbo_samples <= T, "elbo_samples", "must be <= --timesteps ", T, " (one per stratum), got ",
+                     c.eval.elbo_samples);
+  for (int64_t t : lt)
+    MEMSCOPE_CHECK_KEY(t >= 1 && t <= T, "loss_timesteps", "timesteps must be in [1, --timesteps ", T, "], got ", t);
+}
+
 /// The checks that involve more than one option, or more than a range.
 void validate_choices(const RunConfig& c) {
   const Binarize b = c.data.binarize;
@@ -331,6 +362,7 @@ void validate_choices(const RunConfig& c) {
   const ModelFamily& f = c.model.family;
   MEMSCOPE_CHECK_KEY(f.kind != Family::kKde || (std::isfinite(f.bandwidth) && f.bandwidth > 0), "model",
                      "kde bandwidth H must be > 0, got ", f.bandwidth);
+  validate_diffusion(c);
   MEMSCOPE_CHECK_KEY(!c.out.empty(), "out", "must not be empty");
   MEMSCOPE_CHECK_KEY(c.shard_count >= 1 && c.shard_index >= 0 && c.shard_index < c.shard_count, "shard",
                      "expected I/N with 0 <= I < N, got ", c.shard_index, "/", c.shard_count);

@@ -46,7 +46,7 @@ struct DataConfig {
   int64_t resize = 0;
 };
 
-enum class Family { kMlpVae, kConvVae, kGaussian, kPpca, kKde };
+enum class Family { kMlpVae, kConvVae, kGaussian, kPpca, kKde, kDdpm };
 
 struct ModelFamily {
   Family kind = Family::kMlpVae;
@@ -63,7 +63,12 @@ struct ModelFamily {
   bool linear_gaussian() const { return kind == Family::kGaussian || kind == Family::kPpca; }
   /// The families fitted in closed form, with exact leave-one-out (gaussian, ppca:Q, kde:H).
   bool closed_form() const { return linear_gaussian() || kind == Family::kKde; }
+  /// The denoising diffusion models (ddpm).
+  bool diffusion() const { return kind == Family::kDdpm; }
 };
+
+/// DDPM noise schedule: beta_t linear from 1e-4 to 0.02, or the cosine schedule of Nichol & Dhariwal (2021).
+enum class Schedule { kLinear, kCosine };
 
 enum class Decoder { kBernoulli, kLogitGaussian, kGaussian };
 
@@ -81,6 +86,21 @@ struct ModelConfig {
   std::vector<int64_t> hidden = {512, 256};
   /// Latent dimension.
   int64_t latent = 16;
+  /// ddpm: U-Net channels per resolution level (the image halves from one level to the next).
+  std::vector<int64_t> channels = {16, 32};
+  /// ddpm: residual blocks per level (the decoder has one more per level, as in Ho et al.).
+  int64_t res_blocks = 1;
+  /// ddpm: self-attention at this resolution (image side in pixels, e.g. 16; 0: none).
+  int64_t attention = 0;
+  /// ddpm: dropout probability in the residual blocks (training only).
+  double dropout = 0;
+  /// ddpm: diffusion steps T.
+  int64_t timesteps = 1000;
+  /// ddpm: noise schedule.
+  Schedule schedule = Schedule::kLinear;
+  /// ddpm: decay of the exponential moving average of the weights that evaluation and sampling use
+  /// (0: none, the trained weights); warmed up as min(decay, (1 + n) / (10 + n)) after n steps.
+  double ema = 0.9999;
 };
 
 struct TrainConfig {
@@ -129,7 +149,16 @@ struct EvalConfig {
   int64_t iw_samples = 128;
   /// Evaluate every E epochs (0: only at the last epoch, which is always evaluated).
   int64_t eval_every = 0;
+  /// ddpm: timesteps per example in the unbiased (stratified) estimate of the variational bound.
+  int64_t elbo_samples = 16;
+  /// ddpm: timesteps at which the per-example denoising loss is written at the last epoch (empty: none).
+  std::vector<int64_t> loss_timesteps;
 };
+
+/// Samples per example of the log p estimate: ELBO timesteps for diffusion models, importance samples otherwise.
+inline int64_t eval_samples(const ModelConfig& m, const EvalConfig& e) {
+  return m.family.diffusion() ? e.elbo_samples : e.iw_samples;
+}
 
 struct AnalysisConfig {
   /// Nearest neighbours k per example (pixel l2) behind outlierness and neighbour spillover.
@@ -145,6 +174,9 @@ struct MembershipConfig {
   /// RMIA: x beats a population point z when r(x) - r(z) >= log gamma.
   double rmia_gamma = 1;
 };
+
+/// extract, ddpm: ancestral sampling (DDPM) or deterministic DDIM (eta 0).
+enum class Sampler { kDdpm, kDdim };
 
 /// extract: what a sample of a model is (decoder means, or one Bernoulli draw of them).
 enum class Draw { kMean, kBernoulli };
@@ -184,6 +216,8 @@ std::string to_string(ProgressMode p);
 std::string to_string(Draw d);
 std::string to_string(Design d);
 std::string to_string(LiraVariance v);
+std::string to_string(Schedule s);
+std::string to_string(Sampler s);
 DataSource parse_data_source(const std::string& text, const std::string& key = "data");
 Binarize parse_binarize(const std::string& text, const std::string& key = "binarize");
 ModelFamily parse_model_family(const std::string& text, const std::string& key = "model");
@@ -192,6 +226,8 @@ ProgressMode parse_progress(const std::string& text, const std::string& key = "p
 Draw parse_draw(const std::string& text, const std::string& key = "draw");
 Design parse_design(const std::string& text, const std::string& key = "design");
 LiraVariance parse_lira_variance(const std::string& text, const std::string& key = "lira_variance");
+Schedule parse_schedule(const std::string& text, const std::string& key = "schedule");
+Sampler parse_sampler(const std::string& text, const std::string& key = "sampler");
 
 /// c with "auto" settings made explicit (binarize).
 RunConfig resolved(RunConfig c);

@@ -64,6 +64,60 @@ void for_each_analysis_option(Config& c, Visit&& visit) {
         c.membership.rmia_gamma);
 }
 
+/// The options of the diffusion family (--model ddpm); part of for_each_option. Added after runs
+/// existed: part of the identity only when set.
+template <typename Config, typename Visit>
+void for_each_diffusion_option(Config& c, Visit&& visit) {
+  using S = Scope;
+  visit(OptionSpec{"channels",
+                   "model",
+                   "channels",
+                   "ddpm: U-Net channels per level, e.g. 32,64,64",
+                   S::kIdentityWhenSet,
+                   {1, 4096}},
+        c.model.channels);
+  visit(
+      OptionSpec{"res_blocks", "model", "res_blocks", "ddpm: residual blocks per level", S::kIdentityWhenSet, {1, 16}},
+      c.model.res_blocks);
+  visit(OptionSpec{"attention",
+                   "model",
+                   "attention",
+                   "ddpm: self-attention at this image side, e.g. 16 (0: none)",
+                   S::kIdentityWhenSet,
+                   {0}},
+        c.model.attention);
+  visit(OptionSpec{"dropout",
+                   "model",
+                   "dropout",
+                   "ddpm: dropout in the residual blocks",
+                   S::kIdentityWhenSet,
+                   {0, 1, false, true}},
+        c.model.dropout);
+  visit(OptionSpec{"timesteps", "model", "timesteps", "ddpm: diffusion steps T", S::kIdentityWhenSet, {2, 100000}},
+        c.model.timesteps);
+  visit(OptionSpec{"schedule", "model", "schedule", "ddpm: noise schedule: linear (1e-4 to 0.02) | cosine",
+                   S::kIdentityWhenSet},
+        c.model.schedule);
+  visit(OptionSpec{"ema",
+                   "model",
+                   "ema",
+                   "ddpm: EMA decay of the weights used to evaluate and sample (0: none)",
+                   S::kIdentityWhenSet,
+                   {0, 1, false, true}},
+        c.model.ema);
+  visit(OptionSpec{"elbo_samples",
+                   "eval",
+                   "elbo_samples",
+                   "ddpm: timesteps per example (stratified) in the estimate of the variational bound",
+                   S::kIdentityWhenSet,
+                   {1}},
+        c.eval.elbo_samples);
+  visit(
+      OptionSpec{"loss_timesteps", "eval", "loss_timesteps",
+                 "ddpm: write the per-example denoising loss at these timesteps, e.g. 50,100,200", S::kIdentityWhenSet},
+      c.eval.loss_timesteps);
+}
+
 /// Calls visit(spec, field) for every option of a run, field being the member of c it sets
 /// (c may be const).
 template <typename Config, typename Visit>
@@ -92,7 +146,7 @@ void for_each_option(Config& c, Visit&& visit) {
                    S::kIdentityWhenSet,
                    {0, 4096}},
         c.data.resize);
-  visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | gaussian | ppca:Q | kde:H", S::kIdentity},
+  visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | ddpm | gaussian | ppca:Q | kde:H", S::kIdentity},
         c.model.family);
   visit(OptionSpec{"decoder", "model", "decoder",
                    "VAE decoder: bernoulli | logit-gaussian (conv-vae) | gaussian "
@@ -104,6 +158,7 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(OptionSpec{"hidden", "model", "hidden", "encoder hidden sizes, e.g. 512,256", S::kIdentity, {1}},
         c.model.hidden);
   visit(OptionSpec{"latent", "model", "latent", "latent dimension", S::kIdentity, {1}}, c.model.latent);
+  for_each_diffusion_option(c, visit);
   visit(OptionSpec{"epochs", "train", "epochs", "training epochs per job", S::kIdentity, {1}}, c.train.epochs);
   visit(OptionSpec{"batch_size", "train", "batch_size", "minibatch size", S::kIdentity, {1}}, c.train.batch_size);
   visit(OptionSpec{"lr", "train", "lr", "Adam learning rate", S::kIdentity, {0, 1e3, true, true}}, c.train.lr);

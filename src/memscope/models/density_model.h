@@ -9,6 +9,8 @@
 #include <torch/torch.h>
 
 #include <iosfwd>
+#include <utility>
+#include <vector>
 
 namespace memscope {
 
@@ -23,6 +25,13 @@ class DensityEnsemble : public torch::nn::Module {
   /// x: [B, D], eps: [G, B, S, eval_noise_dim] -> [G, B].
   /// Always uses running statistics (batch norm), whatever is_training() says.
   virtual torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) = 0;
+  /// log_prob and its Monte Carlo standard error ([G, B], undefined when the family has none).
+  virtual std::pair<torch::Tensor, torch::Tensor> log_prob_with_se(const torch::Tensor& x, const torch::Tensor& eps) {
+    return {log_prob(x, eps), torch::Tensor()};
+  }
+  /// Whether evaluation should give every member the same noise for an example (common random
+  /// numbers, so that Monte Carlo noise cancels in differences between models).
+  virtual bool common_eval_noise() const { return false; }
   /// Matmul FLOPs of one member per example of the log p evaluation with S samples.
   virtual double eval_flops_per_example(int64_t samples) const = 0;
   /// count samples of member g in data space ([count, D], for images pixel means in [0, 1]), or an
@@ -51,6 +60,8 @@ class TrainableEnsemble : public DensityEnsemble {
   /// of every layer but the first: the data needs none).
   virtual double forward_flops_per_example() const = 0;
   virtual double first_layer_flops_per_example() const = 0;
+  /// Called after every optimizer step with the members that took it (weight averages).
+  virtual void after_step(const std::vector<bool>& /*update*/) {}
   double train_flops_per_example() const { return 3 * forward_flops_per_example() - first_layer_flops_per_example(); }
 };
 

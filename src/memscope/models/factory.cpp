@@ -2,6 +2,7 @@
 
 #include "memscope/core/error.h"
 #include "memscope/models/conv_vae.h"
+#include "memscope/models/ddpm.h"
 #include "memscope/models/gaussian.h"
 #include "memscope/models/kde.h"
 #include "memscope/models/mlp_vae.h"
@@ -14,6 +15,7 @@ std::shared_ptr<DensityEnsemble> make_ensemble(const std::vector<int64_t>& shape
   for (int64_t s : shape) dim *= s;
   switch (c.family.kind) {
     case Family::kConvVae: return std::make_shared<ConvVaeEnsemble>(shape, c, init_seeds);
+    case Family::kDdpm: return std::make_shared<DdpmEnsemble>(shape, c, init_seeds);
     case Family::kGaussian:
     case Family::kPpca:
       return std::make_shared<LinearGaussianEnsemble>(int64_t(init_seeds.size()), dim, c.family.components, c.ridge);

@@ -9,6 +9,8 @@ namespace memscope {
 
 namespace {
 
+constexpr float kTiny = 1e-30f;
+
 // Compiled with -O3 -ffast-math (CMakeLists.txt) so that exp and log vectorise through glibc's
 // libmvec; one clone for AVX2 machines, one for the rest.
 __attribute__((target_clones("avx2", "default"))) void softplus_row_sums(const float* l, int64_t rows, int64_t cols,
@@ -31,7 +33,9 @@ __attribute__((target_clones("avx2", "default"))) void adam_span(float* p, const
     const float vi = b2 * v[i] + (1 - b2) * g[i] * g[i];
     m[i] = mi;
     v[i] = vi;
-    p[i] -= step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+    // Under fast-math the vectorised sqrt is x * rsqrt(x), which is NaN for a subnormal x (rsqrt
+    // flushes it to zero): kTiny keeps v normal and is far below anything eps lets matter.
+    p[i] -= step_size * mi / (std::sqrt(vi + kTiny) * inv_sqrt_bc2 + eps);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/csv.h"
+#include "memscope/models/ddpm.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/report/images.h"
 #include "memscope/score/compare.h"
@@ -46,13 +47,32 @@ struct Tally {
   int64_t in = 0, out = 0, in_l2 = 0, out_l2 = 0;
 };
 
-/// Samples job j's model, matches its samples to the data, adds them to t; returns the model's figures.
-json extract_model(const ExtractConfig& c, const FinishedRun& run, int64_t j, Tally& t) {
+/// The samples of every selected job's diffusion model ([samples, D] per job), drawn in one batch
+/// over the models; nothing for other families (extract_model samples them one at a time).
+std::vector<torch::Tensor> batched_samples(const ExtractConfig& c, const FinishedRun& run,
+                                           const std::vector<int64_t>& jobs) {
+  if (!run.cfg.model.family.diffusion()) return {};
+  auto model = load_job_models(run, jobs);
+  auto* ddpm = dynamic_cast<DdpmEnsemble*>(model.get());
+  MEMSCOPE_CHECK(ddpm, "extract: a diffusion run without a diffusion model");
+  ddpm->set_sampler(c.sampler, c.sample_steps);
+  ddpm->train(false);
+  spdlog::info("extract: sampling {} images from each of {} models ({}, {} steps)", c.samples, jobs.size(),
+               to_string(c.sampler), c.sample_steps > 0 ? c.sample_steps : run.cfg.model.timesteps);
+  auto gen = make_generator(derive_seed(run.cfg.seed, SeedTag::kEval, {0xE7AC7ULL, 0xD1FFULL}));
+  const torch::Tensor all = ddpm->sample_all(c.samples, gen);
+  std::vector<torch::Tensor> out;
+  for (size_t k = 0; k < jobs.size(); ++k) out.push_back(all[int64_t(k)].contiguous());
+  return out;
+}
+
+/// Samples job j's model (or takes its given samples), matches its samples to the data, adds them
+/// to t; returns the model's figures.
+json extract_model(const ExtractConfig& c, const FinishedRun& run, int64_t j, Tally& t, torch::Tensor samples) {
   const int64_t N = run.data.size();
   const int64_t* idx = run.data.index.data_ptr<int64_t>();
-  auto model = load_job_model(run, j);
   auto gen = make_generator(derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xE7AC7ULL}));
-  torch::Tensor samples = model->sample(0, c.samples, gen);
+  if (!samples.defined()) samples = load_job_model(run, j)->sample(0, c.samples, gen);
   MEMSCOPE_CHECK(samples.defined(), "extract: model family ", to_string(run.cfg.model.family), " cannot sample");
   if (c.draw == Draw::kBernoulli) samples = at::bernoulli(samples, gen);
   const SampleMatches m = match_samples(samples, run.data.x, c.alpha, c.n_nearest,
@@ -133,7 +153,10 @@ json pairs_json(const FinishedRun& run, const std::vector<Pair>& pairs) {
 json extract(const ExtractConfig& c) {
   MEMSCOPE_CHECK_KEY(c.samples >= 1, "samples", "must be >= 1, got ", c.samples);
   MEMSCOPE_CHECK_KEY(c.delta > 0, "delta", "must be > 0, got ", c.delta);
+  MEMSCOPE_CHECK_KEY(c.sample_steps >= 0, "sample_steps", "must be >= 0, got ", c.sample_steps);
   const FinishedRun run = load_finished_run(c.run_dir);
+  MEMSCOPE_CHECK_KEY(c.sample_steps <= run.cfg.model.timesteps || !run.cfg.model.family.diffusion(), "sample_steps",
+                     "must be <= the model's --timesteps ", run.cfg.model.timesteps, ", got ", c.sample_steps);
   const int64_t N = run.data.size(), J = run.mask.size(1);
   std::vector<int64_t> jobs = c.jobs;
   if (jobs.empty())
@@ -141,7 +164,9 @@ json extract(const ExtractConfig& c) {
   for (int64_t j : jobs) MEMSCOPE_CHECK_KEY(j >= 0 && j < J, "jobs", "job ", j, " is not in the plan (0..", J - 1, ")");
   Tally t(N);
   json per_model = json::array();
-  for (int64_t j : jobs) per_model.push_back(extract_model(c, run, j, t));
+  const std::vector<torch::Tensor> batched = batched_samples(c, run, jobs);
+  for (size_t k = 0; k < jobs.size(); ++k)
+    per_model.push_back(extract_model(c, run, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
   // Copies per example next to the memorization score, spillover, leverage and outlierness.
   CsvWriter copies_csv({"index", "label", "mem", "models", "samples", "spill", "leverage", "nn_dist"}, 6);
   const ExampleDiagnostics& dg = run.diagnostics;
@@ -166,6 +191,8 @@ json extract(const ExtractConfig& c) {
                    {"delta", c.delta},
                    {"alpha", c.alpha},
                    {"n_nearest", c.n_nearest},
+                   {"sampler", to_string(c.sampler)},
+                   {"sample_steps", c.sample_steps},
                    {"jobs", jobs}}},
                  {"models", per_model},
                  {"overall",

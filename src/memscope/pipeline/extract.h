@@ -27,6 +27,10 @@ struct ExtractConfig {
   int64_t n_nearest = 50;
   /// k-means cells of the data-copying test.
   int64_t cells = 20;
+  /// ddpm: ancestral sampling (DDPM) or deterministic DDIM, on sample_steps evenly spaced timesteps
+  /// (0: all of the model's).
+  Sampler sampler = Sampler::kDdpm;
+  int64_t sample_steps = 0;
 };
 
 /// Writes DIR/extraction.csv (job,sample,nearest_index,l2,ratio,in_training,extracted_l2,extracted),

@@ -84,15 +84,21 @@ FinishedRun load_finished_run(const std::string& dir) {
 }
 
 std::shared_ptr<DensityEnsemble> load_job_model(const FinishedRun& run, int64_t job) {
-  const std::string weights = run.layout.job_model(job);
-  MEMSCOPE_CHECK(fs::exists(weights), "run: ", weights, " does not exist (job ", job, " has not finished)");
-  auto model = make_ensemble(run.data.shape, run.cfg.model, {0});
-  std::ifstream is(weights, std::ios::binary);
-  MEMSCOPE_CHECK(is, "run: cannot read ", weights);
-  try {
-    model->load_member(0, is);
-  } catch (const c10::Error& e) {
-    throw Error(str("run: ", weights, " is not a readable model archive"));
+  return load_job_models(run, {job});
+}
+
+std::shared_ptr<DensityEnsemble> load_job_models(const FinishedRun& run, const std::vector<int64_t>& jobs) {
+  auto model = make_ensemble(run.data.shape, run.cfg.model, std::vector<uint64_t>(jobs.size(), 0));
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    const std::string weights = run.layout.job_model(jobs[k]);
+    MEMSCOPE_CHECK(fs::exists(weights), "run: ", weights, " does not exist (job ", jobs[k], " has not finished)");
+    std::ifstream is(weights, std::ios::binary);
+    MEMSCOPE_CHECK(is, "run: cannot read ", weights);
+    try {
+      model->load_member(int64_t(k), is);
+    } catch (const c10::Error& e) {
+      throw Error(str("run: ", weights, " is not a readable model archive"));
+    }
   }
   return model;
 }

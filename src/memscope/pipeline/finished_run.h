@@ -56,5 +56,7 @@ FinishedRun load_finished_run(const std::string& dir);
 
 /// Loads member `job` of a finished run into a one-member ensemble.
 std::shared_ptr<DensityEnsemble> load_job_model(const FinishedRun& run, int64_t job);
+/// Loads the models of jobs into one ensemble, member k being jobs[k] (to sample them in one batch).
+std::shared_ptr<DensityEnsemble> load_job_models(const FinishedRun& run, const std::vector<int64_t>& jobs);
 
 }  // namespace memscope

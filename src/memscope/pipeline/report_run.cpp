@@ -1,5 +1,6 @@
 #include "memscope/pipeline/report_run.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -11,6 +12,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/csv.h"
+#include "memscope/models/ddpm.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/report/html.h"
 #include "memscope/report/report_model.h"
@@ -22,6 +24,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
+
+/// DDIM steps of the samples of a diffusion model behind the report's nearest-neighbour ratio.
+constexpr int64_t kReportDdimSteps = 50;
 
 std::string read_asset(const std::string& dir, const std::string& rel) {
   const std::string path = dir + "/" + rel;
@@ -35,6 +40,12 @@ std::string read_asset(const std::string& dir, const std::string& rel) {
 std::optional<NnRatioInput> nn_ratio(const FinishedRun& r) {
   if (!fs::exists(r.layout.job_model(0)) || r.mask.size(1) == 0) return std::nullopt;
   auto model = load_job_model(r, 0);
+  std::string what = "decoder mean of z ~ N(0, I)";
+  if (auto* ddpm = dynamic_cast<DdpmEnsemble*>(model.get())) {  // the report's samples: fast and deterministic
+    const int64_t steps = std::min<int64_t>(kReportDdimSteps, r.cfg.model.timesteps);
+    ddpm->set_sampler(Sampler::kDdim, steps);
+    what = str("DDIM sample, ", steps, " steps");
+  }
   const torch::Tensor held_out = (~r.mask.select(1, 0).to(torch::kBool)).nonzero().flatten();
   const int64_t m = held_out.size(0);
   if (m < 2) return std::nullopt;
@@ -49,7 +60,7 @@ std::optional<NnRatioInput> nn_ratio(const FinishedRun& r) {
   const torch::Tensor fake =
       nearest_neighbours(r.data.x, samples, 1, {}, progress_lines("report", "nearest model sample", "examples"))
           .distance.select(1, 0);
-  return NnRatioInput{real / fake.clamp_min(1e-12), 0, m, m, "decoder mean of z ~ N(0, I)"};
+  return NnRatioInput{real / fake.clamp_min(1e-12), 0, m, m, what};
 }
 
 /// Everything build_report needs from the run directory.

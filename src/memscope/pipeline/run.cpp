@@ -40,6 +40,22 @@ nlohmann::json jobs_json(const RunDir& rd, const Plan& plan) {
   return jobs;
 }
 
+/// Stacks the finished jobs' standard errors of log p into logp_se.npy ([E, N, J]) and, with loss
+/// timesteps, their denoising losses into denoise_loss.npy ([T', N, J]); NaN where a job has none.
+void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig& cfg, int64_t E, int64_t N) {
+  const int64_t J = int64_t(plan.jobs.size()), K = int64_t(cfg.eval.loss_timesteps.size());
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  torch::Tensor se = torch::full({E, N, J}, nan), loss = torch::full({K, N, J}, nan);
+  for (const Job& job : plan.jobs) {
+    if (!rd.job_done(job)) continue;
+    const torch::Tensor s = rd.job_logp_se(job), l = rd.job_denoise_loss(job);
+    if (s.defined() && s.sizes() == torch::IntArrayRef({E, N})) se.select(2, job.id).copy_(s);
+    if (K > 0 && l.defined() && l.sizes() == torch::IntArrayRef({K, N})) loss.select(2, job.id).copy_(l);
+  }
+  write_npy(rd.layout().logp_se(), se);
+  if (K > 0) write_npy(rd.layout().denoise_loss(), loss);
+}
+
 /// Reads every finished job into logp.npy ([E, N, J]), writes mem_by_epoch.npy and scores.csv, and puts the
 /// last epoch's scores and their split-half reliability into out.
 void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const Dataset& data,
@@ -54,6 +70,7 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
     logp.select(2, job.id).copy_(lp);
   }
   write_npy(rd.layout().logp(), logp);
+  if (cfg.model.family.diffusion()) write_diffusion_extras(rd, plan, cfg, E, N);
   const torch::Tensor mask = plan.in_mask();
   const std::vector<int64_t> repeats = job_repeats(cfg.plan, J);
   torch::Tensor mem = torch::empty({E, N}, torch::kFloat64);
@@ -218,7 +235,7 @@ static RunOutcome run_plan(const RunConfig& cfg_in) {
       const auto [model, k] = gr.member(g);
       rd.save_job(jobs[g], gr.jobs[g], epochs, *model, k);
       ++done;
-      record_job(jobs[g], gr.jobs[g], *model, data.size(), cfg.eval.iw_samples, out);
+      record_job(jobs[g], gr.jobs[g], *model, data.size(), eval_samples(cfg.model, cfg.eval), out);
     }
     rd.write_config(data_json, jobs_json(rd, plan));
   }

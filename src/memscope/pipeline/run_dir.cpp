@@ -102,6 +102,8 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
   model.save_member(member, weights);
   write_atomic(layout_.job_model(job.id), weights.str());
   write_npy(layout_.job_logp(job.id), torch::stack(r.logp));
+  if (!r.logp_se.empty()) write_npy(layout_.job_logp_se(job.id), torch::stack(r.logp_se));
+  if (r.denoise_loss.defined()) write_npy(layout_.job_denoise_loss(job.id), r.denoise_loss);
   nlohmann::json meta = {{"key", job_key(job)},
                          {"id", job.id},
                          {"repeat", job.repeat},
@@ -147,6 +149,16 @@ std::optional<RunDir::Claim> RunDir::try_claim(const Job& job) const {
 nlohmann::json RunDir::job_meta(const Job& job) const { return read_json_object(layout_.job_result(job.id)); }
 
 torch::Tensor RunDir::job_logp(const Job& job) const { return read_npy(layout_.job_logp(job.id)); }
+
+torch::Tensor RunDir::job_logp_se(const Job& job) const {
+  const std::string path = layout_.job_logp_se(job.id);
+  return fs::exists(path) ? read_npy(path) : torch::Tensor();
+}
+
+torch::Tensor RunDir::job_denoise_loss(const Job& job) const {
+  const std::string path = layout_.job_denoise_loss(job.id);
+  return fs::exists(path) ? read_npy(path) : torch::Tensor();
+}
 
 void RunDir::write_manifest(const Plan& plan) const {
   nlohmann::json jobs = nlohmann::json::array();

@@ -43,6 +43,10 @@ class RunDir {
   nlohmann::json job_meta(const Job& job) const;
   /// [E, N] float32 log p of a finished job.
   torch::Tensor job_logp(const Job& job) const;
+  /// A finished job's [E, N] standard errors of log p and [T', N] denoising losses (ddpm), or
+  /// undefined tensors when it has none.
+  torch::Tensor job_logp_se(const Job& job) const;
+  torch::Tensor job_denoise_loss(const Job& job) const;
 
   /// An exclusive claim on a job (flock on jobs/job-NNNNN.lock): released when the object dies
   /// or the process does, so a killed process never blocks a resume.

@@ -8,6 +8,8 @@
 //   DIR/mask.npy               [N, J] bool: job j trained on example i
 //   DIR/epochs.npy             [E] int64 evaluated epochs
 //   DIR/logp.npy               [E, N, J] float32 log p of every example under every job (NaN: missing)
+//   DIR/logp_se.npy            [E, N, J] float32 Monte Carlo standard error of each log p (ddpm only)
+//   DIR/denoise_loss.npy       [T', N, J] float32 denoising loss at --loss-timesteps, last epoch (ddpm only)
 //   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
 //   DIR/membership.json        membership attacks: per attack AUC, TPR at low FPR, ROC (score/membership.h)
@@ -16,6 +18,7 @@
 //   DIR/validation.json        memscope exact --compare DIR
 //   DIR/bench.json             memscope bench --out DIR
 //   DIR/jobs/job-NNNNN/        model.pt (final weights), logp.npy ([E, N]), result.json (written last),
+//                              logp_se.npy ([E, N]) and denoise_loss.npy ([T', N]) for ddpm,
 //                              checkpoint-KEY.pt while training (--checkpoint-every)
 //   DIR/jobs/job-NNNNN.lock    the claim of a process training the job
 //   BANK/logp.npy, mask.npy, labels.npy, images.npy   memscope score --bank BANK (an external bank)
@@ -41,6 +44,8 @@ class RunLayout {
   std::string mask() const { return file("mask.npy"); }
   std::string epochs() const { return file("epochs.npy"); }
   std::string logp() const { return file("logp.npy"); }
+  std::string logp_se() const { return file("logp_se.npy"); }
+  std::string denoise_loss() const { return file("denoise_loss.npy"); }
   std::string mem_by_epoch() const { return file("mem_by_epoch.npy"); }
   std::string scores() const { return file("scores.csv"); }
   std::string membership() const { return file("membership.json"); }
@@ -59,6 +64,8 @@ class RunLayout {
   std::string job_lock(int64_t id) const { return job_dir(id) + ".lock"; }
   std::string job_model(int64_t id) const { return job_dir(id) + "/model.pt"; }
   std::string job_logp(int64_t id) const { return job_dir(id) + "/logp.npy"; }
+  std::string job_logp_se(int64_t id) const { return job_dir(id) + "/logp_se.npy"; }
+  std::string job_denoise_loss(int64_t id) const { return job_dir(id) + "/denoise_loss.npy"; }
   std::string job_result(int64_t id) const { return job_dir(id) + "/result.json"; }
   std::string job_checkpoint(int64_t id, const std::string& key) const {
     return job_dir(id) + "/checkpoint-" + key + ".pt";

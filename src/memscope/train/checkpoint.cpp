@@ -34,6 +34,7 @@ void save_checkpoint(const std::string& path, const MemberCheckpoint& c) {
   ar.write("train_loss", doubles(c.result.train_loss));
   ar.write("heldout_loss", doubles(c.result.heldout_loss));
   ar.write("logp", c.result.logp.empty() ? torch::empty({0}) : torch::stack(c.result.logp));
+  ar.write("logp_se", c.result.logp_se.empty() ? torch::empty({0}) : torch::stack(c.result.logp_se));
   ar.write("seconds", doubles({c.result.train_seconds, c.result.eval_seconds}));
   // In memory first: LibTorch's writer aborts the process when its stream fails (a full disk);
   // write_atomic turns that into an error naming the file.
@@ -69,6 +70,9 @@ MemberCheckpoint load_checkpoint(const std::string& path) {
   const torch::Tensor logp = read("logp");
   if (logp.dim() == 2)
     for (int64_t e = 0; e < logp.size(0); ++e) c.result.logp.push_back(logp[e].clone());
+  torch::Tensor logp_se;
+  if (ar.try_read("logp_se", logp_se) && logp_se.dim() == 2)
+    for (int64_t e = 0; e < logp_se.size(0); ++e) c.result.logp_se.push_back(logp_se[e].clone());
   const std::vector<double> seconds = doubles(read("seconds"));
   c.result.train_seconds = seconds.at(0);
   c.result.eval_seconds = seconds.at(1);

@@ -1,11 +1,13 @@
 #include "memscope/train/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/models/ddpm.h"
 
 namespace memscope {
 
@@ -21,11 +23,17 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, int64_t samples,
                                 const std::vector<uint64_t>& seeds, const std::function<void(int64_t, int64_t)>& tick) {
+  return evaluate_log_prob_se(model, x, samples, seeds, tick).first;
+}
+
+std::pair<torch::Tensor, torch::Tensor> evaluate_log_prob_se(DensityEnsemble& model, const torch::Tensor& x,
+                                                             int64_t samples, const std::vector<uint64_t>& seeds,
+                                                             const std::function<void(int64_t, int64_t)>& tick) {
   const int64_t G = model.members(), N = x.size(0), L = model.eval_noise_dim();
   MEMSCOPE_CHECK(int64_t(seeds.size()) == G, "evaluate_log_prob: ", seeds.size(), " seeds for ", G, " members");
   const int64_t tile = std::clamp<int64_t>(kEvalTileRows / samples, 1, kEvalTileExamples);
   const int64_t tiles = ceil_div(N, tile);
-  torch::Tensor out = torch::empty({G, N}, torch::kFloat32);
+  torch::Tensor out = torch::empty({G, N}, torch::kFloat32), se;
   torch::NoGradGuard no_grad;
   std::mutex tick_mutex;
   int64_t done = 0;
@@ -36,14 +44,38 @@ torch::Tensor evaluate_log_prob(DensityEnsemble& model, const torch::Tensor& x, 
       auto gen = make_generator(derive_seed(seed, SeedTag::kEval, {uint64_t(t)}));
       eps.push_back(at::randn({b, samples, L}, gen, torch::kFloat32));
     }
-    const torch::Tensor lp = model.log_prob(x.slice(0, start, start + b), torch::stack(eps).to(x.device()));
+    const auto [lp, lp_se] = model.log_prob_with_se(x.slice(0, start, start + b), torch::stack(eps).to(x.device()));
     out.slice(1, start, start + b).copy_(lp);
     std::lock_guard<std::mutex> lock(tick_mutex);
+    if (lp_se.defined()) {
+      if (!se.defined()) se = torch::full({G, N}, std::nanf(""), torch::kFloat32);
+      se.slice(1, start, start + b).copy_(lp_se);
+    }
     done += b;
     if (tick) tick(done, N);
   };
   if (x.device().is_cpu()) {
     parallel_tasks(tiles, run_tile);  // tiles are independent: one per core
+  } else {
+    for (int64_t t = 0; t < tiles; ++t) run_tile(t);
+  }
+  return {out, se};
+}
+
+torch::Tensor evaluate_denoising_loss(DdpmEnsemble& model, const torch::Tensor& x,
+                                      const std::vector<int64_t>& timesteps, uint64_t seed) {
+  const int64_t G = model.members(), N = x.size(0), D = x.size(1), K = int64_t(timesteps.size());
+  const int64_t tile = kEvalTileExamples, tiles = ceil_div(N, tile);
+  torch::Tensor out = torch::empty({G, K, N}, torch::kFloat32);
+  torch::NoGradGuard no_grad;
+  auto run_tile = [&](int64_t t) {
+    const int64_t start = t * tile, b = std::min(tile, N - start);
+    auto gen = make_generator(derive_seed(seed, SeedTag::kEval, {uint64_t(t)}));
+    const torch::Tensor eps = at::randn({b, K, D}, gen, torch::kFloat32).to(x.device());
+    out.slice(2, start, start + b).copy_(model.denoising_loss(x.slice(0, start, start + b), timesteps, eps));
+  };
+  if (x.device().is_cpu()) {
+    parallel_tasks(tiles, run_tile);
   } else {
     for (int64_t t = 0; t < tiles; ++t) run_tile(t);
   }

@@ -12,6 +12,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/models/ddpm.h"
 #include "memscope/models/factory.h"
 #include "memscope/train/checkpoint.h"
 #include "memscope/train/evaluate.h"
@@ -122,7 +123,7 @@ GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, co
   start_.assign(members_, 1);
   for (const auto& t : train_idx_) max_steps_ = std::max(max_steps_, ceil_div(t.size(0), batch_));
   const double train_units = double(cfg_.train.epochs) * max_steps_ * batch_ * kTrainCost;
-  const double eval_units = double(evals_.size()) * data_.size() * cfg_.eval.iw_samples;
+  const double eval_units = double(evals_.size()) * data_.size() * eval_samples(cfg_.model, cfg_.eval);
   total_units_ = train_units + eval_units;
 }
 
@@ -259,27 +260,44 @@ void GroupTrainer::step(Lane& lane, Batch& batch, int64_t epoch, std::vector<dou
   torch::Tensor update_mask = torch::tensor(update_bytes).to(device_, torch::kBool);
   torch::where(update_mask, mean, torch::zeros_like(mean)).sum().backward();
   lane.adam->step(update);
+  model.after_step(update);
 }
 
 void GroupTrainer::evaluate(int64_t epoch) {
   const auto eval_start = std::chrono::steady_clock::now();
-  const int64_t S = cfg_.eval.iw_samples;
-  std::vector<torch::Tensor> lps;
+  const int64_t S = eval_samples(cfg_.model, cfg_.eval);
+  std::vector<torch::Tensor> lps, ses, losses;
+  const bool last_epoch = epoch == cfg_.train.epochs;
   for (Lane& lane : lanes_) {  // one lane after another, each on all cores
+    // Families with common random numbers draw an example's noise from the run's seed, the same
+    // for every model; the others from their job's.
     std::vector<uint64_t> eval_seeds;
-    for (const Job& j : lane.jobs) eval_seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch)}));
+    for (const Job& j : lane.jobs)
+      eval_seeds.push_back(
+          derive_seed(lane.model->common_eval_noise() ? cfg_.seed : j.seed, SeedTag::kEval, {uint64_t(epoch)}));
     int64_t last = 0;
-    lps.push_back(evaluate_log_prob(*lane.model, x_, S, eval_seeds, [&](int64_t done, int64_t total) {
+    auto [lp, se] = evaluate_log_prob_se(*lane.model, x_, S, eval_seeds, [&](int64_t done, int64_t total) {
       report(double(done - last) * S * double(lane.model->members()) / double(members_),
              str("evaluate epoch ", epoch, " (", done, "/", total, " examples)"));
       last = done;
-    }));
+    });
+    lps.push_back(lp);
+    if (se.defined()) ses.push_back(se);
+    auto* ddpm = dynamic_cast<DdpmEnsemble*>(lane.model.get());
+    if (ddpm && last_epoch && !cfg_.eval.loss_timesteps.empty())
+      losses.push_back(evaluate_denoising_loss(*ddpm, x_, cfg_.eval.loss_timesteps,
+                                               derive_seed(cfg_.seed, SeedTag::kEval, {0x1055ULL})));
   }
   const torch::Tensor lp = torch::cat(lps, 0);
+  const torch::Tensor se = ses.size() == lps.size() ? torch::cat(ses, 0) : torch::Tensor();
+  const torch::Tensor loss = losses.size() == lps.size() ? torch::cat(losses, 0) : torch::Tensor();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
   for (int64_t g = 0; g < members_; ++g) {
     if (epoch < start_[g]) continue;  // restored from its checkpoint
-    result_.jobs[g].logp.push_back(active_[g] ? lp[g].clone()
-                                              : torch::full({data_.size()}, std::numeric_limits<float>::quiet_NaN()));
+    JobResult& r = result_.jobs[g];
+    r.logp.push_back(active_[g] ? lp[g].clone() : torch::full({data_.size()}, nan));
+    if (se.defined()) r.logp_se.push_back(active_[g] ? se[g].clone() : torch::full({data_.size()}, nan));
+    if (loss.defined()) r.denoise_loss = active_[g] ? loss[g].clone() : torch::full_like(loss[g], nan);
   }
   eval_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
 }

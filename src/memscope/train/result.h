@@ -25,6 +25,11 @@ struct JobResult {
   std::vector<double> heldout_loss;
   /// One [N] float32 tensor per evaluation epoch: log p of every example (NaN once diverged).
   std::vector<torch::Tensor> logp;
+  /// Beside logp, the Monte Carlo standard error of each value (families that have one: ddpm), or empty.
+  std::vector<torch::Tensor> logp_se;
+  /// ddpm with loss timesteps: [T', N] float32 denoising loss of every example at the last epoch
+  /// (NaN once diverged); undefined otherwise.
+  torch::Tensor denoise_loss;
   /// Wall seconds of the job (its share of the group's time), in total and per phase.
   double seconds = 0, train_seconds = 0, eval_seconds = 0;
 };
