@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <type_traits>
 
 #include "memscope/core/error.h"
@@ -192,25 +193,34 @@ CLI::App* add_extract(CLI::App& app, Command& cmd) {
   return extract;
 }
 
+/// The name of a flag ("--epochs" of "--epochs=3"), or "" for a value.
+std::string flag_name(const std::string& a) { return a.rfind("--", 0) == 0 ? a.substr(0, a.find('=')) : ""; }
+
 /// args with the flags of the TOML file named by --config FILE (if any) placed before the command
-/// line's own, so that flags override the file. Keys must be options of run.
+/// line's own, less those the command line sets, so that flags override the file (also list-valued
+/// ones, which would otherwise add up). Keys must be options of run.
 std::vector<std::string> with_toml(const std::vector<std::string>& args, const CLI::App& run) {
   std::string config_file;
   std::vector<std::string> full = args;
+  std::set<std::string> given;
+  for (const auto& a : args) given.insert(flag_name(a));
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "--config") config_file = args[i + 1];
   }
   for (const auto& a : args)
     if (a.rfind("--config=", 0) == 0) config_file = a.substr(9);
   if (!config_file.empty() && !full.empty()) {
-    std::vector<std::string> flags = toml_to_flags(config_file);
-    for (size_t i = 0; i < flags.size(); ++i) {
-      if (flags[i].rfind("--", 0) != 0) continue;
-      const std::string name = flags[i].substr(0, flags[i].find('='));
-      MEMSCOPE_CHECK(name != "--config" && run.get_option_no_throw(name) != nullptr, "--config: ", config_file,
-                     ": unknown key '", name.substr(2), "'");
+    std::vector<std::string> flags, kept;
+    std::string name;
+    for (const std::string& f : toml_to_flags(config_file)) {
+      if (!flag_name(f).empty()) {
+        name = flag_name(f);
+        MEMSCOPE_CHECK(name != "--config" && run.get_option_no_throw(name) != nullptr, "--config: ", config_file,
+                       ": unknown key '", name.substr(2), "'");
+      }
+      if (!given.count(name)) kept.push_back(f);  // a value goes with its flag
     }
-    full.insert(full.begin() + 1, flags.begin(), flags.end());
+    full.insert(full.begin() + 1, kept.begin(), kept.end());
   }
   return full;
 }

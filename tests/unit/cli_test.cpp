@@ -27,6 +27,14 @@ TEST(Cli, FlagsOverrideTheTomlFile) {
   EXPECT_EQ(c.run.data.source, (DataSource{DataKind::kIdx, "a.idx", ""}));
   EXPECT_FALSE(c.run.data.pad32);
   EXPECT_EQ(c.run.plan.repeats, 1);  // default kept
+  // A list on the command line replaces the file's (it used to be appended to it), in both spellings.
+  for (const std::string& flag : {"--hidden=16", "--hidden"}) {
+    std::vector<std::string> args = {"run", "--config", dir + "/c.toml", flag};
+    if (flag == "--hidden") args.push_back("8,4");
+    c = cli::parse(args, &shown);
+    EXPECT_EQ(c.run.model.hidden, flag == "--hidden" ? (std::vector<int64_t>{8, 4}) : (std::vector<int64_t>{16}));
+    EXPECT_EQ(c.run.plan.folds, 3);
+  }
 }
 
 TEST(Cli, BadFilesAndFlagsAreReported) {
@@ -114,6 +122,8 @@ TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
             }).find("continuous"),
             std::string::npos);
   EXPECT_NE(message([](RunConfig& c) { c.data.crop = {5, 5, 2, 9}; }).find("crop: "), std::string::npos);
+  for (std::vector<int64_t> d : {std::vector<int64_t>{3}, {3, 1}, {0, 4}, {1, 2, 3}})
+    EXPECT_NE(message([&](RunConfig& c) { c.data.duplicate = d; }).find("duplicate: "), std::string::npos);
   // A run's configuration round-trips through config.json.
   RunConfig back = run_config_from_json(to_json(r));
   EXPECT_EQ(identity_json(back), identity_json(r));
@@ -152,13 +162,14 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 44);
+  EXPECT_EQ(options, 45);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;
   cli::Command parsed = cli::parse(args, &shown);
   parsed.run.data.crop = c.data.crop;                      // "--crop 1" above only exercised the flag
   parsed.run.eval.loss_timesteps = c.eval.loss_timesteps;  // likewise "--loss-timesteps 1"
+  parsed.run.data.duplicate = c.data.duplicate;            // and "--duplicate 1"
   EXPECT_EQ(to_json(parsed.run), j);
   // Process settings are not restored from a run directory; everything else is.
   const RunConfig back = run_config_from_json(j);

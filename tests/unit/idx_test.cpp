@@ -212,3 +212,24 @@ TEST(Loaders, IdxPairWithLimitPadAndBinarize) {
   EXPECT_THROW(load_dataset(c, 1), Error);
   EXPECT_THROW(parse_data_source("mnist-from-nowhere"), ConfigError);
 }
+
+TEST(Loaders, DuplicatedExamplesAreAppendedWithTheirSourceIndex) {
+  const std::string dir = test::scratch_dir();
+  std::vector<uint8_t> pix(5 * 28 * 28);
+  for (size_t i = 0; i < pix.size(); ++i) pix[i] = uint8_t((i * 37) % 256);
+  write_bytes(dir + "/img.idx", idx_bytes({5, 28, 28}, pix));
+  write_bytes(dir + "/lab.idx", idx_bytes({5}, {4, 3, 2, 1, 0}));
+  DataConfig c;
+  c.source = parse_data_source("idx:" + dir + "/img.idx:" + dir + "/lab.idx");
+  c.limit = 4;
+  c.binarize = Binarize::kSample;  // binarized once, before copying: copies are equal
+  c.duplicate = {2, 3};
+  const Dataset d = load_dataset(c, 1);
+  ASSERT_EQ(d.size(), 4 + 2 * 2);
+  EXPECT_TRUE(torch::equal(d.index, torch::tensor({0, 1, 2, 3, 0, 1, 0, 1}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(d.label, torch::tensor({4, 3, 2, 1, 4, 3, 4, 3}, torch::kInt64)));
+  for (int64_t r : {4, 6}) EXPECT_TRUE(torch::equal(d.x[r], d.x[0]));
+  for (int64_t r : {5, 7}) EXPECT_TRUE(torch::equal(d.x[r], d.x[1]));
+  c.duplicate = {5, 2};  // more than the 4 examples kept
+  EXPECT_NE(test::error_of([&] { load_dataset(c, 1); }).find("duplicate"), std::string::npos);
+}

@@ -337,6 +337,9 @@ void validate_choices(const RunConfig& c) {
   if (vae && dec != Decoder::kBernoulli)
     MEMSCOPE_CHECK_KEY(b == Binarize::kNone || b == Binarize::kAuto, "binarize", to_string(b), ": the ", to_string(dec),
                        " decoder models continuous pixels; use --binarize none");
+  const std::vector<int64_t>& dup = c.data.duplicate;
+  MEMSCOPE_CHECK_KEY(dup.empty() || (dup.size() == 2 && dup[0] >= 1 && dup[1] >= 2), "duplicate",
+                     "expected K,R with K >= 1 examples each appearing R >= 2 times");
   const std::vector<int64_t>& crop = c.data.crop;
   MEMSCOPE_CHECK_KEY(
       crop.empty() || (crop.size() == 4 && crop[0] >= 0 && crop[1] >= 0 && crop[2] > crop[0] && crop[3] > crop[1]),

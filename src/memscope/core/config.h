@@ -44,6 +44,9 @@ struct DataConfig {
   std::vector<int64_t> crop;
   /// images, celeba: resize to R x R after cropping (0: keep the size; celeba: 32).
   int64_t resize = 0;
+  /// {K, R}: each of the first K examples appears R times (R - 1 copies appended after the data,
+  /// keeping their source index), as in the duplicated-images experiments; empty: none.
+  std::vector<int64_t> duplicate;
 };
 
 enum class Family { kMlpVae, kConvVae, kGaussian, kPpca, kKde, kDdpm };

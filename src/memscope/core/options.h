@@ -146,6 +146,9 @@ void for_each_option(Config& c, Visit&& visit) {
                    S::kIdentityWhenSet,
                    {0, 4096}},
         c.data.resize);
+  visit(OptionSpec{"duplicate", "data", "duplicate",
+                   "K,R: each of the first K examples appears R times (R - 1 copies appended)", S::kIdentityWhenSet},
+        c.data.duplicate);
   visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | ddpm | gaussian | ppca:Q | kde:H", S::kIdentity},
         c.model.family);
   visit(OptionSpec{"decoder", "model", "decoder",

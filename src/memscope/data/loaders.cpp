@@ -75,9 +75,19 @@ Dataset table_dataset(const torch::Tensor& values, const std::string& name, cons
   return d;
 }
 
-}  // namespace
+/// The data with each of the first K examples R times in all ({K, R} = c.duplicate).
+Dataset with_duplicates(Dataset d, const DataConfig& c) {
+  if (c.duplicate.empty()) return d;
+  const int64_t K = c.duplicate[0], R = c.duplicate[1];
+  MEMSCOPE_CHECK_KEY(K <= d.size(), "duplicate", K, " examples to duplicate, but ", d.name, " has ", d.size());
+  const torch::Tensor rows = torch::cat({torch::arange(d.size()), torch::arange(K).repeat({R - 1})});
+  d.x = d.x.index_select(0, rows).contiguous();
+  d.index = d.index.index_select(0, rows);
+  d.label = d.label.index_select(0, rows);
+  return d;
+}
 
-Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
+Dataset load_source(const DataConfig& c, uint64_t root_seed) {
   Dataset d;
   const DataSource& s = c.source;
   Images im;
@@ -122,5 +132,9 @@ Dataset load_dataset(const DataConfig& c, uint64_t root_seed) {
   }
   return from_images(std::move(im), std::move(d), c, root_seed);
 }
+
+}  // namespace
+
+Dataset load_dataset(const DataConfig& c, uint64_t root_seed) { return with_duplicates(load_source(c, root_seed), c); }
 
 }  // namespace memscope

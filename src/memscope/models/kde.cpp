@@ -69,6 +69,13 @@ double KdeEnsemble::eval_flops_per_example(int64_t) const {
   return 2.0 * double(dim_) * n;
 }
 
+torch::Tensor KdeEnsemble::sample(int64_t g, int64_t count, at::Generator gen) {
+  const torch::Tensor& c = centres_[size_t(g)];
+  MEMSCOPE_CHECK(c.defined(), "kde: sample of a member that was never fitted");
+  const torch::Tensor pick = torch::randint(c.size(0), {count}, gen, torch::kInt64);
+  return (c.index_select(0, pick) + bandwidth_ * at::randn({count, dim_}, gen, torch::kFloat64)).to(torch::kFloat32);
+}
+
 void KdeEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
   // The data are float32: storing the centres as float32 loses nothing.

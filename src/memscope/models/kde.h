@@ -32,6 +32,8 @@ class KdeEnsemble : public ClosedFormEnsemble {
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& eps) override;
   /// One distance per centre: 2 D FLOPs per centre (all members hold about the same number).
   double eval_flops_per_example(int64_t) const override;
+  /// count draws of member g: a uniformly chosen centre plus N(0, H^2 I) noise -> [count, D] float32.
+  torch::Tensor sample(int64_t g, int64_t count, at::Generator gen) override;
   void save_member(int64_t g, std::ostream& os) const override;
   void load_member(int64_t g, std::istream& is) override;
 

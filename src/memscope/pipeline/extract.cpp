@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -25,10 +27,6 @@ namespace {
 
 constexpr int64_t kPairsShown = 24;
 
-}  // namespace
-
-namespace {
-
 /// A sample that copies a training or held-out example (adaptive rule).
 struct Pair {
   double ratio;
@@ -38,6 +36,31 @@ struct Pair {
   torch::Tensor image;
 };
 
+/// The distinct images of the data: rows with the same source index (copies, --duplicate) are one
+/// image, which a model trained on if it trained on any of its copies.
+struct Distinct {
+  explicit Distinct(const Dataset& d) : of_row(d.size()) {
+    std::unordered_map<int64_t, int64_t> seen;
+    const int64_t* idx = d.index.data_ptr<int64_t>();
+    std::vector<int64_t> first;
+    for (int64_t i = 0; i < d.size(); ++i) {
+      auto [it, fresh] = seen.emplace(idx[i], int64_t(first.size()));
+      if (fresh) first.push_back(i), times.push_back(0);
+      of_row[size_t(i)] = it->second;
+      ++times[size_t(it->second)];
+    }
+    rows = torch::tensor(first, torch::kInt64);
+    x = d.x.index_select(0, rows);
+  }
+  /// in: [N] bool per row -> [U] bool per distinct image.
+  torch::Tensor any(const torch::Tensor& in) const {
+    return torch::zeros({rows.size(0)}, torch::kInt64)
+               .index_add_(0, torch::tensor(of_row, torch::kInt64), in.to(torch::kInt64)) > 0;
+  }
+  torch::Tensor rows, x;  // [U] the first row of each image, [U, D] the images
+  std::vector<int64_t> of_row, times;  // [N] the image of each row, [U] its rows
+};
+
 /// What the sampled models add up to.
 struct Tally {
   explicit Tally(int64_t n) : copy_models(n, 0), copy_samples(n, 0) {}
@@ -45,6 +68,7 @@ struct Tally {
   std::vector<int64_t> copy_models, copy_samples;
   std::vector<Pair> pairs;  // the closest kPairsShown copies
   int64_t in = 0, out = 0, in_l2 = 0, out_l2 = 0;
+  int64_t of_duplicated = 0;  // copies of images that appear more than once in the data
 };
 
 /// The samples of every selected job's diffusion model ([samples, D] per job), drawn in one batch
@@ -68,33 +92,35 @@ std::vector<torch::Tensor> batched_samples(const ExtractConfig& c, const Finishe
 
 /// Samples job j's model (or takes its given samples), matches its samples to the data, adds them
 /// to t; returns the model's figures.
-json extract_model(const ExtractConfig& c, const FinishedRun& run, int64_t j, Tally& t, torch::Tensor samples) {
+json extract_model(const ExtractConfig& c, const FinishedRun& run, const Distinct& distinct, int64_t j, Tally& t,
+                   torch::Tensor samples) {
   const int64_t N = run.data.size();
   const int64_t* idx = run.data.index.data_ptr<int64_t>();
   auto gen = make_generator(derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xE7AC7ULL}));
   if (!samples.defined()) samples = load_job_model(run, j)->sample(0, c.samples, gen);
   MEMSCOPE_CHECK(samples.defined(), "extract: model family ", to_string(run.cfg.model.family), " cannot sample");
   if (c.draw == Draw::kBernoulli) samples = at::bernoulli(samples, gen);
-  const SampleMatches m = match_samples(samples, run.data.x, c.alpha, c.n_nearest,
+  const SampleMatches m = match_samples(samples, distinct.x, c.alpha, c.n_nearest,
                                         progress_lines("extract", fmt::format("job {}", j), "samples"));
-  const torch::Tensor in_mask = run.mask.to(torch::kBool).select(1, j);
+  const torch::Tensor in_mask = run.mask.to(torch::kBool).select(1, j), in_image = distinct.any(in_mask);
   std::vector<bool> copied_here(N, false);
   int64_t in = 0, out = 0, in_l2 = 0, out_l2 = 0;
   for (int64_t s = 0; s < c.samples; ++s) {
-    const int64_t row = m.nearest[s].item<int64_t>();
+    const int64_t u = m.nearest[s].item<int64_t>(), row = distinct.rows[u].item<int64_t>();
     const double l2 = m.l2[s].item<double>(), ratio = m.ratio[s].item<double>();
-    const bool in_training = in_mask[row].item<bool>(), by_l2 = l2 <= c.delta, adaptive = ratio <= 1;
+    const bool in_training = in_image[u].item<bool>(), by_l2 = l2 <= c.delta, adaptive = ratio <= 1;
     t.csv.row(j, s, idx[row], l2, ratio, in_training, by_l2, adaptive);
     (in_training ? in_l2 : out_l2) += by_l2;
     if (!adaptive) continue;
     (in_training ? in : out)++;
+    t.of_duplicated += distinct.times[size_t(u)] > 1;
     t.copy_samples[row]++;
     if (!copied_here[row]) t.copy_models[row]++, copied_here[row] = true;
     t.pairs.push_back({ratio, j, s, row, in_training, l2, samples[s].clone()});
     std::sort(t.pairs.begin(), t.pairs.end(), [](const Pair& a, const Pair& b) { return a.ratio < b.ratio; });
     if (int64_t(t.pairs.size()) > kPairsShown) t.pairs.pop_back();
   }
-  const int64_t n_in = in_mask.sum().item<int64_t>(), n_out = N - n_in;
+  const int64_t n_in = in_image.sum().item<int64_t>(), n_out = distinct.rows.size(0) - n_in;
   const torch::Tensor train = run.data.x.index({in_mask}), test = run.data.x.index({~in_mask});
   const int64_t cells = std::max<int64_t>(1, std::min<int64_t>(c.cells, std::min(train.size(0), test.size(0)) / 10));
   // C_T compares distances of samples and of real data to the training set, so the samples must
@@ -163,10 +189,12 @@ json extract(const ExtractConfig& c) {
     for (int64_t j = 0; j < J; ++j) jobs.push_back(j);
   for (int64_t j : jobs) MEMSCOPE_CHECK_KEY(j >= 0 && j < J, "jobs", "job ", j, " is not in the plan (0..", J - 1, ")");
   Tally t(N);
+  const Distinct distinct(run.data);
   json per_model = json::array();
   const std::vector<torch::Tensor> batched = batched_samples(c, run, jobs);
   for (size_t k = 0; k < jobs.size(); ++k)
-    per_model.push_back(extract_model(c, run, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
+    per_model.push_back(
+        extract_model(c, run, distinct, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
   // Copies per example next to the memorization score, spillover, leverage and outlierness.
   CsvWriter copies_csv({"index", "label", "mem", "models", "samples", "spill", "leverage", "nn_dist"}, 6);
   const ExampleDiagnostics& dg = run.diagnostics;
@@ -207,6 +235,9 @@ json extract(const ExtractConfig& c) {
                    {"spearman_mem_models_copying", spearman_copies},
                    {"mem_mean_copied", finite_mean(mem_copied)},
                    {"mem_mean_not_copied", finite_mean(mem_not)}}},
+                 {"duplicated",
+                  {{"images", std::count_if(distinct.times.begin(), distinct.times.end(), [](int64_t k) { return k > 1; })},
+                   {"copies_of_them", t.of_duplicated}}},
                  {"pairs", pairs_json(run, t.pairs)}};
   t.csv.write(run.layout.extraction_csv());
   copies_csv.write(run.layout.copies());
