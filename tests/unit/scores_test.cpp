@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "memscope/core/logmath.h"
+#include "memscope/io/csv.h"
 #include "memscope/score/uncertainty.h"
 #include "test_util.h"
 
@@ -106,6 +107,26 @@ TEST(Scores, MemLogIsTheDifferenceOfMeansWithPooledSpread) {
   EXPECT_NEAR(s.logp_sd[0], std::sqrt(var), 1e-6);
   EXPECT_NEAR(s.mem_log_se[0], std::sqrt(var * (0.5 + 0.5)), 1e-6);
   EXPECT_NEAR(s.mem_se[0], std::sqrt(2.0) * logmeanexp_normal_sd(2, std::sqrt(var)), 1e-6);
+}
+
+TEST(Scores, MonteCarloErrorOfEachLogPIsAddedToTheErrorBars) {
+  // In-models with se 1 and 3, out-models with se 2 and a missing one (NaN): mc^2 = mean(1, 9) / 2 +
+  // 4 / 1 = 6.5, added to the variances of both error bars.
+  torch::Tensor logp = torch::tensor({{-10.0, -12.0, -15.0, -19.0}}, torch::kFloat64);
+  torch::Tensor mask = torch::tensor({{true, true, false, false}});
+  Scores s = compute_scores(logp, mask);
+  const double se = s.mem_se[0], se_log = s.mem_log_se[0];
+  const double nan = std::nan("");
+  add_monte_carlo_error(s, torch::tensor({{1.0, 3.0, 2.0, nan}}, torch::kFloat64), mask);
+  ASSERT_EQ(s.mem_mc_se.size(), 1u);
+  EXPECT_NEAR(s.mem_mc_se[0], std::sqrt(6.5), 1e-12);
+  EXPECT_NEAR(s.mem_se[0], std::sqrt(se * se + 6.5), 1e-12);
+  EXPECT_NEAR(s.mem_log_se[0], std::sqrt(se_log * se_log + 6.5), 1e-12);
+  const std::string path = test::scratch_dir() + "/scores.csv";
+  write_scores_csv(path, torch::tensor({7}), torch::tensor({1}), s);
+  const CsvTable t = read_numeric_csv(path);
+  EXPECT_EQ(t.header.back(), "mem_mc_se");
+  EXPECT_NEAR(t.column("mem_mc_se", path)[0].item<double>(), std::sqrt(6.5), 1e-5);
 }
 
 TEST(Scores, CalibratedErrorBarsMatchTheSpreadOfRepeatedExperiments) {

@@ -67,6 +67,7 @@ FinishedRun load_finished_run(const std::string& dir) {
                  ep.sizes(), " do not agree with ", N, " examples");
   r.epochs.assign(ep.data_ptr<int64_t>(), ep.data_ptr<int64_t>() + ep.size(0));
   r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, job_repeats(r.cfg.plan, r.mask.size(1)));
+  if (fs::exists(files.logp_se())) add_monte_carlo_error(r.scores, read_npy(files.logp_se())[logp.size(0) - 1], r.mask);
   r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan);
   r.diagnostics = diagnose_examples(r.data.x, logp[logp.size(0) - 1], r.mask, r.scores, r.cfg.analysis.neighbours,
                                     independent_groups(r.cfg.plan, r.mask.size(1)));

@@ -80,6 +80,8 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
     mem[e].copy_(torch::tensor(last.mem, torch::kFloat64));
   }
   write_npy(rd.layout().mem_by_epoch(), mem);
+  if (std::filesystem::exists(rd.layout().logp_se()))
+    add_monte_carlo_error(last, read_npy(rd.layout().logp_se())[E - 1], mask);
   const ExampleDiagnostics diag =
       diagnose_examples(data.x, logp[E - 1], mask, last, cfg.analysis.neighbours, independent_groups(cfg.plan, J));
   MembershipResult mia = membership(logp[E - 1], mask, cfg.membership);

@@ -140,7 +140,8 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
 }
 
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
-                      const std::vector<ScoreColumn>& extra) {
+                      std::vector<ScoreColumn> extra) {
+  if (!s.mem_mc_se.empty()) extra.emplace_back("mem_mc_se", s.mem_mc_se);
   torch::Tensor idx = index.to(torch::kInt64).contiguous(), lab = label.to(torch::kInt64).contiguous();
   const int64_t N = idx.size(0);
   MEMSCOPE_CHECK(int64_t(s.mem.size()) == N && lab.size(0) == N, "scores: ", N, " indices for ", s.mem.size(),
@@ -163,6 +164,25 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
                 s.mem_log[i], s.mem_log_se[i]);
   }
   out.write(path);
+}
+
+void add_monte_carlo_error(Scores& s, const torch::Tensor& logp_se, const torch::Tensor& in_mask) {
+  const int64_t N = int64_t(s.mem.size());
+  MEMSCOPE_CHECK(logp_se.dim() == 2 && logp_se.size(0) == N && in_mask.sizes() == logp_se.sizes(), "scores: logp_se ",
+                 logp_se.sizes(), " and mask ", in_mask.sizes(), " for ", N, " examples");
+  const torch::Tensor var = logp_se.to(torch::kFloat64).square(), ok = torch::isfinite(var);
+  const torch::Tensor in = in_mask.to(torch::kBool) & ok, out = ~in_mask.to(torch::kBool) & ok;
+  auto side = [&](const torch::Tensor& m) {  // mean(se^2) / n over the side's finite entries
+    const torch::Tensor n = m.sum(1).to(torch::kFloat64);
+    return torch::where(m, var, torch::zeros_like(var)).sum(1) / n.square();
+  };
+  const torch::Tensor mc = (side(in) + side(out)).sqrt().contiguous();
+  s.mem_mc_se.assign(mc.data_ptr<double>(), mc.data_ptr<double>() + N);
+  for (int64_t i = 0; i < N; ++i) {
+    const double m2 = s.mem_mc_se[size_t(i)] * s.mem_mc_se[size_t(i)];
+    s.mem_se[size_t(i)] = std::sqrt(s.mem_se[size_t(i)] * s.mem_se[size_t(i)] + m2);
+    s.mem_log_se[size_t(i)] = std::sqrt(s.mem_log_se[size_t(i)] * s.mem_log_se[size_t(i)] + m2);
+  }
 }
 
 ModelsLost models_lost(const Scores& s, int64_t jobs) {

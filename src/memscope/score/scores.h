@@ -38,6 +38,9 @@ struct Scores {
   std::vector<double> mia_risk;
   /// Design effect D >= 1 applied to mem_se and mem_log_se (1 without repeats; see compute_scores).
   double design_effect = 1;
+  /// The Monte Carlo part of mem_se where each log p is itself an estimate with a standard error
+  /// (diffusion models' bound; see add_monte_carlo_error); empty otherwise.
+  std::vector<double> mem_mc_se;
 };
 
 /// Examples that rest on fewer than `jobs` models (missing or diverged ones), and the most models
@@ -74,9 +77,18 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
 /// A column of scores.csv computed beside the scores (leverage, outlierness, spillover): name, [N] values.
 using ScoreColumn = std::pair<std::string, std::vector<double>>;
 
+/// Carries the Monte Carlo error of each log p estimate (logp_se: [N, J], NaN where missing) into
+/// mem_se and mem_log_se: mc^2 = mean_in(se^2) / n_in + mean_out(se^2) / n_out over the finite ones,
+/// the variance of M's Monte Carlo error were the models' errors independent, is added to both
+/// variances, and mc kept as mem_mc_se. Conservative: the spread between models already holds the
+/// part of the errors that differs between models, and common random numbers make much of the
+/// rest common to all models, where it cancels in M.
+void add_monte_carlo_error(Scores& s, const torch::Tensor& logp_se, const torch::Tensor& in_mask);
+
 /// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk
-/// (mia_risk empty when s has none), then the extra columns. index, label: [N] int64.
+/// (mia_risk empty when s has none), then the extra columns, then mem_mc_se where s has it. index,
+/// label: [N] int64.
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
-                      const std::vector<ScoreColumn>& extra = {});
+                      std::vector<ScoreColumn> extra = {});
 
 }  // namespace memscope
