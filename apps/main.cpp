@@ -123,14 +123,17 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
                j["seconds"][key].get<double>(), j["matmul_tflop"][key].get<double>(), j["gflops"][key].get<double>(),
                100 * j["fraction_of_peak"][key].get<double>());
   };
-  fmt::print("workload: {} examples, {} folds x {} repeats, {} epochs, S = {}, {} threads\n", cfg.data.limit,
-             cfg.plan.folds, cfg.plan.repeats, cfg.train.epochs, cfg.eval.iw_samples, r.threads);
+  fmt::print("workload: {}, {} examples, {} folds x {} repeats, {} epochs, S = {}, {} threads\n",
+             memscope::to_string(cfg.model.family), cfg.data.limit, cfg.plan.folds, cfg.plan.repeats, cfg.train.epochs,
+             memscope::eval_samples(cfg.model, cfg.eval), r.threads);
   if (r.reference_workload)
     fmt::print("total    {:7.1f} s   ({:.2f}x the paper's code, {} s)\n", r.total_seconds,
                j["speedup_vs_reference"].get<double>(), memscope::kReferenceSeconds);
   else
     fmt::print("total    {:7.1f} s   (not the fmnist-6k workload: no reference time)\n", r.total_seconds);
   line("train", "train");
+  fmt::print("         {:.0f} training examples x steps per second over all models\n",
+             j["train_examples_per_second"].get<double>());
   line("evaluate", "evaluate");
   fmt::print("sgemm peak {:.1f} GFLOP/s (float32, same process); peak RSS {:.0f} MiB; mean M {:.3f}\n", r.peak_gflops,
              r.peak_rss_kb / 1024.0, r.mean_mem);

@@ -57,6 +57,7 @@ BenchReport run_bench(const RunConfig& cfg) {
   getrusage(RUSAGE_SELF, &ru);
   r.peak_rss_kb = ru.ru_maxrss;
   r.train_flops = o.train_flops;
+  r.train_examples = o.train_examples;
   r.eval_flops = o.eval_flops;
   return r;
 }
@@ -70,6 +71,7 @@ nlohmann::json BenchReport::to_json(const RunConfig& cfg) const {
       {"seconds", {{"total", total_seconds}, {"train", train_seconds}, {"evaluate", eval_seconds}}},
       {"matmul_tflop", {{"train", train_flops / 1e12}, {"evaluate", eval_flops / 1e12}}},
       {"gflops", {{"train", rate(train_flops, train_seconds)}, {"evaluate", rate(eval_flops, eval_seconds)}}},
+      {"train_examples_per_second", train_seconds > 0 ? train_examples / train_seconds : 0.0},
       {"sgemm_peak_gflops", peak_gflops},
       {"fraction_of_peak",
        {{"train", rate(train_flops, train_seconds) / peak_gflops},

@@ -17,6 +17,8 @@ struct BenchReport {
   double total_seconds = 0, train_seconds = 0, eval_seconds = 0;
   /// Matmul FLOPs of each phase.
   double train_flops = 0, eval_flops = 0;
+  /// Training examples x steps over all models (each model's training set times its epochs).
+  double train_examples = 0;
   /// GFLOP/s of a large float32 matmul on the same threads or GPU (best of 5).
   double peak_gflops = 0;
   int64_t peak_rss_kb = 0;

@@ -128,9 +128,11 @@ void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model
   out.eval_seconds += r.eval_seconds;
   // Training steps, and the held-out loss (a forward pass) after each epoch; or the one fit.
   const double n_train = double(job.train.size());
-  if (const auto* t = dynamic_cast<const TrainableEnsemble*>(&model))
+  if (const auto* t = dynamic_cast<const TrainableEnsemble*>(&model)) {
+    out.train_examples += n_train * double(r.train_loss.size());
     out.train_flops += t->train_flops_per_example() * n_train * double(r.train_loss.size()) +
                        t->forward_flops_per_example() * (double(n) - n_train) * double(r.heldout_loss.size());
+  }
   if (const auto* c = dynamic_cast<const ClosedFormEnsemble*>(&model))
     out.train_flops += c->fit_flops_per_example() * n_train;
   out.eval_flops += model.eval_flops_per_example(samples) * double(n) * double(r.logp.size());

@@ -19,6 +19,8 @@ struct RunOutcome {
   double seconds = 0, train_seconds = 0, eval_seconds = 0;
   /// Matmul FLOPs of the training and evaluation of the jobs this call ran.
   double train_flops = 0, eval_flops = 0;
+  /// Training examples x steps over all jobs trained here (each job's training set times its epochs).
+  double train_examples = 0;
   /// Scores (empty while jobs are missing, in run).
   Scores scores;
   /// Split-half reliability of the rankings (with two or more repeats and scores).
