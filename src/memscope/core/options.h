@@ -118,10 +118,9 @@ void for_each_diffusion_option(Config& c, Visit&& visit) {
       c.eval.loss_timesteps);
 }
 
-/// Calls visit(spec, field) for every option of a run, field being the member of c it sets
-/// (c may be const).
+/// The options of the data; part of for_each_option.
 template <typename Config, typename Visit>
-void for_each_option(Config& c, Visit&& visit) {
+void for_each_data_option(Config& c, Visit&& visit) {
   using S = Scope;
   visit(OptionSpec{"data", "data", "source",
                    "fashion-mnist | mnist-digits | idx:IMAGES[:LABELS] | npy:FILE | "
@@ -149,6 +148,14 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(OptionSpec{"duplicate", "data", "duplicate",
                    "K,R: each of the first K examples appears R times (R - 1 copies appended)", S::kIdentityWhenSet},
         c.data.duplicate);
+}
+
+/// Calls visit(spec, field) for every option of a run, field being the member of c it sets
+/// (c may be const).
+template <typename Config, typename Visit>
+void for_each_option(Config& c, Visit&& visit) {
+  using S = Scope;
+  for_each_data_option(c, visit);
   visit(OptionSpec{"model", "model", "family", "mlp-vae | conv-vae | ddpm | gaussian | ppca:Q | kde:H", S::kIdentity},
         c.model.family);
   visit(OptionSpec{"decoder", "model", "decoder",

@@ -259,7 +259,7 @@ torch::Tensor DdpmEnsemble::apply_res(const std::vector<torch::Tensor>& P, const
       torch::baddbmm(P[size_t(r.temb) + 1].unsqueeze(1), temb, P[size_t(r.temb)]);  // [G, M, out]
   a = torch::silu(apply_norm(P, r.n2, a + proj.transpose(0, 1).reshape({M, G * r.out, 1, 1})));
   const double p = cfg_.dropout;
-  if (is_training() && p > 0) {  // each member's mask from its own generator
+  if (is_training() && p > 0) {        // each member's mask from its own generator
     std::vector<torch::Tensor> masks;  // members that take no step draw nothing: their streams stay put
     for (int64_t g = 0; g < G; ++g)
       masks.push_back(dropping_[size_t(g)]

@@ -57,7 +57,7 @@ struct Distinct {
     return torch::zeros({rows.size(0)}, torch::kInt64)
                .index_add_(0, torch::tensor(of_row, torch::kInt64), in.to(torch::kInt64)) > 0;
   }
-  torch::Tensor rows, x;  // [U] the first row of each image, [U, D] the images
+  torch::Tensor rows, x;               // [U] the first row of each image, [U, D] the images
   std::vector<int64_t> of_row, times;  // [N] the image of each row, [U] its rows
 };
 
@@ -193,8 +193,7 @@ json extract(const ExtractConfig& c) {
   json per_model = json::array();
   const std::vector<torch::Tensor> batched = batched_samples(c, run, jobs);
   for (size_t k = 0; k < jobs.size(); ++k)
-    per_model.push_back(
-        extract_model(c, run, distinct, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
+    per_model.push_back(extract_model(c, run, distinct, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
   // Copies per example next to the memorization score, spillover, leverage and outlierness.
   CsvWriter copies_csv({"index", "label", "mem", "models", "samples", "spill", "leverage", "nn_dist"}, 6);
   const ExampleDiagnostics& dg = run.diagnostics;
@@ -211,34 +210,35 @@ json extract(const ExtractConfig& c) {
   const bool binary = run.cfg.data.binarize != Binarize::kNone;
   const double spearman_copies =
       spearman(torch::tensor(run.scores.mem, torch::kFloat64), torch::tensor(models_d, torch::kFloat64));
-  json result = {{"run", c.run_dir},
-                 {"settings",
-                  {{"samples", c.samples},
-                   {"draw", to_string(c.draw)},
-                   {"ct_samples", binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw)},
-                   {"delta", c.delta},
-                   {"alpha", c.alpha},
-                   {"n_nearest", c.n_nearest},
-                   {"sampler", to_string(c.sampler)},
-                   {"sample_steps", c.sample_steps},
-                   {"jobs", jobs}}},
-                 {"models", per_model},
-                 {"overall",
-                  {{"copies_of_training", t.in},
-                   {"copies_of_held_out", t.out},
-                   {"l2_copies_of_training", t.in_l2},
-                   {"l2_copies_of_held_out", t.out_l2},
-                   {"copy_rate_training", double(t.in) / draws},
-                   {"copy_rate_held_out", double(t.out) / draws},
-                   {"copy_rate_difference", double(t.in) / draws - double(t.out) / draws},
-                   {"examples_copied", int64_t(mem_copied.size())},
-                   {"spearman_mem_models_copying", spearman_copies},
-                   {"mem_mean_copied", finite_mean(mem_copied)},
-                   {"mem_mean_not_copied", finite_mean(mem_not)}}},
-                 {"duplicated",
-                  {{"images", std::count_if(distinct.times.begin(), distinct.times.end(), [](int64_t k) { return k > 1; })},
-                   {"copies_of_them", t.of_duplicated}}},
-                 {"pairs", pairs_json(run, t.pairs)}};
+  json result = {
+      {"run", c.run_dir},
+      {"settings",
+       {{"samples", c.samples},
+        {"draw", to_string(c.draw)},
+        {"ct_samples", binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw)},
+        {"delta", c.delta},
+        {"alpha", c.alpha},
+        {"n_nearest", c.n_nearest},
+        {"sampler", to_string(c.sampler)},
+        {"sample_steps", c.sample_steps},
+        {"jobs", jobs}}},
+      {"models", per_model},
+      {"overall",
+       {{"copies_of_training", t.in},
+        {"copies_of_held_out", t.out},
+        {"l2_copies_of_training", t.in_l2},
+        {"l2_copies_of_held_out", t.out_l2},
+        {"copy_rate_training", double(t.in) / draws},
+        {"copy_rate_held_out", double(t.out) / draws},
+        {"copy_rate_difference", double(t.in) / draws - double(t.out) / draws},
+        {"examples_copied", int64_t(mem_copied.size())},
+        {"spearman_mem_models_copying", spearman_copies},
+        {"mem_mean_copied", finite_mean(mem_copied)},
+        {"mem_mean_not_copied", finite_mean(mem_not)}}},
+      {"duplicated",
+       {{"images", std::count_if(distinct.times.begin(), distinct.times.end(), [](int64_t k) { return k > 1; })},
+        {"copies_of_them", t.of_duplicated}}},
+      {"pairs", pairs_json(run, t.pairs)}};
   t.csv.write(run.layout.extraction_csv());
   copies_csv.write(run.layout.copies());
   write_atomic(run.layout.extraction_json(), result.dump(2) + "\n");
