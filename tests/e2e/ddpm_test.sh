@@ -29,6 +29,10 @@ assert all(math.isfinite(v) and v > 0 for v in se), "se"
 assert all(math.isfinite(v) and v > 0 for v in dl), "denoising loss"
 print("mean log p %.1f, mean se %.1f, mean denoising loss %.3f" % (sum(lp) / len(lp), sum(se) / len(se), sum(dl) / len(dl)))
 PY
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))["timesteps"]
+assert sorted(d, key=int) == ["5", "10", "20"], list(d)
+assert all(any(a["attack"] == "lira-online" for a in v["attacks"]) for v in d.values())' "$out/membership-denoise.json" ||
+  fail "membership-denoise.json"
 "$bin" score --run "$out" > "$work/score.log" 2>&1 || fail "score failed: $(tail -3 "$work/score.log")"
 "$bin" report --run "$out" > "$work/report.log" 2>&1 || fail "report failed: $(tail -3 "$work/report.log")"
 [[ -s "$out/report.html" ]] || fail "no report"

@@ -203,7 +203,8 @@ json extract(const ExtractConfig& c) {
   for (int64_t i = 0; i < N; ++i) {
     copies_csv.row(idx[i], lab[i], run.scores.mem[i], t.copy_models[i], t.copy_samples[i], dg.spill.spill[i],
                    dg.leverage[i], dg.nn_dist[i]);
-    (t.copy_models[i] ? mem_copied : mem_not).push_back(run.scores.mem[i]);
+    const bool first_copy = distinct.rows[distinct.of_row[size_t(i)]].item<int64_t>() == i;  // copies are counted there
+    if (first_copy) (t.copy_models[i] ? mem_copied : mem_not).push_back(run.scores.mem[i]);
     models_d.push_back(double(t.copy_models[i]));
   }
   const double draws = double(jobs.size()) * double(c.samples);

@@ -53,7 +53,21 @@ void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig&
     if (K > 0 && l.defined() && l.sizes() == torch::IntArrayRef({K, N})) loss.select(2, job.id).copy_(l);
   }
   write_npy(rd.layout().logp_se(), se);
-  if (K > 0) write_npy(rd.layout().denoise_loss(), loss);
+  if (K == 0) return;
+  write_npy(rd.layout().denoise_loss(), loss);
+  // The statistic of Carlini et al. (2023): a lower denoising loss says "member"; every attack on
+  // minus the loss at each timestep, as on log p.
+  const torch::Tensor mask = plan.in_mask();
+  nlohmann::json by_t = nlohmann::json::object();
+  for (int64_t k = 0; k < K; ++k) {
+    const MembershipResult r = membership(-loss[k].to(torch::kFloat64), mask, cfg.membership);
+    by_t[std::to_string(cfg.eval.loss_timesteps[size_t(k)])] = to_json(r);
+    for (const AttackResult& a : r.attacks)
+      if (a.attack == Attack::kLiraOnline)
+        spdlog::info("membership on the denoising loss at t = {}: LiRA online AUC {:.3f} (mean over targets)",
+                     cfg.eval.loss_timesteps[size_t(k)], a.auc.mean);
+  }
+  write_atomic(rd.layout().membership_denoise(), nlohmann::json{{"timesteps", by_t}}.dump(1) + "\n");
 }
 
 /// Reads every finished job into logp.npy ([E, N, J]), writes mem_by_epoch.npy and scores.csv, and puts the

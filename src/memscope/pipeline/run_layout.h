@@ -13,6 +13,7 @@
 //   DIR/mem_by_epoch.npy       [E, N] float64 memorization score at every evaluated epoch
 //   DIR/scores.csv             per-example scores at the last evaluated epoch
 //   DIR/membership.json        membership attacks: per attack AUC, TPR at low FPR, ROC (score/membership.h)
+//   DIR/membership-denoise.json  the same attacks on minus the denoising loss at each --loss-timesteps (ddpm)
 //   DIR/report.html, summary.json                     the report and its numbers
 //   DIR/extraction.csv, copies.csv, extraction.json   memscope extract
 //   DIR/validation.json        memscope exact --compare DIR
@@ -49,6 +50,7 @@ class RunLayout {
   std::string mem_by_epoch() const { return file("mem_by_epoch.npy"); }
   std::string scores() const { return file("scores.csv"); }
   std::string membership() const { return file("membership.json"); }
+  std::string membership_denoise() const { return file("membership-denoise.json"); }
   std::string report() const { return file("report.html"); }
   std::string summary() const { return file("summary.json"); }
   std::string extraction_csv() const { return file("extraction.csv"); }
