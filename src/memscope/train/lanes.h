@@ -9,8 +9,8 @@ namespace memscope {
 struct LanePlan {
   /// Lane l holds members [bounds[l], bounds[l + 1]); bounds[0] = 0 and bounds.back() = G.
   std::vector<int64_t> bounds;
-  /// Lanes [0, side_by_side) train at once, each on one core; a lane after them (at most one)
-  /// trains alone on all cores.
+  /// Lanes [0, side_by_side) train at once, each on one core; the lanes after them (plan_lanes
+  /// makes at most one) train one after another on all cores.
   int64_t side_by_side = 0;
   /// Number of lanes.
   int64_t lanes() const { return int64_t(bounds.size()) - 1; }
