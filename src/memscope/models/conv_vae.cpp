@@ -5,6 +5,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/models/iw.h"
+#include "memscope/models/member_archive.h"
 
 namespace memscope {
 
@@ -261,23 +262,14 @@ torch::Tensor ConvVaeEnsemble::sample(int64_t g, int64_t count, at::Generator ge
 
 void ConvVaeEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
-  for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().to(torch::kCPU).clone());
-  for (const auto& b : named_buffers()) archive.write(b.key(), b.value()[g].to(torch::kCPU).clone(), true);
+  write_member(*this, g, archive);
   archive.save_to(os);
 }
 
 void ConvVaeEnsemble::load_member(int64_t g, std::istream& is) {
   torch::serialize::InputArchive archive;
   archive.load_from(is);
-  torch::NoGradGuard no_grad;
-  auto read = [&](const std::string& key, torch::Tensor slot, bool buffer) {
-    torch::Tensor t;
-    MEMSCOPE_CHECK(archive.try_read(key, t, buffer), "model: archive lacks ", key);
-    MEMSCOPE_CHECK(t.sizes() == slot.sizes(), "model: ", key, " has shape ", t.sizes(), ", expected ", slot.sizes());
-    slot.copy_(t);
-  };
-  for (auto& p : named_parameters()) read(p.key(), p.value()[g], false);
-  for (auto& b : named_buffers()) read(b.key(), b.value()[g], true);
+  read_member(*this, g, archive);
 }
 
 }  // namespace memscope

@@ -7,6 +7,7 @@
 
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
+#include "memscope/models/member_archive.h"
 
 namespace memscope {
 
@@ -477,8 +478,7 @@ void DdpmEnsemble::after_step(const std::vector<bool>& update) {
 
 void DdpmEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
-  for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().to(torch::kCPU).clone());
-  for (const auto& b : named_buffers()) archive.write(b.key(), b.value()[g].to(torch::kCPU).clone(), true);
+  write_member(*this, g, archive);
   archive.write("dropout_state", dropout_gens_[size_t(g)].get_state(), true);
   archive.save_to(os);
 }
@@ -486,15 +486,7 @@ void DdpmEnsemble::save_member(int64_t g, std::ostream& os) const {
 void DdpmEnsemble::load_member(int64_t g, std::istream& is) {
   torch::serialize::InputArchive archive;
   archive.load_from(is);
-  torch::NoGradGuard no_grad;
-  auto read = [&](const std::string& key, torch::Tensor slot, bool buffer) {
-    torch::Tensor t;
-    MEMSCOPE_CHECK(archive.try_read(key, t, buffer), "model: archive lacks ", key);
-    MEMSCOPE_CHECK(t.sizes() == slot.sizes(), "model: ", key, " has shape ", t.sizes(), ", expected ", slot.sizes());
-    slot.copy_(t);
-  };
-  for (auto& p : named_parameters()) read(p.key(), p.value()[g], false);
-  for (auto& b : named_buffers()) read(b.key(), b.value()[g], true);
+  read_member(*this, g, archive);
   torch::Tensor state;
   MEMSCOPE_CHECK(archive.try_read("dropout_state", state, true), "model: archive lacks dropout_state");
   dropout_gens_[size_t(g)].set_state(state);

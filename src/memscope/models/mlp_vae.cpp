@@ -6,6 +6,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/models/iw.h"
 #include "memscope/models/kernels.h"
+#include "memscope/models/member_archive.h"
 
 namespace memscope {
 
@@ -135,21 +136,14 @@ torch::Tensor MlpVaeEnsemble::sample(int64_t g, int64_t count, at::Generator gen
 
 void MlpVaeEnsemble::save_member(int64_t g, std::ostream& os) const {
   torch::serialize::OutputArchive archive;
-  for (const auto& p : named_parameters()) archive.write(p.key(), p.value()[g].detach().to(torch::kCPU).clone());
+  write_member(*this, g, archive);
   archive.save_to(os);
 }
 
 void MlpVaeEnsemble::load_member(int64_t g, std::istream& is) {
   torch::serialize::InputArchive archive;
   archive.load_from(is);
-  torch::NoGradGuard no_grad;
-  for (auto& p : named_parameters()) {
-    torch::Tensor t;
-    MEMSCOPE_CHECK(archive.try_read(p.key(), t), "model: archive lacks parameter ", p.key());
-    MEMSCOPE_CHECK(t.sizes() == p.value()[g].sizes(), "model: parameter ", p.key(), " has shape ", t.sizes(),
-                   ", expected ", p.value()[g].sizes());
-    p.value()[g].copy_(t);
-  }
+  read_member(*this, g, archive);
 }
 
 }  // namespace memscope
