@@ -182,14 +182,25 @@ TEST(Idx, RejectsBrokenFilesNamingThem) {
   EXPECT_NE(error_of([&] { read_idx_images(dir + "/labels.idx"); }).find("not an image file"), std::string::npos);
 }
 
-TEST(Loaders, IdxPairWithLimitPadAndBinarize) {
-  const std::string dir = test::scratch_dir();
+namespace {
+
+/// Five 28x28 images (pixel i of the file is i * 37 mod 256) labelled 4, 3, 2, 1, 0, as an idx
+/// pair in dir.
+DataConfig five_idx_images(const std::string& dir) {
   std::vector<uint8_t> pix(5 * 28 * 28);
   for (size_t i = 0; i < pix.size(); ++i) pix[i] = uint8_t((i * 37) % 256);
   write_bytes(dir + "/img.idx", idx_bytes({5, 28, 28}, pix));
   write_bytes(dir + "/lab.idx", idx_bytes({5}, {4, 3, 2, 1, 0}));
   DataConfig c;
   c.source = parse_data_source("idx:" + dir + "/img.idx:" + dir + "/lab.idx");
+  return c;
+}
+
+}  // namespace
+
+TEST(Loaders, IdxPairWithLimitPadAndBinarize) {
+  const std::string dir = test::scratch_dir();
+  DataConfig c = five_idx_images(dir);
   c.limit = 3;
   c.binarize = Binarize::kThreshold;
   Dataset d = load_dataset(c, 1);
@@ -215,12 +226,7 @@ TEST(Loaders, IdxPairWithLimitPadAndBinarize) {
 
 TEST(Loaders, DuplicatedExamplesAreAppendedWithTheirSourceIndex) {
   const std::string dir = test::scratch_dir();
-  std::vector<uint8_t> pix(5 * 28 * 28);
-  for (size_t i = 0; i < pix.size(); ++i) pix[i] = uint8_t((i * 37) % 256);
-  write_bytes(dir + "/img.idx", idx_bytes({5, 28, 28}, pix));
-  write_bytes(dir + "/lab.idx", idx_bytes({5}, {4, 3, 2, 1, 0}));
-  DataConfig c;
-  c.source = parse_data_source("idx:" + dir + "/img.idx:" + dir + "/lab.idx");
+  DataConfig c = five_idx_images(dir);
   c.limit = 4;
   c.binarize = Binarize::kSample;  // binarized once, before copying: copies are equal
   c.duplicate = {2, 3};
