@@ -36,6 +36,8 @@ assert all(any(a["attack"] == "lira-online" for a in v["attacks"]) for v in d.va
 "$bin" score --run "$out" > "$work/score.log" 2>&1 || fail "score failed: $(tail -3 "$work/score.log")"
 "$bin" report --run "$out" > "$work/report.log" 2>&1 || fail "report failed: $(tail -3 "$work/report.log")"
 [[ -s "$out/report.html" ]] || fail "no report"
+grep -q 'id="membership-denoise"' "$out/report.html" || fail "the report lacks the denoising-loss attacks"
+grep -q 'mean Monte Carlo part' "$out/report.html" || fail "the report lacks the bound's Monte Carlo error"
 "$bin" extract --run "$out" --samples 6 --sample-steps 5 --sampler ddim --jobs 0 --no-report > "$work/extract.log" 2>&1 ||
   fail "extract failed: $(tail -3 "$work/extract.log")"
 grep -q '"sampler": "ddim"' "$out/extraction.json" || fail "extraction.json lacks the sampler"

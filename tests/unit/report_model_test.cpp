@@ -464,6 +464,38 @@ TEST(ReportModel, MembershipSectionFromMembershipJsonAndRisk) {
   EXPECT_FALSE(build_report(planted(), {0.95, 4, 100}).membership);
 }
 
+TEST(ReportModel, DiffusionRunShowsTheDenoisingLossAttacksInTimestepOrderAndTheMonteCarloError) {
+  ReportInput in = planted();
+  in.membership = json::parse(R"({"models": 3, "attacks": []})");
+  auto attack = [](double auc) {
+    return json{{"attack", "lira-online"}, {"auc", {{"mean", auc}, {"sd", 0.01}, {"targets", 3}}},
+                {"pooled", {{"auc", auc}}}, {"targets", json::array()}, {"roc", json::object()}};
+  };
+  // Keys as membership-denoise.json writes them: text, so "100" sorts before "50" unless parsed.
+  in.membership_denoise = {{"timesteps", {{"100", {{"attacks", {attack(0.75)}}}},
+                                          {"50", {{"attacks", {attack(0.875)}}}},
+                                          {"bad", 3}}}};  // not an object: skipped, no crash
+  in.scores.mem_mc_se.assign(size_t(kN), 0.25);
+  in.scores.mem_mc_se[3] = NAN;
+  const ReportModel m = build_report(in, {0.95, 4, 100});
+  ASSERT_TRUE(m.membership);
+  ASSERT_EQ(m.membership->denoise.size(), 2u);
+  EXPECT_EQ(m.membership->denoise[0].first, "50");
+  EXPECT_EQ(m.membership->denoise[1].first, "100");
+  EXPECT_FALSE(m.membership->denoise[0].second[0].contains("targets"));
+  EXPECT_EQ(summary_json(m)["membership"]["denoise"]["100"][0]["auc"]["mean"], 0.75);
+  EXPECT_EQ(m.analysis["mem_mc_se_mean"], 0.25);
+  const std::string html = render_html(m, {"", "", ""});
+  const size_t table = html.find("id=\"membership-denoise\"");
+  ASSERT_NE(table, std::string::npos);
+  EXPECT_LT(html.find("0.8750 &plusmn;", table), html.find("0.7500 &plusmn;", table));
+  EXPECT_NE(html.find("mean Monte Carlo part"), std::string::npos);
+  // A run without them (VAEs): neither.
+  const ReportModel plain = build_report(planted(), {0.95, 4, 100});
+  EXPECT_FALSE(plain.analysis.contains("mem_mc_se_mean"));
+  EXPECT_EQ(render_html(plain, {"", "", ""}).find("mean Monte Carlo part"), std::string::npos);
+}
+
 TEST(ReportModel, ExposedTiesAreBrokenByM) {
   ReportInput in = planted();
   for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(0.5);

@@ -61,6 +61,7 @@ MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, c
   j["n"] = N;
   j["mem_mean"] = mean_finite(s.mem);
   j["mem_se_mean"] = mean_finite(s.mem_se);
+  if (!s.mem_mc_se.empty()) j["mem_mc_se_mean"] = mean_finite(s.mem_mc_se);
   j["mem_quantiles"] = quantiles(s.mem);
   const double threshold = quantile(s.mem, high_quantile);
   j["high_quantile"] = high_quantile;

@@ -73,6 +73,7 @@ FinishedRun load_finished_run(const std::string& dir) {
                                     independent_groups(r.cfg.plan, r.mask.size(1)));
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
   if (fs::exists(files.membership())) r.membership = read_json_object(files.membership());
+  if (fs::exists(files.membership_denoise())) r.membership_denoise = read_json_object(files.membership_denoise());
   if (fs::exists(files.scores())) {
     const CsvTable t = read_numeric_csv(files.scores());
     if (std::find(t.header.begin(), t.header.end(), "mia_risk") != t.header.end() && t.values.size(0) == N) {

@@ -40,6 +40,8 @@ struct FinishedRun {
   ExampleDiagnostics diagnostics;
   /// membership.json (null when the run has none); scores.mia_risk comes from scores.csv.
   nlohmann::json membership;
+  /// membership-denoise.json of a diffusion run with loss timesteps (null when absent).
+  nlohmann::json membership_denoise;
 };
 
 /// Split-half reliability of a plan's rankings: K-fold plans by repeat (job j is in repeat j / folds;

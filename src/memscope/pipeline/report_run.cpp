@@ -86,6 +86,7 @@ ReportInput load_report_input(const std::string& dir) {
     in.copy_models = std::vector<int64_t>(models.data_ptr<int64_t>(), models.data_ptr<int64_t>() + models.size(0));
   }
   in.membership = r.membership;
+  in.membership_denoise = r.membership_denoise;
   const std::string extraction = r.layout.extraction_json(), validation = r.layout.validation();
   if (fs::exists(extraction)) in.extraction = read_extraction_json(extraction);
   if (fs::exists(validation)) in.validation = read_validation_json(validation);

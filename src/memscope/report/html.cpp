@@ -404,6 +404,15 @@ std::string top_list_warning(const ReportModel& m) {
                        : "<p class=\"note\">How reproducible this list is was not measured (one repeat).</p>";
 }
 
+/// The part of the error bars from estimating each log p (a diffusion model's bound), when it has one.
+std::string monte_carlo_kpi(const ReportModel& m) {
+  const json mc = figure(m, "mem_mc_se_mean");
+  if (!mc.is_number()) return "";
+  return fmt::format("<div class=\"kpi\" title=\"added in quadrature to the spread between models\"><b>{}</b>"
+                     "mean Monte Carlo part (log p estimated; in quadrature)</div>",
+                     shown(mc));
+}
+
 std::string scores_section(const ReportModel& m) {
   std::string qrow;
   const json q = figure(m, "mem_quantiles");
@@ -411,7 +420,7 @@ std::string scores_section(const ReportModel& m) {
     qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), shown(it.value(), 3));
   return fmt::format(
       "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div>"
-      "<div class=\"kpi\"><b>{}</b>mean standard error</div>"
+      "<div class=\"kpi\"><b>{}</b>mean standard error</div>{}"
       "<div class=\"kpi\"><b>{}</b>threshold of \"highly memorized\" (quantile {})</div>"
       "<div class=\"chart\" id=\"chart-hist\"></div>"
       "<table class=\"facts\">{}</table><h3>Most memorized</h3>{}<div class=\"grid\" id=\"grid-top\"></div>"
@@ -420,7 +429,7 @@ std::string scores_section(const ReportModel& m) {
       "Click a column to sort.</p>"
       "<input id=\"filter\" placeholder=\"filter: index or label\" size=\"30\"> <span class=\"note\" id=\"shown\">"
       "</span><div class=\"scroll\"><table id=\"table\"></table></div></section>",
-      shown(figure(m, "mem_mean")), shown(figure(m, "mem_se_mean")),
+      shown(figure(m, "mem_mean")), shown(figure(m, "mem_se_mean")), monte_carlo_kpi(m),
       fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow, top_list_warning(m), m.rows.size());
 }
 
@@ -528,29 +537,51 @@ std::string spread_cell(const json& s) {
                      fmt_num(as_double(s["mean"]), 4), fmt_num(as_double(s.value("sd", json())), 4));
 }
 
-std::string membership_section(const MembershipView& v) {
+/// A table row per attack (attack_rows of report_model): AUC and TPR at 10%, 1%, 0.1% FPR, over
+/// targets then pooled; each row opens with `lead` when given (the timestep of the denoising table).
+std::string attack_table_rows(const json& attacks, const std::string& lead = "") {
   std::string rows;
-  for (const json& a : v.attacks) {
+  for (const json& a : attacks) {
     const json tpr = a.value("tpr_at_fpr", json::object()), pooled = a.value("pooled", json::object());
     const json ptpr = pooled.value("tpr_at_fpr", json::object());
-    rows += "<tr><th>" + html_escape(a.value("attack", "")) + "</th>" + spread_cell(a.value("auc", json()));
+    rows += "<tr>" + lead + "<th>" + html_escape(a.value("attack", "")) + "</th>" + spread_cell(a.value("auc", json()));
     for (const char* k : {"0.1", "0.01", "0.001"}) rows += spread_cell(tpr.value(k, json()));
     rows += fmt::format("<td>{}</td>", shown(pooled.value("auc", json()), 4));
     for (const char* k : {"0.1", "0.01", "0.001"}) rows += fmt::format("<td>{}</td>", shown(ptpr.value(k, json()), 4));
     rows += "</tr>";
   }
+  return rows;
+}
+
+const char* const kAttackHeader =
+    "<th>attack</th><th>AUC</th><th>TPR at 10% FPR</th><th>at 1%</th><th>at 0.1%</th><th>pooled AUC</th>"
+    "<th>pooled TPR at 10%</th><th>at 1%</th><th>at 0.1%</th></tr>";
+
+/// The attacks on a diffusion model's denoising loss, one block of rows per loss timestep.
+std::string denoise_table(const MembershipView& v) {
+  if (v.denoise.empty()) return "";
+  std::string rows;
+  for (const auto& [t, attacks] : v.denoise) rows += attack_table_rows(attacks, "<th>" + html_escape(t) + "</th>");
+  return fmt::format(
+      "<h3>On the denoising loss</h3><p>The statistic of Carlini et al. (2023): minus the example's denoising loss "
+      "at timestep t (the same noise for every model), instead of log p.</p><table class=\"facts\" "
+      "id=\"membership-denoise\"><tr><th>t</th>{}{}</table>",
+      kAttackHeader, rows);
+}
+
+std::string membership_section(const MembershipView& v) {
+  const std::string rows = attack_table_rows(v.attacks);
   return fmt::format(
       "<section id=\"membership\"><h2>Membership inference</h2><p>Each of the {} models in turn is the target "
       "(members: its training examples; references: the other models). LiRA variances: {}; RMIA gamma {}. Mean "
       "&plusmn; sd over targets; an FPR below 1 / (non-members of a target) is not measurable (n/a; hover for why)."
-      "</p><table class=\"facts\"><tr><th>attack</th><th>AUC</th><th>TPR at 10% FPR</th><th>at 1%</th>"
-      "<th>at 0.1%</th><th>pooled AUC</th><th>pooled TPR at 10%</th><th>at 1%</th><th>at 0.1%</th></tr>{}</table>"
-      "<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" id=\"chart-roc\"></div>"
+      "</p><table class=\"facts\"><tr>{}{}</table>{}<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" id=\"chart-roc\"></div>"
       "<h3>Membership risk versus M</h3><p>Per example, the risk is the AUC with which {} tells its in-models from "
       "its out-models. Spearman rank correlation with M: <b>{}</b> ({} examples).</p>"
       "<div class=\"chart\" id=\"chart-risk\"></div><h3>Most exposed examples</h3>"
       "<div class=\"grid\" id=\"grid-exposed\"></div></section>",
-      v.models, html_escape(v.lira_variance), fmt_num(v.rmia_gamma), rows, html_escape(v.risk_attack),
+      v.models, html_escape(v.lira_variance), fmt_num(v.rmia_gamma), kAttackHeader, rows, denoise_table(v),
+      html_escape(v.risk_attack),
       fmt_num(v.spearman_risk_mem, 3), v.examples_with_risk);
 }
 

@@ -229,6 +229,18 @@ MemorizationCheck memorization_check(const ReportInput& in, const std::vector<bo
   return m;
 }
 
+/// The attacks of a membership file without their per-target lists and curves.
+json attack_rows(const json& file) {
+  json rows = json::array();
+  for (json a : file.value("attacks", json::array())) {
+    if (!a.is_object()) continue;
+    a.erase("targets");
+    a.erase("roc");
+    rows.push_back(std::move(a));
+  }
+  return rows;
+}
+
 /// The membership section from membership.json and the per-example risk.
 MembershipView membership_view(const ReportInput& in, const Examples& ex, int64_t grid) {
   const json& f = in.membership;
@@ -237,18 +249,21 @@ MembershipView membership_view(const ReportInput& in, const Examples& ex, int64_
   v.lira_variance = f.value("lira_variance", "");
   v.risk_attack = f.value("risk_attack", "");
   v.rmia_gamma = as_double(f.value("rmia_gamma", json()), 1);
-  v.attacks = json::array();
+  v.attacks = attack_rows(f);
   for (const json& a : f.value("attacks", json::array())) {
-    json row = a;
-    row.erase("targets");
-    row.erase("roc");
-    v.attacks.push_back(row);
     const json roc = a.value("roc", json::object());
     const json fpr = roc.value("fpr", json::array()), tpr = roc.value("pooled_tpr", json::array());
     for (size_t g = 0; g < fpr.size() && g < tpr.size(); ++g)
       if (as_double(tpr[g], 0) > 0) v.roc.push_back({a.value("attack", ""), as_double(fpr[g]), as_double(tpr[g])});
   }
   for (double p : roc_grid()) v.roc.push_back({"chance", p, p});
+  const json& d = in.membership_denoise;
+  const json by_t = d.is_object() ? d.value("timesteps", json::object()) : json::object();
+  for (auto it = by_t.begin(); by_t.is_object() && it != by_t.end(); ++it)
+    if (it.value().is_object()) v.denoise.emplace_back(it.key(), attack_rows(it.value()));
+  std::stable_sort(v.denoise.begin(), v.denoise.end(), [](const auto& a, const auto& b) {  // 50 before 100
+    return std::pair(a.first.size(), a.first) < std::pair(b.first.size(), b.first);
+  });
   const std::vector<double>& risk = in.scores.mia_risk;
   if (risk.size() != in.scores.mem.size()) return v;
   std::vector<double> r, m;

@@ -74,6 +74,9 @@ struct ReportInput {
   std::optional<std::vector<int64_t>> copy_models;
   /// membership.json (null when absent); per-example risk in scores.mia_risk.
   nlohmann::json membership;
+  /// membership-denoise.json of a diffusion run (null when absent): the attacks on minus the denoising
+  /// loss, per loss timestep.
+  nlohmann::json membership_denoise;
   /// An external bank (memscope score --bank): no training record and no models, mask's columns are its
   /// models, config holds "bank" (what was read); data.x is images.npy flattened, or [N, 0] without one (no
   /// neighbours then).
@@ -232,6 +235,8 @@ struct MembershipView {
   int64_t examples_with_risk = 0;
   /// The most exposed examples: highest risk, ties by M.
   std::vector<ExampleView> exposed;
+  /// Per loss timestep of a diffusion run, the attacks on minus the denoising loss (rows as in attacks).
+  std::vector<std::pair<std::string, nlohmann::json>> denoise;
 };
 
 /// The whole report.

@@ -73,6 +73,10 @@ json summary_json(const ReportModel& m) {
                              {"spearman_risk_mem", num(v.spearman_risk_mem)},
                              {"examples_with_risk", v.examples_with_risk},
                              {"most_exposed", exposed}};
+    if (!v.denoise.empty()) {
+      json& by_t = summary["membership"]["denoise"] = json::object();
+      for (const auto& [t, attacks] : v.denoise) by_t[t] = attacks;
+    }
   }
   if (m.extraction) {
     json models = json::array();
