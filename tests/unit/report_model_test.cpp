@@ -468,13 +468,17 @@ TEST(ReportModel, DiffusionRunShowsTheDenoisingLossAttacksInTimestepOrderAndTheM
   ReportInput in = planted();
   in.membership = json::parse(R"({"models": 3, "attacks": []})");
   auto attack = [](double auc) {
-    return json{{"attack", "lira-online"}, {"auc", {{"mean", auc}, {"sd", 0.01}, {"targets", 3}}},
-                {"pooled", {{"auc", auc}}}, {"targets", json::array()}, {"roc", json::object()}};
+    return json{{"attack", "lira-online"},
+                {"auc", {{"mean", auc}, {"sd", 0.01}, {"targets", 3}}},
+                {"pooled", {{"auc", auc}}},
+                {"targets", json::array()},
+                {"roc", json::object()}};
   };
   // Keys as membership-denoise.json writes them: text, so "100" sorts before "50" unless parsed.
-  in.membership_denoise = {{"timesteps", {{"100", {{"attacks", {attack(0.75)}}}},
-                                          {"50", {{"attacks", {attack(0.875)}}}},
-                                          {"bad", 3}}}};  // not an object: skipped, no crash
+  in.membership_denoise = {{"timesteps",
+                            {{"100", {{"attacks", {attack(0.75)}}}},
+                             {"50", {{"attacks", {attack(0.875)}}}},
+                             {"bad", 3}}}};  // not an object: skipped, no crash
   in.scores.mem_mc_se.assign(size_t(kN), 0.25);
   in.scores.mem_mc_se[3] = NAN;
   const ReportModel m = build_report(in, {0.95, 4, 100});

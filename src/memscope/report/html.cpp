@@ -408,9 +408,10 @@ std::string top_list_warning(const ReportModel& m) {
 std::string monte_carlo_kpi(const ReportModel& m) {
   const json mc = figure(m, "mem_mc_se_mean");
   if (!mc.is_number()) return "";
-  return fmt::format("<div class=\"kpi\" title=\"added in quadrature to the spread between models\"><b>{}</b>"
-                     "mean Monte Carlo part (log p estimated; in quadrature)</div>",
-                     shown(mc));
+  return fmt::format(
+      "<div class=\"kpi\" title=\"added in quadrature to the spread between models\"><b>{}</b>"
+      "mean Monte Carlo part (log p estimated; in quadrature)</div>",
+      shown(mc));
 }
 
 std::string scores_section(const ReportModel& m) {
@@ -575,14 +576,14 @@ std::string membership_section(const MembershipView& v) {
       "<section id=\"membership\"><h2>Membership inference</h2><p>Each of the {} models in turn is the target "
       "(members: its training examples; references: the other models). LiRA variances: {}; RMIA gamma {}. Mean "
       "&plusmn; sd over targets; an FPR below 1 / (non-members of a target) is not measurable (n/a; hover for why)."
-      "</p><table class=\"facts\"><tr>{}{}</table>{}<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" id=\"chart-roc\"></div>"
+      "</p><table class=\"facts\"><tr>{}{}</table>{}<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" "
+      "id=\"chart-roc\"></div>"
       "<h3>Membership risk versus M</h3><p>Per example, the risk is the AUC with which {} tells its in-models from "
       "its out-models. Spearman rank correlation with M: <b>{}</b> ({} examples).</p>"
       "<div class=\"chart\" id=\"chart-risk\"></div><h3>Most exposed examples</h3>"
       "<div class=\"grid\" id=\"grid-exposed\"></div></section>",
       v.models, html_escape(v.lira_variance), fmt_num(v.rmia_gamma), kAttackHeader, rows, denoise_table(v),
-      html_escape(v.risk_attack),
-      fmt_num(v.spearman_risk_mem, 3), v.examples_with_risk);
+      html_escape(v.risk_attack), fmt_num(v.spearman_risk_mem, 3), v.examples_with_risk);
 }
 
 std::string validation_section(const ValidationFile& v) {
