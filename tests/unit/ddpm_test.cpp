@@ -174,6 +174,47 @@ TEST(Ddpm, EachMemberOfAGroupEqualsTheSameModelAlone) {
                               alone.denoising_loss(d.x, {3, 15}, noise)[0], 1e-4, 1e-6));
 }
 
+TEST(Ddpm, StackedTrainingStepsEqualEachModelAlone) {
+  // On a CPU the trainer gives each diffusion model its own lane, so GroupedTrainingEqualsOneJobAtATime
+  // does not stack; a GPU stacks. This checks the stacked steps themselves: the gradients through the
+  // grouped convolutions, per-member GroupNorm, attention and dropout, then the EMA.
+  ModelConfig c = ddpm_model();
+  c.attention = 4;
+  c.dropout = 0.1;
+  c.ema = 0.9;
+  DdpmEnsemble group({1, 8, 8}, c, {7, 8, 9});
+  DdpmEnsemble alone({1, 8, 8}, c, {8});  // member 1's seed: the same weights and dropout stream
+  perturb(group);
+  {
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < alone.parameters().size(); ++i) alone.parameters()[i].copy_(group.parameters()[i][1]);
+  }
+  // SGD, not Adam: Adam's first steps are lr x sign(g), which would turn the float rounding of a
+  // near-zero gradient into a whole step.
+  torch::optim::SGD opt_group(group.parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  torch::optim::SGD opt_alone(alone.parameters(), torch::optim::SGDOptions(0.05).momentum(0.9));
+  const Dataset d = grey_data(12);
+  for (int64_t step = 0; step < 3; ++step) {
+    const torch::Tensor x = d.x.view({3, 4, d.dim()});  // a different minibatch per member
+    const torch::Tensor eps = torch::randn({3, 4, group.noise_dim()});
+    opt_group.zero_grad(), opt_alone.zero_grad();
+    group.loss(x, eps).mean(1).sum().backward();  // member g's gradients are those of its own loss
+    alone.loss(x.slice(0, 1, 2), eps.slice(0, 1, 2)).mean().backward();
+    for (size_t i = 0; i < alone.parameters().size(); ++i)
+      ASSERT_TRUE(torch::allclose(group.parameters()[i].grad()[1], alone.parameters()[i].grad()[0], 1e-3, 1e-6))
+          << "step " << step << ", parameter " << i;
+    opt_group.step(), opt_alone.step();
+    group.after_step({true, true, true}), alone.after_step({true});
+  }
+  for (size_t i = 0; i < alone.parameters().size(); ++i)
+    EXPECT_TRUE(torch::allclose(group.parameters()[i][1], alone.parameters()[i][0], 1e-4, 1e-6)) << "parameter " << i;
+  const auto gb = group.named_buffers(), ab = alone.named_buffers();
+  ASSERT_EQ(gb.size(), ab.size());
+  for (const auto& b : ab)
+    EXPECT_TRUE(torch::allclose(gb[b.key()][1].to(torch::kFloat64), b.value()[0].to(torch::kFloat64), 1e-4, 1e-6))
+        << b.key();
+}
+
 TEST(Ddpm, GroupedTrainingEqualsOneJobAtATime) {
   Dataset data = grey_data(31);
   RunConfig cfg;
