@@ -3,7 +3,8 @@
 # with a small bandwidth sample their training images plus a little noise, so every sample copies
 # a training image; two images appear 60 times each, more often than the adaptive rule's 50
 # neighbours, which must therefore be counted once (distinct images), or their copies would be
-# missed. Then the duplicated-images DDPM configuration at test size runs, scores and extracts.
+# missed; a second seed goes through scripts/extraction-seeds.py. Then the duplicated-images DDPM
+# configuration at test size runs, scores and extracts.
 # Usage: duplicates_test.sh BUILD/memscope WORKDIR
 set -euo pipefail
 bin=$1
@@ -26,6 +27,16 @@ dup=$(value "$x" 'd["duplicated"]["copies_of_them"]')
 (( in >= 540 && out <= 6 )) || fail "expected nearly all 600 samples to copy training images: $in in, $out out"
 (( dup >= 240 )) || fail "expected the duplicated images among the copies: $dup of $in"
 echo "kde: $in copies of training images ($dup of the duplicated two), $out of held-out ones"
+
+# scripts/extraction-seeds.py on a second seed: both runs copy both duplicated images.
+"$bin" run --data fashion-mnist --limit 100 --duplicate 2,60 --binarize none --model kde:0.03 --folds 2 \
+  --progress none --seed 1 --out "$work/kde1" > "$work/kde1.log" 2>&1 || fail "kde seed 1: $(tail -3 "$work/kde1.log")"
+"$bin" extract --run "$work/kde1" --samples 300 --no-report > "$work/kde1-x.log" 2>&1 ||
+  fail "kde seed 1 extract: $(tail -3 "$work/kde1-x.log")"
+seeds=$(python3 "$(dirname "$0")/../../scripts/extraction-seeds.py" "$work/kde" "$work/kde1") || fail "extraction-seeds.py"
+[[ $(grep -c "of them duplicated: 2 of 2" <<< "$seeds") -eq 2 ]] || fail "extraction-seeds.py: $seeds"
+grep -q "^between the runs: copied images in both [0-9]* (overlap 0\.[0-9]*\|(overlap 1\.00" <<< "$seeds" ||
+  fail "extraction-seeds.py: no overlap line: $seeds"
 
 # The duplicated-images DDPM configuration, shrunk to test size (flags override the file).
 cfg=$(dirname "$0")/../../configs/fmnist-2k-dup-ddpm.toml
