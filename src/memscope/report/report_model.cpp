@@ -258,9 +258,10 @@ MembershipView membership_view(const ReportInput& in, const Examples& ex, int64_
   }
   for (double p : roc_grid()) v.roc.push_back({"chance", p, p});
   const json& d = in.membership_denoise;
-  const json by_t = d.is_object() ? d.value("timesteps", json::object()) : json::object();
-  for (auto it = by_t.begin(); by_t.is_object() && it != by_t.end(); ++it)
-    if (it.value().is_object()) v.denoise.emplace_back(it.key(), attack_rows(it.value()));
+  const json by_t = d.is_object() ? d.value("timesteps", json()) : json();
+  if (by_t.is_object())
+    for (const auto& [t, file] : by_t.items())
+      if (file.is_object()) v.denoise.emplace_back(t, attack_rows(file));
   std::stable_sort(v.denoise.begin(), v.denoise.end(), [](const auto& a, const auto& b) {  // 50 before 100
     return std::pair(a.first.size(), a.first) < std::pair(b.first.size(), b.first);
   });
