@@ -41,7 +41,8 @@ nlohmann::json jobs_json(const RunDir& rd, const Plan& plan) {
 }
 
 /// Stacks the finished jobs' standard errors of log p into logp_se.npy ([E, N, J]) and, with loss
-/// timesteps, their denoising losses into denoise_loss.npy ([T', N, J]); NaN where a job has none.
+/// timesteps, their denoising losses into denoise_loss.npy ([T', N, J]; NaN where a job has none)
+/// and the membership attacks on those losses into membership-denoise.json.
 void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig& cfg, int64_t E, int64_t N) {
   const int64_t J = int64_t(plan.jobs.size()), K = int64_t(cfg.eval.loss_timesteps.size());
   const float nan = std::numeric_limits<float>::quiet_NaN();
