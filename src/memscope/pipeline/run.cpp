@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <limits>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "memscope/analysis/diagnostics.h"
@@ -65,8 +66,10 @@ void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig&
     by_t[std::to_string(cfg.eval.loss_timesteps[size_t(k)])] = to_json(r);
     for (const AttackResult& a : r.attacks)
       if (a.attack == Attack::kLiraOnline)
-        spdlog::info("membership on the denoising loss at t = {}: LiRA online AUC {:.3f} (mean over targets)",
-                     cfg.eval.loss_timesteps[size_t(k)], a.auc.mean);
+        spdlog::info("membership on the denoising loss at t = {}: LiRA online AUC {}",
+                     cfg.eval.loss_timesteps[size_t(k)],
+                     std::isfinite(a.auc.mean) ? fmt::format("{:.3f} (mean over targets)", a.auc.mean)
+                                               : "not measurable: " + a.auc.unavailable);
   }
   write_atomic(rd.layout().membership_denoise(), nlohmann::json{{"timesteps", by_t}}.dump(1) + "\n");
 }
