@@ -35,8 +35,10 @@ echo "kde: $in copies of training images ($dup of the duplicated two), $out of h
   fail "kde seed 1 extract: $(tail -3 "$work/kde1-x.log")"
 seeds=$(python3 "$(dirname "$0")/../../scripts/extraction-seeds.py" "$work/kde" "$work/kde1") || fail "extraction-seeds.py"
 [[ $(grep -c "of them duplicated: 2 of 2" <<< "$seeds") -eq 2 ]] || fail "extraction-seeds.py: $seeds"
-grep -q "^between the runs: copied images in both [0-9]* (overlap 0\.[0-9]*\|(overlap 1\.00" <<< "$seeds" ||
-  fail "extraction-seeds.py: no overlap line: $seeds"
+# Each model copies most of its training images, and the two seeds' models together train on nearly
+# all 100: the copied sets mostly agree (measured 0.95).
+overlap=$(sed -n 's/^between the runs: .*(overlap \([0-9.]*\) of the smaller set).*/\1/p' <<< "$seeds")
+python3 -c "import sys; sys.exit(float(sys.argv[1]) < 0.8)" "${overlap:-0}" || fail "extraction-seeds.py overlap: $seeds"
 
 # The duplicated-images DDPM configuration, shrunk to test size (flags override the file).
 cfg=$(dirname "$0")/../../configs/fmnist-2k-dup-ddpm.toml
