@@ -42,6 +42,16 @@ TEST(Lanes, OneThreadOrAGpuMakeOneEnsemble) {
   expect_plan(plan_lanes(16, 8, false), {0, 16}, 0);
 }
 
+TEST(Lanes, DiffusionModelsTrainOneAtATimeOnTheWholePoolOnACpuAndStackedOnAGpu) {
+  const LanePlan cpu = plan_lanes(5, 2, true, true);
+  expect_plan(cpu, {0, 1, 2, 3, 4, 5}, 0);
+  EXPECT_TRUE(cpu.pool);
+  const LanePlan gpu = plan_lanes(5, 2, false, true);
+  expect_plan(gpu, {0, 5}, 0);
+  EXPECT_FALSE(gpu.pool);
+  EXPECT_FALSE(plan_lanes(5, 2, true).pool);
+}
+
 TEST(Lanes, EveryMemberIsInExactlyOneLaneInOrder) {
   for (bool cpu : {true, false}) {
     for (int64_t G = 1; G <= 20; ++G) {

@@ -103,17 +103,8 @@ GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, co
   x_ = data_.x.to(device_);
   evals_ = eval_epochs(cfg_.train, cfg_.eval);
   result_.jobs.resize(members_);
-  // On a CPU, convolution-heavy diffusion models train one model per lane, one lane after another,
-  // their convolutions (oneDNN, on LibTorch's pool) on every core: measured faster than stacked
-  // grouped convolutions and than lanes side by side, and it holds one model's activations (README,
-  // "Diffusion models, measured"). The matmul-heavy VAEs train as lanes side by side, one core each.
-  conv_pool_ = cfg_.model.family.diffusion() && device_.is_cpu();
-  plan_ = plan_lanes(members_, device_.is_cpu() ? kernel_threads() : 1, device_.is_cpu());
-  if (conv_pool_) {
-    plan_.bounds.clear();
-    for (int64_t g = 0; g <= members_; ++g) plan_.bounds.push_back(g);
-    plan_.side_by_side = 0;
-  }
+  plan_ =
+      plan_lanes(members_, device_.is_cpu() ? kernel_threads() : 1, device_.is_cpu(), cfg_.model.family.diffusion());
   for (int64_t l = 0; l < plan_.lanes(); ++l) {
     Lane lane;
     lane.first = plan_.bounds[l];
@@ -190,7 +181,7 @@ void GroupTrainer::train_epoch(int64_t epoch) {
       if (on) set_threads(kernel_threads());
     }
     bool on;
-  } pool(conv_pool_);
+  } pool(plan_.pool);
   for (int64_t l = plan_.side_by_side; l < plan_.lanes(); ++l) train_lane(lanes_[size_t(l)], epoch);
 }
 

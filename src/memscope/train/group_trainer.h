@@ -100,7 +100,6 @@ class GroupTrainer {
   std::vector<at::Generator> shuffle_gens_, noise_gens_, flip_gens_;
   std::vector<torch::Tensor> train_idx_;
   LanePlan plan_;
-  bool conv_pool_ = false;  // one lane, LibTorch's pool on every core while it trains (diffusion)
   std::vector<Lane> lanes_;
   /// Per member: still training (not vector<bool>: lanes write their own members at once), and the
   /// first epoch it trains (after its checkpoint's).
