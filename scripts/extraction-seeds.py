@@ -9,10 +9,18 @@ image, over the images either run copied.
 usage: scripts/extraction-seeds.py RUN_A RUN_B   (standard library only)
 """
 import csv
+import importlib.util
 import json
 import math
+import os
 import statistics
 import sys
+
+_spec = importlib.util.spec_from_file_location(
+    "memorization_seeds", os.path.join(os.path.dirname(os.path.abspath(__file__)), "memorization-seeds.py"))
+_seeds = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_seeds)
+spearman = _seeds.spearman  # ties share their mean rank; NaN for fewer than 3 pairs or a constant side
 
 
 def read_run(run):
@@ -28,31 +36,6 @@ def read_run(run):
         for r in csv.DictReader(f):  # the first row of an image, as extraction.json's M comparison
             mem.setdefault(int(r["index"]), float(r["mem"]) if r["mem"] not in ("", "nan") else math.nan)
     return extraction, duplicate[0], copies, mem
-
-
-def ranks(values):
-    order = sorted(range(len(values)), key=values.__getitem__)
-    r = [0.0] * len(values)
-    k = 0
-    while k < len(order):  # ties share their mean rank
-        j = k
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[k]]:
-            j += 1
-        for m in range(k, j + 1):
-            r[order[m]] = (k + j) / 2
-        k = j + 1
-    return r
-
-
-def spearman(x, y):
-    if len(x) < 3:
-        return math.nan
-    rx, ry = ranks(x), ranks(y)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    sxx = sum((a - mx) ** 2 for a in rx)
-    syy = sum((b - my) ** 2 for b in ry)
-    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else math.nan
 
 
 def describe(name, run):
