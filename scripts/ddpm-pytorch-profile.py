@@ -10,11 +10,16 @@ Needs Debian's python3-torch (scripts/bench-ddpm.sh installs it). Usage: ddpm-py
 """
 import importlib.util
 import os
+import sys
 import time
 
-import torch
-import torch.nn as nn
-from torch.profiler import ProfilerActivity, profile
+try:
+    import torch
+    import torch.nn as nn
+    from torch.profiler import ProfilerActivity, profile
+except ImportError:
+    sys.exit("ddpm-pytorch-profile.py: needs Debian's python3-torch: scripts/apt-install.sh profile python3-torch, "
+             "then run it with /usr/bin/python3")
 
 here = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("ddpm_pytorch", os.path.join(here, "ddpm-pytorch.py"))
