@@ -240,7 +240,40 @@ CLI::App* add_score(CLI::App& app, Command& cmd) {
       "LiRA Gaussians: per-example | global (default: the run's setting, or per-example)");
   score->add_option("--rmia-gamma", cmd.run.membership.rmia_gamma, "RMIA: x beats z when r(x) - r(z) >= log gamma")
       ->capture_default_str();
+  score->add_option("--fdr", cmd.run.analysis.fdr, "false-discovery rate of the examples reported as memorized")
+      ->capture_default_str();
+  score->add_option("--null-draws", cmd.run.analysis.null_draws, "draws of the permutation null (0: none)")
+      ->capture_default_str();
   return score;
+}
+
+/// null-bank: a bank in which membership has no effect, for the design of run's options or a mask file.
+CLI::App* add_null_bank(CLI::App& app, Command& cmd) {
+  CLI::App* nb = app.add_subcommand(
+      "null-bank", "write a bank in which membership has no effect (check a design with score --bank DIR)");
+  nb->add_option("--out", cmd.bank_dir, "where logp.npy and mask.npy go")->required();
+  nb->add_option("--mask", cmd.null_mask, "mask.npy [N, J] of a design (default: the design options below)");
+  nb->add_option("--n", cmd.null_n, "examples N")->capture_default_str();
+  PlanConfig& p = cmd.run.plan;
+  nb->add_option_function<std::string>(
+        "--design", [&p](const std::string& t) { p.design = parse_design(t, "design"); }, "kfold | subsets")
+      ->default_str("kfold");
+  nb->add_option("--folds", p.folds, "kfold: folds K")->capture_default_str();
+  nb->add_option("--repeats", p.repeats, "kfold: repeats R")->capture_default_str();
+  nb->add_option("--models", p.models, "subsets: models M")->capture_default_str();
+  nb->add_option("--subset-blocks", p.subset_blocks, "subsets: block sizes summing to M")->delimiter(',');
+  nb->add_option("--subset-fraction", p.subset_fraction, "subsets: share of models per example")->capture_default_str();
+  NullBankConfig& b = cmd.null_bank;
+  nb->add_option("--scale-lo", b.scale_lo, "per-example spread of log p, low end (nats)")->capture_default_str();
+  nb->add_option("--scale-hi", b.scale_hi, "per-example spread of log p, high end (nats)")->capture_default_str();
+  nb->add_option("--offset-sd", b.model_offset_sd, "per-model offset sd (nats)")->capture_default_str();
+  nb->add_option("--tail-df", b.tail_df, "Student t noise degrees of freedom, an integer above 2 (0: normal)")
+      ->capture_default_str();
+  nb->add_option("--missing", b.missing, "share of models missing (NaN columns)")->capture_default_str();
+  nb->add_option("--effect", b.effect, "planted in-versus-out shift of log p (nats)")->capture_default_str();
+  nb->add_option("--planted", b.planted, "examples with the planted shift (the first ones)")->capture_default_str();
+  nb->add_option("--seed", cmd.run.seed, "root seed of the plan and the noise")->capture_default_str();
+  return nb;
 }
 
 /// After score was parsed: one of --run and --bank, and whether the membership settings were given.
@@ -248,6 +281,10 @@ void finish_score(CLI::App& score, Command& cmd) {
   cmd.command = Subcommand::kScore;
   if (cmd.run_dir.empty() && cmd.bank_dir.empty()) throw CLI::RequiredError("--run or --bank");
   cmd.membership_set = score.count("--lira-variance") + score.count("--rmia-gamma") > 0;
+  cmd.analysis_set = score.count("--fdr") + score.count("--null-draws") > 0;
+  MEMSCOPE_CHECK_KEY(cmd.run.analysis.fdr > 0 && cmd.run.analysis.fdr < 1, "fdr", "must be in (0, 1), got ",
+                     cmd.run.analysis.fdr);
+  MEMSCOPE_CHECK_KEY(cmd.run.analysis.null_draws >= 0, "null_draws", "must be >= 0, got ", cmd.run.analysis.null_draws);
   MEMSCOPE_CHECK_KEY(cmd.run.membership.rmia_gamma > 0 && std::isfinite(cmd.run.membership.rmia_gamma), "rmia_gamma",
                      "must be > 0, got ", cmd.run.membership.rmia_gamma);
 }
@@ -295,6 +332,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
       ->capture_default_str();
 
   CLI::App* extract = add_extract(app, cmd);
+  CLI::App* null_bank = add_null_bank(app, cmd);
 
   RunConfig exact_cfg;
   exact_cfg.model.family = {Family::kGaussian, 0, 0};
@@ -340,6 +378,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     }
   }
   if (extract->parsed()) cmd.command = Subcommand::kExtract;
+  if (null_bank->parsed()) cmd.command = Subcommand::kNullBank;
   if (exact->parsed()) {
     cmd.command = Subcommand::kExact;
     cmd.run = exact_cfg;

@@ -6,10 +6,11 @@
 #include "memscope/core/config.h"
 #include "memscope/pipeline/extract.h"
 #include "memscope/pipeline/report_run.h"
+#include "memscope/score/null_bank.h"
 
 namespace memscope::cli {
 
-enum class Subcommand { kNone, kRun, kTrain, kScore, kReport, kExtract, kExact, kBench };
+enum class Subcommand { kNone, kRun, kTrain, kScore, kReport, kExtract, kExact, kBench, kNullBank };
 
 struct Command {
   /// kNone when only --help or --version was asked.
@@ -30,6 +31,12 @@ struct Command {
   std::string bank_dir, bank_out;
   /// score: --lira-variance or --rmia-gamma given (they then override a run's stored settings).
   bool membership_set = false;
+  /// score: --fdr or --null-draws given (they then override a run's stored settings).
+  bool analysis_set = false;
+  /// null-bank: the design (cmd.run.plan, cmd.run.seed), N, an optional mask file, and the noise.
+  int64_t null_n = 2000;
+  std::string null_mask;
+  NullBankConfig null_bank;
 };
 
 /// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE

@@ -22,6 +22,7 @@
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/run.h"
 #include "memscope/pipeline/run_layout.h"
+#include "memscope/plan/plan.h"
 
 namespace {
 
@@ -34,16 +35,44 @@ std::string missing_line(const memscope::RunOutcome& o) {
   return std::to_string(o.missing.size()) + " of " + std::to_string(o.jobs_total) + " jobs not finished (" + ids + ")";
 }
 
-/// One line per membership attack: AUC and TPR at 1% and 0.1% FPR, mean +- sd over targets.
+/// One line per membership attack: AUC (mean +- sd over targets) and the pooled TPR at 1% and 0.1% FPR, each
+/// beside what the permutation null gives; or why the attack has no figures.
 std::string membership_lines(const memscope::MembershipResult& r) {
-  auto spread = [](const memscope::Spread& s) {
-    return s.targets == 0 ? std::string("n/a") : fmt::format("{:.4f} +- {:.4f}", s.mean, s.sd);
+  using memscope::above_null;
+  auto beside = [](double real, const memscope::Spread& null) {
+    if (!std::isfinite(real)) return std::string("n/a");
+    if (null.targets == 0) return fmt::format("{:.4f}", real);
+    return fmt::format("{:.4f} (noise {:.4f}{})", real, null.mean, above_null(real, null) ? "" : ", not above noise");
   };
-  std::string text = fmt::format("membership ({} models as targets; mean +- sd over targets):\n", r.models);
-  for (const memscope::AttackResult& a : r.attacks)
-    text += fmt::format("  {:<13} AUC {}  TPR@1% {}  TPR@0.1% {}\n", memscope::to_string(a.attack), spread(a.auc),
-                        spread(a.tpr[1]), spread(a.tpr[2]));
+  const int64_t draws = r.attacks.empty() ? 0 : r.attacks[0].null.draws;
+  std::string text = fmt::format("membership ({} models as targets; AUC: mean over targets, TPR: pooled{}):\n",
+                                 r.models, draws > 0 ? fmt::format("; noise: {} permutations", draws) : "");
+  for (const memscope::AttackResult& a : r.attacks) {
+    if (!a.unavailable.empty()) {
+      text += fmt::format("  {:<13} not measured: {}\n", memscope::to_string(a.attack), a.unavailable);
+      continue;
+    }
+    text += fmt::format("  {:<13} AUC {}  TPR@1% {}  TPR@0.1% {}\n", memscope::to_string(a.attack),
+                        beside(a.auc.mean, a.null.auc), beside(a.pooled_tpr[1], a.null.tpr[1]),
+                        beside(a.pooled_tpr[2], a.null.tpr[2]));
+  }
   return text;
+}
+
+/// The memorized examples: discoveries at the FDR, beside what the permutation null gives; mean M and the
+/// paper's plug-in.
+std::string memorized_line(const memscope::Scores& s, const memscope::MembershipResult& r) {
+  double mean = 0, plugin = 0, n = 0;
+  for (size_t i = 0; i < s.mem.size(); ++i)
+    if (std::isfinite(s.mem[i])) mean += s.mem[i], plugin += s.mem_plugin[i], n += 1;
+  std::string line =
+      fmt::format("mean memorization M {:.3f} nats (the paper's plug-in {:.3f})\n", mean / n, plugin / n);
+  line += fmt::format("memorized (M > 0 at FDR {}): {} of {} examples", r.fdr, memscope::discoveries(s, r.fdr),
+                      s.mem.size());
+  if (r.mem_null.draws > 0)
+    line += fmt::format(" (noise alone: {:.1f} on average, any in {:.0f}% of {} permutations)",
+                        r.mem_null.discoveries.mean, 100 * r.mem_null.any_discovery, r.mem_null.draws);
+  return line + "\n";
 }
 
 /// After run or score: the scores and the report, or what is missing.
@@ -67,11 +96,9 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
     report_line = std::string("report: not written: ") + first_line(e.what()) + "\n";
   }
   const memscope::ModelsLost lost = memscope::models_lost(o.scores, o.jobs_total);
-  double mean = 0;
-  for (double m : o.scores.mem) mean += m;
-  mean /= double(std::max<size_t>(1, o.scores.mem.size()));
   std::cout << "memscope: " << o.jobs_trained << " jobs trained, " << o.jobs_skipped << " resumed, " << o.jobs_diverged
-            << " diverged, in " << o.seconds << " s; mean memorization " << mean << "\n"
+            << " diverged, in " << o.seconds << " s\n"
+            << (o.membership ? memorized_line(o.scores, *o.membership) : "")
             << (o.missing.empty() ? "" : "partial scores: " + missing_line(o) + "\n")
             << (lost.examples == 0 ? ""
                                    : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "
@@ -90,11 +117,12 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
 
 /// score --bank: an external bank's scores and membership tests.
 int bank_command(const memscope::cli::Command& cmd) {
-  const memscope::BankOutcome o = memscope::score_bank(cmd.bank_dir, cmd.bank_out, cmd.run.membership);
+  const memscope::BankOutcome o =
+      memscope::score_bank(cmd.bank_dir, cmd.bank_out, cmd.run.membership, cmd.run.analysis);
   const memscope::RunLayout files(o.out);
   std::cout << "memscope: bank of " << o.examples << " examples x " << o.models << " models scored in " << o.seconds
             << " s\n"
-            << membership_lines(o.membership)
+            << memorized_line(o.scores, o.membership) << membership_lines(o.membership)
             << (o.reliability ? memscope::reliability_sentence(*o.reliability)
                               : memscope::unmeasured_reliability_sentence())
             << "\nscores: " << files.scores() << "\n"
@@ -210,8 +238,17 @@ int command(const std::vector<std::string>& args) {
       case Subcommand::kScore:
         if (!cmd.bank_dir.empty()) return bank_command(cmd);
         return finish(
-            memscope::score_run(cmd.run_dir, cmd.membership_set ? std::optional(cmd.run.membership) : std::nullopt),
+            memscope::score_run(cmd.run_dir, cmd.membership_set ? std::optional(cmd.run.membership) : std::nullopt,
+                                cmd.analysis_set ? std::optional(cmd.run.analysis.fdr) : std::nullopt,
+                                cmd.analysis_set ? std::optional(cmd.run.analysis.null_draws) : std::nullopt),
             cmd.report);
+      case Subcommand::kNullBank: {
+        const memscope::Plan plan = memscope::make_plan(cmd.null_n, cmd.run.plan, cmd.run.seed);
+        memscope::write_null_bank(cmd.bank_dir, plan.in_mask(), cmd.null_mask, cmd.null_bank);
+        std::cout << "memscope: null bank in " << cmd.bank_dir
+                  << " (logp.npy, mask.npy); check it with: memscope score --bank " << cmd.bank_dir << "\n";
+        return 0;
+      }
       case Subcommand::kTrain: return train_command(cmd);
       case Subcommand::kReport: return report_command(cmd);
       case Subcommand::kExtract: return extract_command(cmd);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Diffusion training throughput, memscope against the usual PyTorch code (issue 14): `memscope bench`
+# Diffusion training throughput, memscope against the usual PyTorch code: `memscope bench`
 # trains a plan of K models grouped; scripts/ddpm-pytorch.py trains the same U-Net on the same data,
 # batch and steps one model at a time. Prints both and their ratio; the bench also prints evaluation
 # against the sgemm peak and the peak memory. Installs Debian's python3-torch when missing.
-# Usage: scripts/bench-ddpm.sh [LIMIT [FOLDS [EPOCHS]]]   (default 600 5 1; the README's figures)
+# Usage: scripts/bench-ddpm.sh [LIMIT [FOLDS [EPOCHS]]]   (default 600 5 1; the figures of docs/results.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=${1:-600} folds=${2:-5} epochs=${3:-1}

@@ -4,8 +4,8 @@ two-sample Kolmogorov-Smirnov distance between the two distributions of M (with 
 value), the per-example Spearman correlation and the overlap of the top 5%. For every score column
 with a standard error beside it (mem with mem_se, and where present mem_log with mem_log_se and spill
 with spill_se), the calibration of that error bar between the runs: z = (X_A - X_B) /
-sqrt(se_A^2 + se_B^2) per example, its standard deviation (1 when calibrated; issue 17 accepts 0.85 to
-1.2) and the share of |z| > 1.96 (about 0.05 when calibrated).
+sqrt(se_A^2 + se_B^2) per example, its standard deviation (1 when calibrated; 0.85 to 1.2 counts
+as calibrated) and the share of |z| > 1.96 (about 0.05 when calibrated).
 
 usage: scripts/compare-scores.py RUN_A/scores.csv RUN_B/scores.csv   (standard library only)
 """

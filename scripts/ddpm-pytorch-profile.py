@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Where a DDPM training step goes on this CPU, and what faster kernels would give (README, "Diffusion
-models, measured"). With the U-Net of scripts/ddpm-pytorch.py (16-32-32, batch 64, 2 threads):
+"""Where a DDPM training step goes on this CPU, and what faster kernels would give (docs/results.md,
+"Diffusion training speed"). With the U-Net of scripts/ddpm-pytorch.py (16-32-32, batch 64, 2 threads):
   1. the share of the step in oneDNN's convolutions (torch.profiler over 5 steps), which bounds what
      any program calling the same convolutions can gain;
   2. GFLOP/s of each convolution shape of the U-Net, forward and backward, in float32 and bfloat16,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end check of issue 15: a tiny random-subsets run (balanced: every example in exactly
+# End-to-end check of membership inference: a tiny random-subsets run (balanced: every example in exactly
 # round(M f) models), its membership tests and report section, a resume that trains nothing and
 # gives identical files, more models on the finished run training only the new block, two shards that
 # give the same scores as one process, and `score --bank` on the run's own logp.npy and mask.npy giving
@@ -67,7 +67,7 @@ cp "$work/a/logp.npy" "$work/a/mask.npy" "$work/a/labels.npy" "$work/bank/"
 "$bin" score --bank "$work/bank" --out "$work/bank-out" > "$work/bank.out" 2>&1 || fail "score --bank: $(tail -n 1 "$work/bank.out")"
 cmp -s "$work/a/membership.json" "$work/bank-out/membership.json" || fail "bank membership.json differs from the run's"
 # A bank has no examples to measure distances on: its scores.csv stops before the run's diagnostic columns.
-cmp -s <(cut -d, -f1-11 "$work/a/scores.csv") "$work/bank-out/scores.csv" || fail "bank scores.csv differs from the run's"
+cmp -s <(cut -d, -f1-14 "$work/a/scores.csv") "$work/bank-out/scores.csv" || fail "bank scores.csv differs from the run's"
 [[ ! -e $work/bank/scores.csv ]] || fail "--out given, yet the bank directory was written"
 grep -q 'id="membership"' "$work/bank-out/report.html" || fail "bank report lacks the membership section"
 grep -q 'no images.npy' "$work/bank-out/report.html" || fail "bank report without images does not say so"
@@ -87,6 +87,24 @@ assert len(exposed) == 16 and all(e["image"].startswith("data:image/png;base64,"
 assert "chart-roc" in data["specs"] and "chart-risk" in data["specs"] and "chart-loss" not in data["specs"], "specs"
 assert len(data["neighbours"]) == 16, "neighbours of the top examples"
 EOF
+
+# No signal in, no finding out: a null bank of the main job's design (5 folds x 2 repeats) scores no
+# memorized example and no attack above what noise gives; a planted one finds its planted examples.
+"$bin" null-bank --out "$work/null" --n 1500 --folds 5 --repeats 2 --seed 3 > /dev/null || fail "null-bank"
+"$bin" score --bank "$work/null" > "$work/null.out" 2>&1 || fail "score of the null bank: $(tail -n 1 "$work/null.out")"
+grep -q "^memorized (M > 0 at FDR 0.05): 0 of 1500 examples" "$work/null.out" || fail "null bank: $(grep memorized "$work/null.out")"
+[[ $(grep -c "not above noise" "$work/null.out") -ge 4 ]] || fail "null bank: attacks above noise: $(cat "$work/null.out")"
+grep -q '"null": {' "$work/null/summary.json" || fail "summary.json of the null bank lacks the null"
+"$bin" null-bank --out "$work/plant" --n 500 --folds 5 --repeats 2 --effect 12 --planted 20 --scale-hi 2 > /dev/null
+"$bin" score --bank "$work/plant" > "$work/plant.out" 2>&1 || fail "score of the planted bank"
+awk -F, 'NR > 1 && NR <= 21 && $16 > 0.05 { exit 1 }' "$work/plant/scores.csv" || fail "a planted example was not found"
+# Bad input: one line naming the flag, nothing written.
+for bad in "--fdr 1.5" "--fdr 0" "--null-draws -1"; do
+  rc=0
+  "$bin" score --bank "$work/plant" --out "$work/bad-out" $bad > /dev/null 2> "$work/bad.err" || rc=$?
+  [[ $rc -ne 0 && $(wc -l < "$work/bad.err") -eq 1 ]] && grep -q -- "${bad%% *}" "$work/bad.err" || fail "$bad: $(cat "$work/bad.err")"
+  [[ ! -e $work/bad-out ]] || fail "$bad wrote $work/bad-out"
+done
 
 # score --run with another LiRA variance rewrites membership.json with it.
 "$bin" score --run "$work/a" --lira-variance global > /dev/null 2>&1 || fail "score --lira-variance global"

@@ -15,7 +15,9 @@ Scores planted(const std::vector<double>& u, const std::vector<double>& m) {
     s.mem_se.push_back(0.1);
     s.n_in.push_back(4);
     s.n_out.push_back(1);
+    s.df.push_back(10);
   }
+  add_significance(s);
   return s;
 }
 
@@ -47,7 +49,21 @@ TEST(Analysis, OutlierMemorizationHasNoCentralShareAndIndependentHasMost) {
   MemAnalysis independent = analyse_memorization(planted(u, indep), labels, none, {}, 0.95);
   EXPECT_NEAR(independent.summary["high_mem_central90_share"].get<double>(), 0.9, 0.06);
   EXPECT_EQ(independent.summary["classes"].size(), 4u);
-  EXPECT_NEAR(independent.summary["classes"][0]["share_high"].get<double>(), 0.05, 0.03);
+  // M in [0, 1) with se 0.1: discoveries are the examples whose M clears 0 significantly (most of them), not a
+  // quantile.
+  const int64_t found = independent.summary["n_discovered"].get<int64_t>();
+  int64_t expected = 0;
+  for (int64_t i = 0; i < N; ++i) expected += indep[i] > 0.3;  // z > 3: discovered at any sensible BH cut-off
+  EXPECT_GE(found, expected);
+  EXPECT_NEAR(independent.summary["classes"][0]["share_memorized"].get<double>(), double(found) / N, 0.05);
+}
+
+TEST(Analysis, NothingSignificantIsNothingMemorizedWhileTheQuantileStillHoldsItsShare) {
+  std::vector<double> u(400), m(400);
+  for (int64_t i = 0; i < 400; ++i) u[i] = double(i), m[i] = 0.01 * std::sin(double(i));  // |z| <= 0.1
+  const MemAnalysis a = analyse_memorization(planted(u, m), torch::zeros({400}, torch::kInt64), {}, {}, 0.95);
+  EXPECT_EQ(a.summary["n_discovered"].get<int64_t>(), 0);
+  EXPECT_EQ(a.summary["n_high"].get<int64_t>(), 20);  // the paper's top 5% exists even in noise
 }
 
 TEST(Analysis, OverEpochsTracksTheTopSet) {

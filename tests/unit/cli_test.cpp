@@ -162,7 +162,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 45);
+  EXPECT_EQ(options, 47);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;

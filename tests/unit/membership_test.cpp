@@ -41,13 +41,12 @@ struct Refs {
   std::vector<double> in, out;
 };
 
-/// The references of target t for example i, gathered by hand: every other model.
+/// The statistics of the references of target t for example i (reference_models), by side.
 Refs refs_of(const torch::Tensor& lp, const torch::Tensor& mask, int64_t i, int64_t t) {
+  std::vector<bool> in, ok;
+  for (int64_t j = 0; j < lp.size(1); ++j) in.push_back(mask[i][j].item<bool>()), ok.push_back(true);
   Refs r;
-  for (int64_t j = 0; j < lp.size(1); ++j) {
-    if (j == t) continue;
-    (mask[i][j].item<bool>() ? r.in : r.out).push_back(lp[i][j].item<double>());
-  }
+  for (int64_t j : reference_models(i, t, in, ok)) (in[size_t(j)] ? r.in : r.out).push_back(lp[i][j].item<double>());
   return r;
 }
 
@@ -119,11 +118,11 @@ TEST(Membership, ExpectedAucMatchesTheAnalyticValueOnAPlantedBank) {
   const AttackResult base = evaluate_attack(Attack::kBaseline, attack_scores(Attack::kBaseline, lp, mask, c), mask);
   const double base_expected = phi(delta / std::sqrt(2 * (tau * tau + sigma * sigma)));
   EXPECT_NEAR(base.auc.mean, base_expected, 4 * base.auc.sd / std::sqrt(double(J)) + 1e-3);
-  // LiRA offline with a global variance is monotone in s - mean of the out-references: a member
-  // (J/2 out-references) against a non-member (J/2 - 1 of them) differ by N(delta, sigma^2 (2 + 1/16 + 1/15)).
+  // LiRA offline with a global variance is monotone in s - mean of the out-references: a member and a
+  // non-member (J/2 - 1 out-references each) differ by N(delta, sigma^2 (2 + 2 / 15)).
   const AttackResult lira =
       evaluate_attack(Attack::kLiraOffline, attack_scores(Attack::kLiraOffline, lp, mask, c), mask);
-  const double lira_expected = phi(delta / (sigma * std::sqrt(2 + 1 / (J / 2.0) + 1 / (J / 2.0 - 1))));
+  const double lira_expected = phi(delta / (sigma * std::sqrt(2 + 2 / (J / 2.0 - 1))));
   EXPECT_NEAR(lira.auc.mean, lira_expected, 4 * lira.auc.sd / std::sqrt(double(J)) + 2e-3);
   EXPECT_GT(lira.auc.mean, base.auc.mean + 0.03);
   // The pooled ROC agrees with the mean over targets here (every target alike).
@@ -187,6 +186,30 @@ TEST(Membership, TheTargetIsNeverItsOwnReference) {
   // RMIA: r(x) for target 0 uses models 1..7 only, so it stays finite and large.
   const torch::Tensor rm = attack_scores(Attack::kRmiaOnline, lp, mask, c);
   for (int64_t i = 0; i < 50; ++i) EXPECT_TRUE(std::isfinite(rm[i][0].item<double>()));
+}
+
+TEST(Membership, ReferenceCountsDoNotDependOnTheTargetsMembership) {
+  // Subsets (every model its own group): example in 4 of 8 models; a member target leaves 3 in + 3 out,
+  // so does a non-member target; the target is never a reference; the dropped model is on the other side.
+  const std::vector<bool> in = {true, false, true, true, false, false, true, false}, ok(8, true);
+  for (int64_t t = 0; t < 8; ++t) {
+    const std::vector<int64_t> r = reference_models(5, t, in, ok);
+    int64_t n_in = 0;
+    for (int64_t j : r) {
+      n_in += in[size_t(j)];
+      EXPECT_NE(j, t);
+    }
+    EXPECT_EQ(n_in, 3) << t;
+    EXPECT_EQ(int64_t(r.size()) - n_in, 3) << t;
+  }
+  // A missing model counts on neither side; K folds x R repeats: the target's repeat is never a reference,
+  // and the counts are the other repeats' whatever the target's membership.
+  std::vector<bool> missing = ok;
+  missing[1] = false;
+  EXPECT_EQ(reference_models(5, 0, in, missing).size(), 5u);  // n_in - 1 = 3 in, n_out - 1 = 2 out (finite ones)
+  const std::vector<int64_t> repeats = {0, 0, 0, 0, 1, 1, 1, 1};
+  const std::vector<bool> kin = {true, true, false, true, true, false, true, true};
+  for (int64_t t : {0, 2}) EXPECT_EQ(reference_models(3, t, kin, ok, repeats), (std::vector<int64_t>{4, 5, 6, 7})) << t;
 }
 
 TEST(Membership, RmiaBySortingEqualsTheBruteForcePairwiseCount) {

@@ -23,9 +23,16 @@ constexpr int64_t kN = 20;
 /// The example whose M is NaN.
 constexpr int64_t kNanRow = 5;
 
+/// Makes the examples with M above threshold the discoveries (q-value 0.01; the others 1).
+void discover_above(ReportInput& in, double threshold) {
+  in.scores.mem_q.clear();
+  for (double m : in.scores.mem) in.scores.mem_q.push_back(m > threshold ? 0.01 : 1.0);
+}
+
 /// 20 examples: M of row i is (7 i) mod 20 (a permutation of 0..19), NaN for row 5 (so 15 is
-/// missing); U = i - 100; x = i / 20 in all 4 features (l2 distance |i - j| / 20); labels i mod 3;
-/// original index 1000 + i; row 3 rests on 2 of the 3 jobs. Job 1 diverged.
+/// missing); the discoveries are the examples above the 0.95 quantile of M (row 17, M 19); U = i - 100; x = i / 20 in
+/// all 4 features (l2 distance |i - j| / 20); labels i mod 3; original index 1000 + i; row 3 rests on 2 of the 3 jobs.
+/// Job 1 diverged.
 ReportInput planted(bool images = false) {
   ReportInput in;
   in.run_dir = "runs/<b>planted</b>";
@@ -44,6 +51,7 @@ ReportInput planted(bool images = false) {
     in.scores.n_in.push_back(i == 3 ? 1 : 2);
     in.scores.n_out.push_back(1);
   }
+  discover_above(in, 18.5);
   in.epochs = {1, 2};
   const torch::Tensor mem = torch::tensor(in.scores.mem, torch::kFloat64);
   in.mem_by_epoch = torch::stack({mem * 0.5, mem});
@@ -185,7 +193,7 @@ TEST(ReportModel, NnRatioQuartilesPerGroup) {
   opt.max_rows = 4;
   const ReportModel m = build_report(in, opt);
   ASSERT_TRUE(m.nn_ratio);
-  // Ratio i + 1; highly memorized: row 17 (18). Regular: 1..20 without 18, 19 values: quartiles at
+  // Ratio i + 1; memorized: row 17 (18). Regular: 1..20 without 18, 19 values: quartiles at
   // positions 4.5, 9 and 13.5 of the sorted values.
   EXPECT_EQ(m.nn_ratio->high.n, 1);
   EXPECT_DOUBLE_EQ(m.nn_ratio->high.median, 18);
@@ -194,7 +202,7 @@ TEST(ReportModel, NnRatioQuartilesPerGroup) {
   EXPECT_DOUBLE_EQ(m.nn_ratio->regular.median, 10);
   EXPECT_DOUBLE_EQ(m.nn_ratio->regular.q75, 14.5);
   ASSERT_EQ(m.nn_ratio->points.size(), 4u);
-  EXPECT_EQ(m.nn_ratio->points[0], (std::pair<std::string, double>{"highly memorized", 18}));
+  EXPECT_EQ(m.nn_ratio->points[0], (std::pair<std::string, double>{"memorized", 18}));
   const json s = summary_json(m);
   EXPECT_EQ(s["nn_ratio"]["regular"]["q0.75"], 14.5);
   EXPECT_EQ(s["nn_ratio"]["model_samples"], 7);
@@ -290,10 +298,10 @@ TEST(ReportModel, PageShowsSectionsChartsAndEscapedText) {
   EXPECT_NE(error_of([&] { render_html(m, {"x</script>", "", ""}); }).find("cannot be inlined"), std::string::npos);
 }
 
-TEST(ReportModel, IsItMemorizationSplitsTheHighlyMemorizedAndDrawsMAgainstS) {
+TEST(ReportModel, IsItMemorizationSplitsTheMemorizedAndDrawsMAgainstS) {
   ReportInput in = planted(true);
   EXPECT_FALSE(build_report(in, {}).memorization_check);  // no diagnostics: no section
-  // Highly memorized: M above its 0.75 quantile 13.5 (M 15 is missing): rows 17 (19), 14 (18), 11 (17),
+  // Memorized (the discoveries): M above 13.5 (M 15 is missing): rows 17 (19), 14 (18), 11 (17),
   // 8 (16), 2 (14). Row 17 is far from its neighbours (outlier), row 14 of high leverage, row 11's
   // neighbours fall with it (learned: S = M), rows 8 and 2 none of these (memorized inliers).
   ExampleDiagnostics& d = in.diagnostics;
@@ -316,6 +324,7 @@ TEST(ReportModel, IsItMemorizationSplitsTheHighlyMemorizedAndDrawsMAgainstS) {
   d.spill.examples_with_pairs = kN - 1;
   ReportOptions opt;
   opt.high_quantile = 0.75;
+  discover_above(in, 13.5);
   ReportModel m = build_report(in, opt);
   ASSERT_TRUE(m.memorization_check);
   const json& shares = m.memorization_check->summary["shares"];

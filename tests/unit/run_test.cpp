@@ -59,10 +59,10 @@ TEST(Run, EndToEndOnAFewHundredExamples) {
   EXPECT_TRUE(torch::equal(read_npy(c.out + "/epochs.npy"), torch::tensor({2, 4}, torch::kInt64)));
   EXPECT_EQ(read_npy(c.out + "/mem_by_epoch.npy").sizes(), torch::IntArrayRef({2, 160}));
   const std::string csv = read_file(c.out + "/scores.csv");
-  EXPECT_EQ(
-      csv.substr(0, csv.find('\n')),
-      "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk,nn_dist,u_rank,leverage,loo_mem,"
-      "spill,spill_se,spill_pairs,spill_ratio,spill_control,spill_control_se");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk,mem_plugin,mem_p,mem_q,"
+            "nn_dist,u_rank,leverage,loo_mem,"
+            "spill,spill_se,spill_pairs,spill_ratio,spill_control,spill_control_se");
   EXPECT_TRUE(fs::exists(c.out + "/jobs/job-00007/model.pt"));
   const std::string config = read_file(c.out + "/config.json");
   EXPECT_NE(config.find("\"train_loss\""), std::string::npos);

@@ -22,7 +22,8 @@ TEST(Scores, InAndOutAveragesOfKnownMatrix) {
   const double u0 = std::log((std::exp(-10.0) + std::exp(-12.0)) / 2);
   EXPECT_NEAR(s.logp_in[0], u0, 1e-12);
   EXPECT_NEAR(s.logp_out[0], -15.0, 1e-12);
-  EXPECT_NEAR(s.mem[0], u0 + 15.0, 1e-12);
+  EXPECT_NEAR(s.mem_plugin[0], u0 + 15.0, 1e-12);
+  EXPECT_NEAR(s.mem[0], -11.0 + 15.0, 1e-12);  // balanced: one model a side, so the in-side's mean
   EXPECT_EQ(s.n_in[0], 2);
   EXPECT_EQ(s.n_out[0], 1);
   EXPECT_NEAR(s.mem[1], -2.0, 1e-12);

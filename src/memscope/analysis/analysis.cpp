@@ -53,13 +53,19 @@ torch::Tensor as_tensor(const std::vector<double>& v) { return torch::tensor(v, 
 }  // namespace
 
 MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, const torch::Tensor& mem_by_epoch,
-                                 const std::vector<int64_t>& epochs, double high_quantile, int64_t bins) {
+                                 const std::vector<int64_t>& epochs, double high_quantile, double fdr, int64_t bins) {
   MEMSCOPE_CHECK_KEY(high_quantile > 0 && high_quantile < 1, "high_quantile", "must be in (0, 1), got ", high_quantile);
   const int64_t N = int64_t(s.mem.size());
   MemAnalysis a;
   nlohmann::json& j = a.summary;
   j["n"] = N;
   j["mem_mean"] = mean_finite(s.mem);
+  if (!s.mem_plugin.empty()) j["mem_plugin_mean"] = mean_finite(s.mem_plugin);
+  a.discovered.resize(N);
+  int64_t found = 0;
+  for (int64_t i = 0; i < N; ++i) found += (a.discovered[i] = size_t(i) < s.mem_q.size() && s.mem_q[i] <= fdr);
+  j["fdr"] = fdr;
+  j["n_discovered"] = found;
   j["mem_se_mean"] = mean_finite(s.mem_se);
   if (!s.mem_mc_se.empty()) j["mem_mc_se_mean"] = mean_finite(s.mem_mc_se);
   j["mem_quantiles"] = quantiles(s.mem);
@@ -129,14 +135,14 @@ MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, c
   for (const auto& [c, rows] : by_class) {
     std::vector<double> m;
     int64_t h = 0;
-    for (int64_t i : rows) m.push_back(s.mem[i]), h += a.high[i];
+    for (int64_t i : rows) m.push_back(s.mem[i]), h += a.discovered[i];
     classes.push_back({{"label", c},
                        {"n", rows.size()},
                        {"mem_mean", mean_finite(m)},
                        {"mem_q0.25", quantile(m, 0.25)},
                        {"mem_median", quantile(m, 0.5)},
                        {"mem_q0.75", quantile(m, 0.75)},
-                       {"share_high", double(h) / double(rows.size())}});
+                       {"share_memorized", double(h) / double(rows.size())}});
   }
   j["classes"] = classes;
   return a;

@@ -70,12 +70,16 @@ std::vector<std::string> sentences(const json& j) {
   const json& c = j.at("correlations");
   const json& sh = j.at("shares");
   const int64_t n = j.at("n_high").get<int64_t>();
+  if (n == 0)
+    return {
+        "No example is memorized at this false-discovery rate (none has M significantly above 0), so there is "
+        "nothing to sort into outliers, high leverage, learning or regeneration."};
   const double rho = get(c, "spearman_mem_leverage"), out_share = get(sh.at("outlier"), "share");
   const bool like_leverage = rho > 0.7;
   out.push_back(fmt::format(
       "Leverage and outliers: M ranks the examples {} leverage (Spearman {:.2f}, top-5% overlap {:.2f}) and "
       "outlierness "
-      "(Spearman {:.2f} with the distance to the {} nearest examples); of the {} highly memorized examples {} are "
+      "(Spearman {:.2f} with the distance to the {} nearest examples); of the {} memorized examples {} are "
       "outliers and {} have high leverage, so here M {}.",
       like_leverage ? "much like" : "unlike", rho, get(c, "top5_overlap_mem_leverage"), get(c, "spearman_mem_nn_dist"),
       j.at("neighbours").get<int64_t>(), n, pct(sh.at("outlier")), pct(sh.at("leverage")),
@@ -87,7 +91,7 @@ std::vector<std::string> sentences(const json& j) {
   } else {
     const double med = get(j.at("ratio_high"), "q0.5"), net = get(j.at("net_ratio_high"), "q0.5");
     out.push_back(fmt::format(
-        "Learning: when a highly memorized example leaves the training set, its neighbours' log density falls by a "
+        "Learning: when a memorized example leaves the training set, its neighbours' log density falls by a "
         "median {:.2f} of its own fall (S/M) and that of random other examples by {:.2f}, so the fall specific to "
         "its neighbourhood is a median {:.2f} of M; {} show (S - S_control)/M significantly above {}; {}.",
         med, get(j.at("control_ratio_high"), "q0.5"), net, pct(sh.at("learned")),
@@ -95,13 +99,13 @@ std::vector<std::string> sentences(const json& j) {
         net < 0.25 ? "the score is mostly memorization of the example itself, not learning shared with its neighbours"
                    : "part of the score is learning that generalizes to the neighbourhood"));
   }
-  out.push_back(fmt::format(
-      "Regeneration: {}. Memorized inliers (none of the above): {}.",
-      j.at("regeneration_checked").get<bool>()
-          ? fmt::format("{} of the highly memorized examples are reproduced by a sample of at least one model",
-                        pct(sh.at("regenerated")))
-          : "not checked (run `memscope extract`)",
-      pct(sh.at("inlier"))));
+  out.push_back(
+      fmt::format("Regeneration: {}. Memorized inliers (none of the above): {}.",
+                  j.at("regeneration_checked").get<bool>()
+                      ? fmt::format("{} of the memorized examples are reproduced by a sample of at least one model",
+                                    pct(sh.at("regenerated")))
+                      : "not checked (run `memscope extract`)",
+                  pct(sh.at("inlier"))));
   return out;
 }
 

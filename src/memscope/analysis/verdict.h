@@ -1,5 +1,5 @@
 #pragma once
-// "Is it memorization?" (issue 16): the highly memorized examples split into outliers, high
+// "Is it memorization?": the memorized examples (discoveries at the FDR) split into outliers, high
 // leverage, learned (neighbour spillover), regenerated and memorized inliers, with shares and
 // their uncertainty, the rank correlations behind them, and sentences that answer the four
 // objections to the density-ratio score from this run's numbers.
@@ -26,7 +26,7 @@ struct VerdictRule {
   double ratio = 0.5, z = 1.645;
 };
 
-/// Per example, the categories of a highly memorized example (all false for the others).
+/// Per example, the categories of a memorized example (all false for the others).
 struct ExampleCategories {
   bool outlier = false, leverage = false, learned = false, regenerated = false, inlier = false;
 };
@@ -43,7 +43,7 @@ struct Verdict {
 /// A proportion k / n with its 95% Wilson interval, as JSON {count, n, share, lo, hi}.
 nlohmann::json share_json(int64_t k, int64_t n);
 
-/// high: [N] the highly memorized examples; copy_models: [N] models copying each example (from
+/// high: [N] the memorized examples (the discoveries); copy_models: [N] models copying each example (from
 /// `memscope extract`), nothing when extract has not run.
 Verdict judge_memorization(const Scores& s, const ExampleDiagnostics& d, const std::vector<bool>& high,
                            const std::optional<std::vector<int64_t>>& copy_models, const VerdictRule& rule = {});

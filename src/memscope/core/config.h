@@ -166,6 +166,10 @@ inline int64_t eval_samples(const ModelConfig& m, const EvalConfig& e) {
 struct AnalysisConfig {
   /// Nearest neighbours k per example (pixel l2) behind outlierness and neighbour spillover.
   int64_t neighbours = 10;
+  /// False-discovery rate of the examples reported as memorized (Benjamini-Hochberg on "M > 0").
+  double fdr = 0.05;
+  /// Draws of the permutation null scored beside the real figures (0: none).
+  int64_t null_draws = 10;
 };
 
 /// LiRA: a variance per example (from its reference models) or one pooled over all examples.

@@ -52,6 +52,20 @@ void for_each_analysis_option(Config& c, Visit&& visit) {
                    S::kRun,
                    {1}},
         c.analysis.neighbours);
+  visit(OptionSpec{"fdr",
+                   "analysis",
+                   "fdr",
+                   "false-discovery rate of the examples reported as memorized (Benjamini-Hochberg on M > 0)",
+                   S::kRun,
+                   {0, 1, true, true}},
+        c.analysis.fdr);
+  visit(OptionSpec{"null_draws",
+                   "analysis",
+                   "null_draws",
+                   "draws of the permutation null (membership shuffled among examples) shown beside every figure",
+                   S::kRun,
+                   {0, 10000}},
+        c.analysis.null_draws);
   visit(OptionSpec{"lira_variance", "membership", "lira_variance",
                    "LiRA Gaussians: per-example | global (one pooled variance per side)", S::kRun},
         c.membership.lira_variance);

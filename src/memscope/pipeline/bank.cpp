@@ -12,6 +12,7 @@
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/report_run.h"
 #include "memscope/pipeline/run_layout.h"
+#include "memscope/score/null.h"
 
 namespace memscope {
 
@@ -33,17 +34,19 @@ torch::Tensor checked_logp(const std::string& path, const torch::Tensor& lp) {
   const torch::Tensor last = (lp.dim() == 3 ? lp[lp.size(0) - 1] : lp).to(torch::kFloat64).contiguous();
   MEMSCOPE_CHECK(last.size(0) >= 1 && last.size(1) >= 2, "bank: ", path, " has shape ", shape_of(lp),
                  ": needs at least one example and two models");
-  const torch::Tensor bad = (~torch::isfinite(last)).nonzero();
+  const torch::Tensor bad = torch::isinf(last).nonzero();
   if (bad.size(0) > 0) {
     const int64_t i = bad[0][0].item<int64_t>(), j = bad[0][1].item<int64_t>();
-    throw Error(str("bank: ", path, " has ", bad.size(0), " non-finite values (first: ", last[i][j].item<double>(),
-                    " at example ", i, ", model ", j, "); every model needs a finite log p of every example"));
+    throw Error(str("bank: ", path, " has ", bad.size(0), " infinite values (first: ", last[i][j].item<double>(),
+                    " at example ", i, ", model ", j, "); a log p must be finite, or NaN for a missing model"));
   }
   return last;
 }
 
-/// [N, J] bool from mask.npy m, checked against N x J and to hold 0/1 only.
-torch::Tensor checked_mask(const std::string& path, const torch::Tensor& m, int64_t N, int64_t J) {
+/// [N, J] bool from mask.npy m, checked against N x J and to hold 0/1 only, and that every example has a finite
+/// log p under an in- and an out-model (finite: [N, J] bool, or undefined for all).
+torch::Tensor checked_mask(const std::string& path, const torch::Tensor& m, int64_t N, int64_t J,
+                           const torch::Tensor& finite = {}) {
   MEMSCOPE_CHECK(m.dim() == 2 && m.size(0) == N && m.size(1) == J, "bank: ", path, " has shape ", shape_of(m),
                  ", expected [", N, ", ", J, "] as logp.npy");
   MEMSCOPE_CHECK(!m.is_floating_point(), "bank: ", path, " holds ", m.dtype(), ", expected bool or integers 0/1");
@@ -53,9 +56,11 @@ torch::Tensor checked_mask(const std::string& path, const torch::Tensor& m, int6
     throw Error(str("bank: ", path, " holds ", v[bad[0][0]][bad[0][1]].item<int64_t>(), " at example ",
                     bad[0][0].item<int64_t>(), ", model ", bad[0][1].item<int64_t>(), "; expected 0 or 1"));
   const torch::Tensor mask = v.to(torch::kBool);
-  const torch::Tensor n_in = mask.sum(1);
-  for (const auto& [side, lacking] : {std::pair{"in-model (no model trained on it)", n_in.eq(0)},
-                                      std::pair{"out-model (every model trained on it)", n_in.eq(J)}}) {
+  const torch::Tensor ok = finite.defined() ? finite : torch::ones_like(mask);
+  const torch::Tensor n_in = (mask & ok).sum(1), n_out = (~mask & ok).sum(1);
+  for (const auto& [side, lacking] :
+       {std::pair{"in-model (no model with a finite log p trained on it)", n_in.eq(0)},
+        std::pair{"out-model (every model with a finite log p trained on it)", n_out.eq(0)}}) {
     const torch::Tensor rows = lacking.nonzero();
     if (rows.size(0) > 0)
       throw Error(str("bank: ", path, ": ", rows.size(0), " examples have no ", side, ", first example ",
@@ -133,7 +138,7 @@ std::pair<std::string, std::string> bank_report(const BankOutcome& o, const Data
 }  // namespace
 
 BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const MembershipConfig& c,
-                       const ReportOptions& report, const std::string& assets) {
+                       const AnalysisConfig& analysis, const ReportOptions& report, const std::string& assets) {
   const auto t0 = std::chrono::steady_clock::now();
   set_threads(resolve_threads(0));
   const RunLayout in(dir);
@@ -147,7 +152,7 @@ BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const
   const torch::Tensor logp = checked_logp(in.logp(), raw);
   o.epochs = raw.dim() == 3 ? raw.size(0) : 1;
   o.examples = logp.size(0), o.models = logp.size(1);
-  const torch::Tensor mask = checked_mask(in.mask(), read_npy(in.mask()), o.examples, o.models);
+  const torch::Tensor mask = checked_mask(in.mask(), read_npy(in.mask()), o.examples, o.models, torch::isfinite(logp));
   o.labels = fs::exists(in.labels());
   const torch::Tensor labels = o.labels ? checked_labels(in.labels(), read_npy(in.labels()), o.examples)
                                         : torch::full({o.examples}, -1, torch::kInt64);
@@ -157,6 +162,7 @@ BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const
   o.scores = compute_scores(logp, mask);
   o.membership = membership(logp, mask, c);
   o.scores.mia_risk = o.membership.risk;
+  permutation_null(logp, mask, {}, {}, o.membership, &o.scores, analysis.null_draws, 0, analysis.fdr);
   PlanConfig independent;
   independent.design = Design::kSubsets;  // reliability by model: the models are independent draws
   o.reliability = run_reliability(logp, mask, independent);
@@ -178,6 +184,23 @@ BankOutcome score_bank(const std::string& dir, const std::string& out_dir, const
   }
   o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return o;
+}
+
+void write_null_bank(const std::string& dir, torch::Tensor mask, const std::string& mask_file,
+                     const NullBankConfig& c) {
+  if (!mask_file.empty()) {
+    MEMSCOPE_CHECK(fs::exists(mask_file), "null-bank: --mask ", mask_file, " not found");
+    const torch::Tensor m = read_npy(mask_file);
+    MEMSCOPE_CHECK(m.dim() == 2, "null-bank: ", mask_file, " has shape ", shape_of(m), ", expected [N, J]");
+    mask = checked_mask(mask_file, m, m.size(0), m.size(1));
+  }
+  const torch::Tensor lp = null_bank_logp(mask, c);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  MEMSCOPE_CHECK(!ec, "null-bank: cannot create ", dir, ": ", ec.message());
+  const RunLayout files(dir);
+  write_npy(files.mask(), mask.to(torch::kBool));
+  write_npy(files.logp(), lp.to(torch::kFloat32));
 }
 
 }  // namespace memscope

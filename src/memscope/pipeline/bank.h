@@ -7,6 +7,7 @@
 #include "memscope/core/config.h"
 #include "memscope/report/report_model.h"
 #include "memscope/score/membership.h"
+#include "memscope/score/null_bank.h"
 #include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
@@ -29,9 +30,9 @@ struct BankOutcome {
 };
 
 /// Reads DIR/logp.npy ([N, J] or [E, N, J] float32/float64; the last epoch is scored), DIR/mask.npy
-/// ([N, J] bool, or integers 0/1: model j trained on example i) and, when present, DIR/labels.npy ([N]
-/// integers) and DIR/images.npy ([N, C, H, W], C = 1 or 3, uint8 or float in [0, 1]). Checks everything
-/// first (shapes, a non-finite log p, a mask value other than 0/1, an example without in- or out-models,
+/// ([N, J] bool, or integers 0/1: model j trained on example i; NaN in logp.npy: a missing model) and, when present,
+/// DIR/labels.npy ([N] integers) and DIR/images.npy ([N, C, H, W], C = 1 or 3, uint8 or float in [0, 1]). Checks
+/// everything first (shapes, a non-finite log p, a mask value other than 0/1, an example without in- or out-models,
 /// images out of range), each problem one memscope::Error naming the file, before anything is written;
 /// then writes scores.csv, membership.json, report.html and summary.json into out (DIR when empty), each
 /// atomically. The models are taken as independent draws (no repeats). The report is the run's without
@@ -40,6 +41,11 @@ struct BankOutcome {
 /// scores are still written and report_error says why. assets: the report's script folder (empty:
 /// default_asset_dir()).
 BankOutcome score_bank(const std::string& dir, const std::string& out, const MembershipConfig& c,
-                       const ReportOptions& report = {}, const std::string& assets = "");
+                       const AnalysisConfig& analysis = {}, const ReportOptions& report = {},
+                       const std::string& assets = "");
+
+/// memscope null-bank: writes DIR/logp.npy (null_bank_logp of mask, float32) and DIR/mask.npy, each
+/// atomically. mask: [N, J] bool, or read from mask_file when not empty (checked as score_bank does).
+void write_null_bank(const std::string& dir, torch::Tensor mask, const std::string& mask_file, const NullBankConfig& c);
 
 }  // namespace memscope

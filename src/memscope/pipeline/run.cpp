@@ -21,6 +21,7 @@
 #include "memscope/pipeline/run_dir.h"
 #include "memscope/plan/plan.h"
 #include "memscope/score/membership.h"
+#include "memscope/score/null.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {
@@ -62,7 +63,7 @@ void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig&
   const torch::Tensor mask = plan.in_mask();
   nlohmann::json by_t = nlohmann::json::object();
   for (int64_t k = 0; k < K; ++k) {
-    const MembershipResult r = membership(-loss[k].to(torch::kFloat64), mask, cfg.membership);
+    const MembershipResult r = membership(-loss[k].to(torch::kFloat64), mask, cfg.membership, job_repeats(cfg.plan, J));
     by_t[std::to_string(cfg.eval.loss_timesteps[size_t(k)])] = to_json(r);
     for (const AttackResult& a : r.attacks)
       if (a.attack == Attack::kLiraOnline)
@@ -100,10 +101,14 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
   write_npy(rd.layout().mem_by_epoch(), mem);
   if (std::filesystem::exists(rd.layout().logp_se()))
     add_monte_carlo_error(last, read_npy(rd.layout().logp_se())[E - 1], mask);
+  MembershipResult mia = membership(logp[E - 1], mask, cfg.membership, repeats);
+  last.mia_risk = mia.risk;
+  if (cfg.analysis.null_draws > 0)
+    spdlog::info("null: scoring {} permutations of membership among examples", cfg.analysis.null_draws);
+  permutation_null(logp[E - 1], mask, repeats, repeats, mia, &last, cfg.analysis.null_draws, cfg.seed,
+                   cfg.analysis.fdr);
   const ExampleDiagnostics diag =
       diagnose_examples(data.x, logp[E - 1], mask, last, cfg.analysis.neighbours, independent_groups(cfg.plan, J));
-  MembershipResult mia = membership(logp[E - 1], mask, cfg.membership);
-  last.mia_risk = mia.risk;
   write_atomic(rd.layout().membership(), to_json(mia).dump(1) + "\n");
   out.membership = std::move(mia);
   write_scores_csv(rd.layout().scores(), data.index, data.label, last, diagnostic_columns(diag));
@@ -297,10 +302,13 @@ RunOutcome run(const RunConfig& cfg_in) {
   return out;
 }
 
-RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfig>& membership) {
+RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfig>& membership,
+                     const std::optional<double>& fdr, const std::optional<int64_t>& null_draws) {
   const auto t0 = std::chrono::steady_clock::now();
   RunConfig cfg = resolved(load_run_config(dir));
   if (membership) cfg.membership = *membership;
+  if (fdr) cfg.analysis.fdr = *fdr;
+  if (null_draws) cfg.analysis.null_draws = *null_draws;
   set_threads(resolve_threads(cfg.threads));
   const Dataset data = load_dataset(cfg.data, cfg.seed);
   const Plan plan = make_plan(data.size(), cfg.plan, cfg.seed);

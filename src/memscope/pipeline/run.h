@@ -38,6 +38,8 @@ RunOutcome run(const RunConfig& cfg_in);
 /// Aggregates whatever jobs of the run in dir have finished into its scores (examples then have
 /// fewer models: n_in and n_out say how many) and lists the missing jobs in the outcome.
 /// membership: settings of the membership attacks that replace the run's stored ones.
-RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfig>& membership = std::nullopt);
+RunOutcome score_run(const std::string& dir, const std::optional<MembershipConfig>& membership = std::nullopt,
+                     const std::optional<double>& fdr = std::nullopt,
+                     const std::optional<int64_t>& null_draws = std::nullopt);
 
 }  // namespace memscope

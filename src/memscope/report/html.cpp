@@ -30,7 +30,7 @@ std::string html_escape(const std::string& s) {
 namespace {
 
 const char* const kRegular = "regular";
-const char* const kHigh = "highly memorized";
+const char* const kHigh = "memorized";
 
 /// JSON for a <script type="application/json"> block: "</" cannot end the element.
 std::string script_json(const json& j) {
@@ -277,8 +277,8 @@ json chart_specs(const ReportModel& m) {
                                {"height", 240},
                                {"mark", {{"type", "boxplot"}, {"extent", 1.5}}},
                                {"encoding", {{"x", field("label", "nominal")}, {"y", y}}}});
-    json share = field("share_high", "quantitative");
-    share["title"] = "share highly memorized";
+    json share = field("share_memorized", "quantitative");
+    share["title"] = "share memorized";
     specs["chart-class-share"] = vl({{"data", {{"values", classes}}},
                                      {"height", 200},
                                      {"mark", "bar"},
@@ -422,7 +422,7 @@ std::string scores_section(const ReportModel& m) {
   return fmt::format(
       "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div>"
       "<div class=\"kpi\"><b>{}</b>mean standard error</div>{}"
-      "<div class=\"kpi\"><b>{}</b>threshold of \"highly memorized\" (quantile {})</div>"
+      "<div class=\"kpi\"><b>{}</b>threshold of the paper's \"highly memorized\" (quantile {})</div>"
       "<div class=\"chart\" id=\"chart-hist\"></div>"
       "<table class=\"facts\">{}</table><h3>Most memorized</h3>{}<div class=\"grid\" id=\"grid-top\"></div>"
       "<h3>Least memorized</h3><div class=\"grid\" id=\"grid-bottom\"></div>"
@@ -437,8 +437,9 @@ std::string scores_section(const ReportModel& m) {
 std::string analysis_sections(const ReportModel& m) {
   std::string html = fmt::format(
       "<section id=\"outliers\"><h2>Memorization versus outliers</h2><p>Examples binned by U = log P(x | D). "
-      "<b>{:.1f}%</b> of the highly memorized examples have U in the central 90% of U (the paper: more than half), "
-      "so they are not simply outliers. Rank correlation of M with U: {}, with V: {}.</p>"
+      "<b>{:.1f}%</b> of the top 5% of M (the paper's \"highly memorized\", a quantile that exists even when "
+      "nothing is memorized) have U in the central 90% of U (the paper: more than half). Rank correlation of M with U: "
+      "{}, with V: {}.</p>"
       "<div class=\"chart\" id=\"chart-bins\"></div><h3>Most memorized examples per bin</h3>"
       "<div id=\"bin-examples\"></div></section>",
       100 * as_double(figure(m, "high_mem_central90_share")), shown(figure(m, "spearman_mem_logp_in"), 3),
@@ -479,7 +480,7 @@ std::string category_row(const std::string& name, const json& share, const std::
                      share.at("count").get<int64_t>(), share.at("n").get<int64_t>(), interval, html_escape(rule));
 }
 
-std::string memorization_section(const MemorizationCheck& c, double high_quantile) {
+std::string memorization_section(const MemorizationCheck& c, double fdr) {
   const json& j = c.summary;
   const json& r = j.at("rule");
   const json& sh = j.at("shares");
@@ -507,7 +508,7 @@ std::string memorization_section(const MemorizationCheck& c, double high_quantil
   const json& cr = j.at("correlations");
   return fmt::format(
       "<section id=\"is-memorization\"><h2>Is it memorization?</h2><ul class=\"verdict\">{}</ul>"
-      "<p class=\"note\">The highly memorized examples (M above its {} quantile), split by the four objections; "
+      "<p class=\"note\">The memorized examples (M significantly above 0 at FDR {}), split by the four objections; "
       "categories overlap except memorized inliers. Shares with 95% Wilson intervals (sampling of the examples only: "
       "the noise of M itself is not in them). Rank correlations of M with leverage {}, with the exact Gaussian "
       "leave-one-out score {}, with the distance to the nearest examples {}, with S {}.</p>"
@@ -516,11 +517,11 @@ std::string memorization_section(const MemorizationCheck& c, double high_quantil
       "<h3>M against neighbour spillover S</h3><p class=\"note\">S(x): how much the log density of x's neighbours "
       "falls when x leaves the training set (mean over its {} nearest examples with models on both sides). A model "
       "that memorizes x has S near 0; one that learned from x has S near M (dashed line). S/M quantiles over the "
-      "highly memorized: q0.25 {}, median {}, q0.75 {} ({} examples); the control S_control onto random other "
+      "memorized: q0.25 {}, median {}, q0.75 {} ({} examples); the control S_control onto random other "
       "examples (falls common to all examples, e.g. a worse model among few) has median S_control/M {}, and the "
       "neighbourhood-specific (S - S_control)/M median {}.</p>{}"
       "<h3>Examples per category</h3><div id=\"categories\"></div></section>",
-      sentences, high_quantile, shown(cr.at("spearman_mem_leverage"), 3), shown(cr.at("spearman_mem_loo_mem"), 3),
+      sentences, fdr, shown(cr.at("spearman_mem_leverage"), 3), shown(cr.at("spearman_mem_loo_mem"), 3),
       shown(cr.at("spearman_mem_nn_dist"), 3), shown(cr.at("spearman_mem_spill"), 3), rows,
       j.at("neighbours").get<int64_t>(), shown(j.at("ratio_high").at("q0.25")), shown(j.at("ratio_high").at("q0.5")),
       shown(j.at("ratio_high").at("q0.75")), j.at("ratio_high").at("n").get<int64_t>(),
@@ -540,15 +541,33 @@ std::string spread_cell(const json& s) {
 
 /// A table row per attack (attack_rows of report_model): AUC and TPR at 10%, 1%, 0.1% FPR, over
 /// targets then pooled; each row opens with `lead` when given (the timestep of the denoising table).
+/// What the permutation null gives for a figure, and a mark when the figure does not clear it.
+std::string noise_note(const json& null_spread, const json& above) {
+  if (!null_spread.is_object() || !null_spread.value("mean", json()).is_number()) return "";
+  return fmt::format("<br><span class=\"noise\">noise {}{}</span>", fmt_num(as_double(null_spread["mean"]), 4),
+                     above.is_boolean() && !above.get<bool>() ? ": <b>not above what noise gives</b>" : "");
+}
+
 std::string attack_table_rows(const json& attacks, const std::string& lead = "") {
   std::string rows;
   for (const json& a : attacks) {
+    rows += "<tr>" + lead + "<th>" + html_escape(a.value("attack", "")) + "</th>";
+    if (a.contains("unavailable")) {
+      rows += fmt::format("<td colspan=\"8\">not measured: {}</td></tr>", html_escape(a.value("unavailable", "")));
+      continue;
+    }
     const json tpr = a.value("tpr_at_fpr", json::object()), pooled = a.value("pooled", json::object());
     const json ptpr = pooled.value("tpr_at_fpr", json::object());
-    rows += "<tr>" + lead + "<th>" + html_escape(a.value("attack", "")) + "</th>" + spread_cell(a.value("auc", json()));
+    const json null = a.value("null", json::object()), above = a.value("above_null", json::object());
+    std::string auc = spread_cell(a.value("auc", json()));
+    auc.insert(auc.size() - 5, noise_note(null.value("auc", json()), above.value("auc", json())));
+    rows += auc;
     for (const char* k : {"0.1", "0.01", "0.001"}) rows += spread_cell(tpr.value(k, json()));
     rows += fmt::format("<td>{}</td>", shown(pooled.value("auc", json()), 4));
-    for (const char* k : {"0.1", "0.01", "0.001"}) rows += fmt::format("<td>{}</td>", shown(ptpr.value(k, json()), 4));
+    const json ntpr = null.value("tpr_at_fpr", json::object()), atpr = above.value("tpr_at_fpr", json::object());
+    for (const char* k : {"0.1", "0.01", "0.001"})
+      rows += fmt::format("<td>{}{}</td>", shown(ptpr.value(k, json()), 4),
+                          noise_note(ntpr.value(k, json()), atpr.value(k, json())));
     rows += "</tr>";
   }
   return rows;
@@ -574,9 +593,12 @@ std::string membership_section(const MembershipView& v) {
   const std::string rows = attack_table_rows(v.attacks);
   return fmt::format(
       "<section id=\"membership\"><h2>Membership inference</h2><p>Each of the {} models in turn is the target "
-      "(members: its training examples; references: the other models). LiRA variances: {}; RMIA gamma {}. Mean "
-      "&plusmn; sd over targets; an FPR below 1 / (non-members of a target) is not measurable (n/a; hover for why)."
-      "</p><table class=\"facts\"><tr>{}{}</table>{}<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" "
+      "(members: its training examples; references: the models outside its repeat, in equal numbers for members and "
+      "non-members, so that noise alone scores AUC 0.5). LiRA variances: {}; RMIA gamma {}. Mean "
+      "&plusmn; sd over targets; an FPR below 1 / (non-members of a target) is not measurable (n/a; hover for why). "
+      "Under each figure, what the same attack gives with membership permuted among examples (noise); a figure "
+      "that does not clear it (above every permutation and their mean plus 3 sd) is marked.</p><table "
+      "class=\"facts\"><tr>{}{}</table>{}<h3>ROC pooled over targets (log-log)</h3><div class=\"chart\" "
       "id=\"chart-roc\"></div>"
       "<h3>Membership risk versus M</h3><p>Per example, the risk is the AUC with which {} tells its in-models from "
       "its out-models. Spearman rank correlation with M: <b>{}</b> ({} examples).</p>"
@@ -645,12 +667,26 @@ std::string script(const char* name, const std::string& js) {
   return "<script>" + js + "</script>";
 }
 
+/// The report's first lines: how many examples are memorized, beside what noise alone gives.
+std::string headline(const ReportModel& m) {
+  const json null = figure(m, "null");
+  const int64_t found = figure(m, "n_discovered").is_number() ? figure(m, "n_discovered").get<int64_t>() : 0;
+  std::string noise = "no permutation null was run (--null-draws 0)";
+  if (null.is_object() && null.value("discoveries", json()).is_object())
+    noise = fmt::format("noise alone (membership permuted among examples, {} draws) gives {} on average",
+                        null.value("draws", int64_t(0)), shown(null.at("discoveries").value("mean", json()), 2));
+  return fmt::format(
+      "<p class=\"headline\"><b>{} of {} examples memorized</b>: M significantly above 0 at a false-discovery rate "
+      "of {} (Benjamini-Hochberg); {}.</p>",
+      found, figure(m, "n").is_number() ? figure(m, "n").get<int64_t>() : 0, shown(figure(m, "fdr")), noise);
+}
+
 }  // namespace
 
 std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   std::string html = head();
-  html +=
-      fmt::format("<header><h1>memscope report</h1><p>{}</p></header>", html_escape(m.run.data + " - " + m.run.dir));
+  html += fmt::format("<header><h1>memscope report</h1><p>{}</p>{}</header>",
+                      html_escape(m.run.data + " - " + m.run.dir), headline(m));
   html += std::string("<nav><a href=\"#reliability\">Reproducible?</a><a href=\"#run\">") +
           (m.run.bank ? "Bank" : "Run") +
           "</a><a href=\"#scores\">Scores</a><a href=\"#outliers\">Memorization vs outliers"
@@ -663,7 +699,7 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   html += "</nav><main>";
   html += reliability_section(m) + (m.run.bank ? bank_section(m) : run_section(m)) + scores_section(m) +
           analysis_sections(m);
-  if (m.memorization_check) html += memorization_section(*m.memorization_check, m.high_quantile);
+  if (m.memorization_check) html += memorization_section(*m.memorization_check, as_double(figure(m, "fdr"), 0.05));
   if (m.membership) html += membership_section(*m.membership);
   if (m.validation) html += validation_section(*m.validation);
   if (m.extraction) html += extraction_section(*m.extraction);

@@ -145,7 +145,7 @@ std::vector<BinBar> bin_bars(const json& analysis) {
                                          std::isfinite(centre) ? fmt::format("{:.0f}", centre) : "n/a");
     const double proportion = as_double(b.value("proportion_high", json()));
     out.push_back({name, "regular", b.value("regular", int64_t(0)), proportion});
-    out.push_back({name, "highly memorized", b.value("high", int64_t(0)), proportion});
+    out.push_back({name, "top 5% of M (the paper's definition)", b.value("high", int64_t(0)), proportion});
   }
   return out;
 }
@@ -187,7 +187,7 @@ NnRatioView ratio_view(const NnRatioInput& r, const std::vector<bool>& high, con
   for (int64_t i = 0; i < ratio.size(0); ++i) (high[i] ? highly : regular).push_back(p[i]);
   v.regular = quartiles(regular);
   v.high = quartiles(highly);
-  for (int64_t i : rows) v.points.emplace_back(high[i] ? "highly memorized" : "regular", p[i]);
+  for (int64_t i : rows) v.points.emplace_back(high[i] ? "memorized" : "regular", p[i]);
   return v;
 }
 
@@ -236,6 +236,7 @@ json attack_rows(const json& file) {
     if (!a.is_object()) continue;
     a.erase("targets");
     a.erase("roc");
+    if (a.contains("null") && a["null"].is_object()) a["null"].erase("pooled_tpr");
     rows.push_back(std::move(a));
   }
   return rows;
@@ -257,6 +258,15 @@ MembershipView membership_view(const ReportInput& in, const Examples& ex, int64_
       if (as_double(tpr[g], 0) > 0) v.roc.push_back({a.value("attack", ""), as_double(fpr[g]), as_double(tpr[g])});
   }
   for (double p : roc_grid()) v.roc.push_back({"chance", p, p});
+  std::vector<double> noise(roc_grid().size(), 0), count(roc_grid().size(), 0);  // mean null curve over attacks
+  for (const json& a : f.value("attacks", json::array())) {
+    const json curve = a.value("null", json::object()).value("pooled_tpr", json::array());
+    for (size_t g = 0; g < curve.size() && g < noise.size(); ++g)
+      if (curve[g].is_number()) noise[g] += curve[g].get<double>(), count[g] += 1;
+  }
+  for (size_t g = 0; g < noise.size(); ++g)
+    if (count[g] > 0 && noise[g] > 0)
+      v.roc.push_back({"noise (membership permuted)", roc_grid()[g], noise[g] / count[g]});
   const json& d = in.membership_denoise;
   const json by_t = d.is_object() ? d.value("timesteps", json()) : json();
   if (by_t.is_object())
@@ -325,8 +335,9 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   MEMSCOPE_CHECK(int64_t(s.mem.size()) == n, "report: ", s.mem.size(), " scores for ", n, " examples");
   MEMSCOPE_CHECK(!in.nn_ratio || in.nn_ratio->ratio.numel() == n, "report: nearest-neighbour ratio of ",
                  in.nn_ratio ? in.nn_ratio->ratio.numel() : 0, " examples, the run has ", n);
-  const MemAnalysis a = analyse_memorization(s, in.data.label, in.mem_by_epoch, in.epochs, opt.high_quantile);
-  const Examples ex(in, a.high);
+  const double fdr = in.membership.is_object() ? as_double(in.membership.value("fdr", json()), 0.05) : 0.05;
+  const MemAnalysis a = analyse_memorization(s, in.data.label, in.mem_by_epoch, in.epochs, opt.high_quantile, fdr);
+  const Examples ex(in, a.discovered);
   ReportModel m;
   m.run = run_facts(in);
   m.images = in.images;
@@ -334,6 +345,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.reliability = in.reliability;
   if (in.reliability) m.split_half = split_half_points(*in.reliability, in.data, opt.max_rows);
   m.analysis = a.summary;
+  if (in.membership.is_object()) m.analysis["null"] = in.membership.value("null", json());
 
   const std::vector<int64_t> order = by_mem(s);
   const int64_t grid = std::max<int64_t>(0, std::min(opt.grid, n));
@@ -341,7 +353,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   std::vector<int64_t> bottom;
   for (int64_t k = n - 1; k >= 0 && int64_t(bottom.size()) < grid; --k)
     if (std::isfinite(s.mem[order[k]])) bottom.push_back(order[k]);
-  const std::vector<int64_t> rows = table_rows(order, opt.max_rows, a.summary.at("n_high").get<int64_t>());
+  const std::vector<int64_t> rows = table_rows(order, opt.max_rows, a.summary.at("n_discovered").get<int64_t>());
   m.top = ex(top);
   m.bottom = ex(bottom);
   m.rows = ex(rows);
@@ -351,7 +363,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
     m.neighbours = neighbours_of(in.data.x, top, ex);
   }
   for (const auto& b : per_bin(a.summary, s, order)) m.bin_examples.push_back(ex(b));
-  if (in.nn_ratio) m.nn_ratio = ratio_view(*in.nn_ratio, a.high, rows);
+  if (in.nn_ratio) m.nn_ratio = ratio_view(*in.nn_ratio, a.discovered, rows);
 
   m.losses = loss_points(in.config);
   const int64_t* lab = in.data.label.data_ptr<int64_t>();
@@ -362,7 +374,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.extraction = in.extraction;
   m.validation = in.validation;
   if (int64_t(in.diagnostics.nn_dist.size()) == n)
-    m.memorization_check = memorization_check(in, a.high, order, rows, ex, grid);
+    m.memorization_check = memorization_check(in, a.discovered, order, rows, ex, grid);
   if (in.membership.is_object()) m.membership = membership_view(in, ex, grid);
   return m;
 }

@@ -78,6 +78,15 @@ json summary_json(const ReportModel& m) {
       for (const auto& [t, attacks] : v.denoise) by_t[t] = attacks;
     }
   }
+  // What noise alone gives: M under the permutation null, and every attack's null beside its figures.
+  json null_attacks = json::object();
+  if (m.membership)
+    for (const json& a : m.membership->attacks)
+      if (a.contains("null"))
+        null_attacks[a.value("attack", "")] = {{"null", a["null"]}, {"above_null", a.value("above_null", json())}};
+  summary["null"] = {{"mem", m.analysis.value("null", json(nullptr))}, {"attacks", null_attacks}};
+  summary["memorized"] = {{"fdr", m.analysis.value("fdr", json(nullptr))},
+                          {"examples", m.analysis.value("n_discovered", json(nullptr))}};
   if (m.extraction) {
     json models = json::array();
     for (const ExtractionModel& x : m.extraction->models) models.push_back(to_json(x));

@@ -7,6 +7,8 @@
 #include <limits>
 
 #include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
+#include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
 
 namespace memscope {
@@ -27,107 +29,139 @@ double log_normal_pdf(double x, double mu, double var) {
   return -0.5 * std::log(2 * M_PI * var) - (x - mu) * (x - mu) / (2 * var);
 }
 
-/// Running sums of one side (in or out) of one example's statistic, centred on the example's mean.
-struct Side {
-  double n = 0, s1 = 0, s2 = 0;
-  void add(double v, double w) { n += w, s1 += w * v, s2 += w * v * v; }
-  double mean() const { return n > 0 ? s1 / n : kNaN; }
-  double ss() const { return n > 0 ? std::max(0.0, s2 - s1 * s1 / n) : 0; }
-  double var() const { return n >= 2 ? ss() / (n - 1) : kNaN; }
+/// Which models may serve as references of each target (reference_models). groups: [J] (empty: every model
+/// its own).
+class References {
+ public:
+  References(const std::vector<int64_t>& groups, int64_t J) : group_(size_t(J)), alone_(size_t(J), true) {
+    for (int64_t j = 0; j < J; ++j) group_[size_t(j)] = groups.empty() ? j : groups[size_t(j)];
+    for (int64_t j = 0; j < J; ++j)
+      for (int64_t l = 0; l < J; ++l)
+        if (l != j && group_[size_t(l)] == group_[size_t(j)]) alone_[size_t(j)] = false;
+  }
+
+  /// The reference models of example i for target t into refs (ascending). in(j): model j trained on i;
+  /// ok(j): its statistic of i is finite.
+  template <typename In, typename Ok>
+  void pick(int64_t i, int64_t t, In in, Ok ok, std::vector<int64_t>& refs) const {
+    refs.clear();
+    int64_t other = 0;  // candidates on the side opposite the target's membership
+    for (size_t j = 0; j < group_.size(); ++j)
+      if (group_[j] != group_[size_t(t)] && ok(int64_t(j)))
+        refs.push_back(int64_t(j)), other += in(int64_t(j)) != in(t);
+    if (!alone_[size_t(t)] || other == 0) return;
+    // The target left its own side: one model drawn at random (a fixed stream per i and t) leaves the other.
+    int64_t drop = int64_t(mix64(mix64(uint64_t(i) ^ 0x7265666572656e63ULL) ^ uint64_t(t)) % uint64_t(other));
+    for (size_t k = 0; k < refs.size(); ++k)
+      if (in(refs[k]) != in(t) && drop-- == 0) {
+        refs.erase(refs.begin() + std::ptrdiff_t(k));
+        return;
+      }
+  }
+
+  /// The statistics of example i's references for target t, split by side. row: [J] statistics; in: [J].
+  void of(int64_t i, int64_t t, const at::TensorAccessor<double, 1>& row, const at::TensorAccessor<bool, 1>& in,
+          std::vector<double>& ref_in, std::vector<double>& ref_out) const {
+    thread_local std::vector<int64_t> refs;
+    pick(
+        i, t, [&](int64_t j) { return in[j]; }, [&](int64_t j) { return std::isfinite(row[j]); }, refs);
+    ref_in.clear(), ref_out.clear();
+    for (int64_t j : refs) (in[j] ? ref_in : ref_out).push_back(row[j]);
+  }
+
+  /// Whether some target has a model outside its group (false for one K-fold repeat).
+  bool any() const {
+    for (size_t j = 0; j < group_.size(); ++j)
+      if (group_[j] != group_[0]) return true;
+    return false;
+  }
+
+ private:
+  std::vector<int64_t> group_;
+  std::vector<bool> alone_;
 };
 
-/// LiRA scores of every example against target t. a: [N] float64 statistics and in: [N] bool of target
-/// t (a column of the bank); c: per-example centres; in_all / out_all: each example's sums over every
-/// model. Writes out: [N].
-void lira_target(bool online, bool global, const at::TensorAccessor<double, 1>& a,
-                 const at::TensorAccessor<bool, 1>& in, const std::vector<double>& c, const std::vector<Side>& in_all,
-                 const std::vector<Side>& out_all, at::TensorAccessor<double, 1> out) {
+double mean_of(const std::vector<double>& v) {
+  double m = 0;
+  for (double x : v) m += x;
+  return v.empty() ? kNaN : m / double(v.size());
+}
+
+double sum_sq(const std::vector<double>& v, double mean) {
+  double ss = 0;
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return ss;
+}
+
+/// LiRA scores of every example against target t. a: [N, J] float64 statistics, in: [N, J] bool. Writes
+/// out: [N].
+void lira_target(bool online, bool global, int64_t t, const at::TensorAccessor<double, 2>& a,
+                 const at::TensorAccessor<bool, 2>& in, const References& refs, at::TensorAccessor<double, 1> out) {
   const int64_t N = a.size(0);
-  std::vector<Side> ri(in_all), ro(out_all);  // references: every model but t
+  std::vector<double> mu_in(size_t(N), kNaN), mu_out(size_t(N), kNaN), v_in(size_t(N), kNaN), v_out(size_t(N), kNaN);
+  std::vector<double> ri, ro;
   double ss_in = 0, df_in = 0, ss_out = 0, df_out = 0;
   for (int64_t i = 0; i < N; ++i) {
-    if (std::isfinite(a[i])) (in[i] ? ri : ro)[size_t(i)].add(a[i] - c[size_t(i)], -1);
-    if (ri[size_t(i)].n >= 2) ss_in += ri[size_t(i)].ss(), df_in += ri[size_t(i)].n - 1;
-    if (ro[size_t(i)].n >= 2) ss_out += ro[size_t(i)].ss(), df_out += ro[size_t(i)].n - 1;
+    if (!std::isfinite(a[i][t])) continue;
+    refs.of(i, t, a[i], in[i], ri, ro);
+    mu_in[size_t(i)] = mean_of(ri), mu_out[size_t(i)] = mean_of(ro);
+    if (ri.size() >= 2) {
+      const double ss = sum_sq(ri, mu_in[size_t(i)]);
+      v_in[size_t(i)] = ss / double(ri.size() - 1), ss_in += ss, df_in += double(ri.size() - 1);
+    }
+    if (ro.size() >= 2) {
+      const double ss = sum_sq(ro, mu_out[size_t(i)]);
+      v_out[size_t(i)] = ss / double(ro.size() - 1), ss_out += ss, df_out += double(ro.size() - 1);
+    }
   }
-  const double g_in = df_in > 0 ? ss_in / df_in : kNaN, g_out = df_out > 0 ? ss_out / df_out : kNaN;
+  // A side with no example of two references (one out-model in the other repeats) borrows the other's.
+  double g_in = df_in > 0 ? ss_in / df_in : kNaN, g_out = df_out > 0 ? ss_out / df_out : kNaN;
+  if (std::isnan(g_out)) g_out = g_in;
+  if (std::isnan(g_in)) g_in = g_out;
   for (int64_t i = 0; i < N; ++i) {
-    if (!std::isfinite(a[i])) continue;
-    const Side& si = ri[size_t(i)];
-    const Side& so = ro[size_t(i)];
-    const double s = a[i] - c[size_t(i)];
-    double v_out = global || !(so.n >= 2) ? g_out : so.var();
-    v_out = std::max(v_out, kMinVar);
+    if (!std::isfinite(a[i][t])) continue;
+    const size_t k = size_t(i);
+    const double vo = std::max(global || std::isnan(v_out[k]) ? g_out : v_out[k], kMinVar);
     if (!online) {
-      out[i] = -log_normal_sf((s - so.mean()) / std::sqrt(v_out));
+      out[i] = -log_normal_sf((a[i][t] - mu_out[k]) / std::sqrt(vo));
       continue;
     }
-    const double v_in = std::max(global || !(si.n >= 2) ? g_in : si.var(), kMinVar);
-    out[i] = log_normal_pdf(s, si.mean(), v_in) - log_normal_pdf(s, so.mean(), v_out);
+    const double vi = std::max(global || std::isnan(v_in[k]) ? g_in : v_in[k], kMinVar);
+    out[i] = log_normal_pdf(a[i][t], mu_in[k], vi) - log_normal_pdf(a[i][t], mu_out[k], vo);
   }
 }
 
-/// [N, J] LiRA scores. lp: [N, J] float64, mask: [N, J] bool. Targets run in parallel, on the
-/// transposed [J, N] bank (a target's column contiguous).
-torch::Tensor lira(const torch::Tensor& lp, const torch::Tensor& mask, bool online, bool global) {
+/// [N, J] LiRA scores. lp: [N, J] float64, mask: [N, J] bool. Targets run in parallel.
+torch::Tensor lira(const torch::Tensor& lp, const torch::Tensor& mask, const References& refs, bool online,
+                   bool global) {
   const int64_t N = lp.size(0), J = lp.size(1);
   auto a = lp.accessor<double, 2>();
   auto in = mask.accessor<bool, 2>();
-  std::vector<double> c(size_t(N), 0);
-  std::vector<Side> in_all(static_cast<size_t>(N)), out_all(static_cast<size_t>(N));
-  for (int64_t i = 0; i < N; ++i) {
-    double sum = 0, n = 0;
-    for (int64_t j = 0; j < J; ++j)
-      if (std::isfinite(a[i][j])) sum += a[i][j], n += 1;
-    c[size_t(i)] = n > 0 ? sum / n : 0;  // centring keeps the sums of squares exact enough
-    for (int64_t j = 0; j < J; ++j)
-      if (std::isfinite(a[i][j])) (in[i][j] ? in_all : out_all)[size_t(i)].add(a[i][j] - c[size_t(i)], 1);
-  }
-  const torch::Tensor lp_t = lp.t().contiguous(), mask_t = mask.t().contiguous();
   torch::Tensor out = torch::full({J, N}, kNaN, torch::kFloat64);
-  auto a_t = lp_t.accessor<double, 2>();
-  auto in_t = mask_t.accessor<bool, 2>();
   auto o = out.accessor<double, 2>();
   parallel_range(J, 1, [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) lira_target(online, global, a_t[t], in_t[t], c, in_all, out_all, o[t]);
+    for (int64_t t = b; t < e; ++t) lira_target(online, global, t, a, in, refs, o[t]);
   });
   return out.t().contiguous();
 }
 
-double log_add(double x, double y) {
-  if (x == -INFINITY) return y;
-  if (y == -INFINITY) return x;
-  const double m = std::max(x, y);
-  return m + std::log(std::exp(x - m) + std::exp(y - m));
-}
-
-/// [N, J] r(x) = s_t(x) - log mean exp s_j(x) over the references of t (all, or out-models only);
-/// leave-one-out sums from prefix and suffix log-sum-exps, so t never counts. lp: [N, J], mask: [N, J].
-torch::Tensor rmia_ratio(const torch::Tensor& lp, const torch::Tensor& mask, bool online) {
+/// [N, J] r(x) = s_t(x) - log mean exp s_j(x) over the references of t (all, or out-models only; NaN
+/// without one). lp: [N, J], mask: [N, J].
+torch::Tensor rmia_ratio(const torch::Tensor& lp, const torch::Tensor& mask, const References& refs, bool online) {
   const int64_t N = lp.size(0), J = lp.size(1);
   auto a = lp.accessor<double, 2>();
   auto in = mask.accessor<bool, 2>();
   torch::Tensor r = torch::full({N, J}, kNaN, torch::kFloat64);
   auto ra = r.accessor<double, 2>();
   parallel_range(N, 256, [&](int64_t begin, int64_t end) {
-    std::vector<double> prefix(size_t(J + 1)), suffix(size_t(J + 1));
-    std::vector<int64_t> count(size_t(J + 1));
-    for (int64_t i = begin; i < end; ++i) {
-      auto ref = [&](int64_t j) { return std::isfinite(a[i][j]) && (online || !in[i][j]); };
-      prefix[0] = -INFINITY, count[0] = 0;
-      for (int64_t j = 0; j < J; ++j) {
-        prefix[size_t(j + 1)] = ref(j) ? log_add(prefix[size_t(j)], a[i][j]) : prefix[size_t(j)];
-        count[size_t(j + 1)] = count[size_t(j)] + ref(j);
-      }
-      suffix[size_t(J)] = -INFINITY;
-      for (int64_t j = J - 1; j >= 0; --j)
-        suffix[size_t(j)] = ref(j) ? log_add(suffix[size_t(j + 1)], a[i][j]) : suffix[size_t(j + 1)];
+    std::vector<double> ri, ro;
+    for (int64_t i = begin; i < end; ++i)
       for (int64_t t = 0; t < J; ++t) {
-        const int64_t n = count[size_t(J)] - ref(t);
-        if (!std::isfinite(a[i][t]) || n == 0) continue;
-        ra[i][t] = a[i][t] - (log_add(prefix[size_t(t)], suffix[size_t(t + 1)]) - std::log(double(n)));
+        if (!std::isfinite(a[i][t])) continue;
+        refs.of(i, t, a[i], in[i], ri, ro);
+        if (online) ro.insert(ro.end(), ri.begin(), ri.end());
+        if (!ro.empty()) ra[i][t] = a[i][t] - logmeanexp(ro);
       }
-    }
   });
   return r;
 }
@@ -199,6 +233,13 @@ Split split_of(const std::vector<double>& score, const std::vector<char>& member
   return s;
 }
 
+/// TPR at fpr where measurable (at least 1 / fpr non-members), else NaN.
+double measurable_tpr(const std::vector<RocPoint>& roc, double fpr, size_t nonmembers) {
+  return double(nonmembers) * fpr >= 1 - 1e-9 ? tpr_at_fpr(roc, fpr) : kNaN;
+}
+
+}  // namespace
+
 Spread spread_of(const std::vector<double>& v, const std::string& why_missing) {
   Spread s;
   double sum = 0, sq = 0;
@@ -215,13 +256,6 @@ Spread spread_of(const std::vector<double>& v, const std::string& why_missing) {
   return s;
 }
 
-/// TPR at fpr where measurable (at least 1 / fpr non-members), else NaN.
-double measurable_tpr(const std::vector<RocPoint>& roc, double fpr, size_t nonmembers) {
-  return double(nonmembers) * fpr >= 1 - 1e-9 ? tpr_at_fpr(roc, fpr) : kNaN;
-}
-
-}  // namespace
-
 std::string to_string(Attack a) {
   switch (a) {
     case Attack::kBaseline: return "baseline";
@@ -237,19 +271,41 @@ std::vector<Attack> all_attacks() {
   return {Attack::kBaseline, Attack::kLiraOnline, Attack::kLiraOffline, Attack::kRmiaOnline, Attack::kRmiaOffline};
 }
 
+bool needs_references(Attack a) { return a != Attack::kBaseline; }
+
+std::vector<int64_t> reference_models(int64_t i, int64_t t, const std::vector<bool>& in_row,
+                                      const std::vector<bool>& finite_row, const std::vector<int64_t>& groups) {
+  MEMSCOPE_CHECK(in_row.size() == finite_row.size() && t >= 0 && t < int64_t(in_row.size()), "membership: target ", t,
+                 " of ", in_row.size(), " models");
+  std::vector<int64_t> refs;
+  References(groups, int64_t(in_row.size()))
+      .pick(
+          i, t, [&](int64_t j) { return bool(in_row[size_t(j)]); },
+          [&](int64_t j) { return bool(finite_row[size_t(j)]); }, refs);
+  return refs;
+}
+
+bool above_null(double figure, const Spread& null) {
+  if (!std::isfinite(figure) || !std::isfinite(null.mean)) return false;
+  return figure > null.max && (!std::isfinite(null.sd) || figure > null.mean + 3 * null.sd);
+}
+
 torch::Tensor attack_scores(Attack a, const torch::Tensor& logp, const torch::Tensor& in_mask,
-                            const MembershipConfig& c) {
+                            const MembershipConfig& c, const std::vector<int64_t>& groups) {
   MEMSCOPE_CHECK(logp.dim() == 2 && in_mask.sizes() == logp.sizes(), "membership: logp ", logp.sizes(), " and in_mask ",
                  in_mask.sizes(), " must both be [N, J]");
   const torch::Tensor lp = logp.to(torch::kFloat64).contiguous();
   const torch::Tensor mask = in_mask.to(torch::kBool).contiguous();
+  MEMSCOPE_CHECK(groups.empty() || int64_t(groups.size()) == lp.size(1), "membership: ", groups.size(), " groups for ",
+                 lp.size(1), " models");
   const bool global = c.lira_variance == LiraVariance::kGlobal;
+  const References refs(groups, lp.size(1));
   switch (a) {
     case Attack::kBaseline: return torch::where(torch::isfinite(lp), lp, torch::full_like(lp, kNaN));
-    case Attack::kLiraOnline: return lira(lp, mask, true, global);
-    case Attack::kLiraOffline: return lira(lp, mask, false, global);
-    case Attack::kRmiaOnline: return rmia(rmia_ratio(lp, mask, true), mask, c.rmia_gamma);
-    case Attack::kRmiaOffline: return rmia(rmia_ratio(lp, mask, false), mask, c.rmia_gamma);
+    case Attack::kLiraOnline: return lira(lp, mask, refs, true, global);
+    case Attack::kLiraOffline: return lira(lp, mask, refs, false, global);
+    case Attack::kRmiaOnline: return rmia(rmia_ratio(lp, mask, refs, true), mask, c.rmia_gamma);
+    case Attack::kRmiaOffline: return rmia(rmia_ratio(lp, mask, refs, false), mask, c.rmia_gamma);
   }
   return {};
 }
@@ -369,15 +425,27 @@ std::vector<double> membership_risk(const torch::Tensor& score, const torch::Ten
   return risk;
 }
 
-MembershipResult membership(const torch::Tensor& logp, const torch::Tensor& in_mask, const MembershipConfig& c) {
+MembershipResult membership(const torch::Tensor& logp, const torch::Tensor& in_mask, const MembershipConfig& c,
+                            const std::vector<int64_t>& groups, bool risk) {
   MembershipResult r;
   r.config = c;
   r.examples = logp.size(0);
   r.models = logp.dim() == 2 ? logp.size(1) : 0;
+  const bool references = References(groups, r.models).any();
   for (Attack a : all_attacks()) {
-    const torch::Tensor s = attack_scores(a, logp, in_mask, c);
+    if (needs_references(a) && !references) {
+      AttackResult none;
+      none.attack = a;
+      none.unavailable =
+          "no valid reference models: every model shares the target's repeat (a K-fold plan of one "
+          "repeat); run 2 or more repeats";
+      r.attacks.push_back(none);
+      if (a == r.risk_attack && risk) r.risk.assign(size_t(r.examples), kNaN);
+      continue;
+    }
+    const torch::Tensor s = attack_scores(a, logp, in_mask, c, groups);
     r.attacks.push_back(evaluate_attack(a, s, in_mask));
-    if (a == r.risk_attack) r.risk = membership_risk(s, in_mask);
+    if (a == r.risk_attack && risk) r.risk = membership_risk(s, in_mask);
   }
   return r;
 }
@@ -423,9 +491,36 @@ nlohmann::json to_json(const MembershipResult& r) {
                        {"roc", {{"fpr", roc_grid()}, {"pooled_tpr", pooled_roc}, {"mean_tpr", mean_roc}}},
                        {"pairs_without_score", a.pairs_without_score},
                        {"targets", targets}});
+    nlohmann::json& j = attacks.back();
+    if (!a.unavailable.empty()) j["unavailable"] = a.unavailable;
+    if (a.null.draws > 0) {
+      nlohmann::json curve = nlohmann::json::array();
+      for (double v : a.null.pooled_roc) curve.push_back(num(v));
+      j["null"] = {{"draws", a.null.draws},
+                   {"auc", to_json(a.null.auc)},
+                   {"tpr_at_fpr", fpr_keys(a.pooled_tpr, [&](size_t k) { return to_json(a.null.tpr[k]); })},
+                   {"pooled_tpr", curve}};
+      j["above_null"] = {{"auc", above_null(a.auc.mean, a.null.auc)},
+                         {"tpr_at_fpr", fpr_keys(a.pooled_tpr, [&](size_t k) {
+                            return nlohmann::json(above_null(a.pooled_tpr[k], a.null.tpr[k]));
+                          })}};
+    }
   }
+  nlohmann::json null = nullptr;
+  if (r.mem_null.draws > 0)
+    null = {{"draws", r.mem_null.draws},
+            {"fdr", r.fdr},
+            {"mem_mean", to_json(r.mem_null.mem_mean)},
+            {"discoveries", to_json(r.mem_null.discoveries)},
+            {"any_discovery", num(r.mem_null.any_discovery)},
+            {"mem_se_scale", num(r.mem_null.mem_se_scale)},
+            {"mem_log_se_scale", num(r.mem_null.mem_log_se_scale)},
+            {"mem_quantiles",
+             {{"q0.5", num(r.mem_null.q50)}, {"q0.95", num(r.mem_null.q95)}, {"q0.99", num(r.mem_null.q99)}}}};
   return {{"examples", r.examples},
           {"models", r.models},
+          {"fdr", r.fdr},
+          {"null", null},
           {"lira_variance", to_string(r.config.lira_variance)},
           {"rmia_gamma", r.config.rmia_gamma},
           {"risk_attack", to_string(r.risk_attack)},

@@ -23,10 +23,14 @@ std::string to_string(Attack a);
 /// Every attack, in the order above.
 std::vector<Attack> all_attacks();
 
-/// logp: [N, J] statistic s_j(x_i) (log p; NaN: missing or diverged model); in_mask: [N, J] bool.
-/// Returns [N, J] float64: the attack's score of example i against target model t = column t, higher
-/// meaning "member". The references of target t are the other models with a finite statistic of the
-/// example (t itself never is one):
+/// logp: [N, J] statistic s_j(x_i) (log p; NaN: missing or diverged model); in_mask: [N, J] bool;
+/// groups: [J] models that share a group (a K-fold repeat) are never each other's references (empty:
+/// every model is its own group). Returns [N, J] float64: the attack's score of example i against target
+/// model t = column t, higher meaning "member". The references of target t are the models outside its
+/// group with a finite statistic of the example, so that how many in- and out-references an example has
+/// does not depend on whether t trained on it (else an attack wins on noise): in a K-fold plan the other
+/// repeats' models; a target alone in its group also leaves out one model drawn at random from the side
+/// opposite its own (References in membership.cpp):
 /// * baseline: s_t(x), one global threshold;
 /// * lira-online: log N(s_t(x); mu_in, sd_in^2) - log N(s_t(x); mu_out, sd_out^2), the Gaussians fitted to
 ///   x's in- and out-references; lira-offline: -log P(Z >= s_t(x)), Z ~ N(mu_out, sd_out^2). With
@@ -38,7 +42,18 @@ std::vector<Attack> all_attacks();
 ///   other than x) with r(x) - r(z) >= log gamma, by sorting the r(z) once per target.
 /// NaN where s_t(x) is not finite or a side the attack needs has no reference.
 torch::Tensor attack_scores(Attack a, const torch::Tensor& logp, const torch::Tensor& in_mask,
-                            const MembershipConfig& c);
+                            const MembershipConfig& c, const std::vector<int64_t>& groups = {});
+
+/// The reference models of target t for example i, ascending: the models outside t's group whose statistic
+/// of i is finite; where t is alone in its group (and t's side is not the only one), less one model drawn at
+/// random (a fixed stream per i and t) from the side opposite t's membership, so the example keeps
+/// n_in - 1 in- and n_out - 1 out-references whether or not t trained on it. in_row, finite_row: [J] the
+/// example's mask and which models have a finite statistic; groups as attack_scores.
+std::vector<int64_t> reference_models(int64_t i, int64_t t, const std::vector<bool>& in_row,
+                                      const std::vector<bool>& finite_row, const std::vector<int64_t>& groups = {});
+
+/// Whether attack a needs reference models (every attack but the baseline).
+bool needs_references(Attack a);
 
 /// The false-positive rates at which TPR is reported: 10%, 1%, 0.1%.
 inline constexpr std::array<double, 3> kLowFpr = {0.1, 0.01, 0.001};
@@ -63,6 +78,34 @@ struct Spread {
   std::string unavailable;
 };
 
+/// What an attack gives when membership has no effect: its figures over draws of the bank with the mask's
+/// rows permuted among examples (the design's structure kept).
+struct AttackNull {
+  int64_t draws = 0;
+  /// Over draws: the mean AUC over targets, and the pooled TPR at kLowFpr.
+  Spread auc;
+  std::array<Spread, 3> tpr;
+  /// Mean over draws of the pooled TPR on roc_grid().
+  std::vector<double> pooled_roc;
+};
+
+/// The mean, sd, min and max of the finite values of v (one per target or draw); unavailable says how
+/// many are missing and why_missing why.
+Spread spread_of(const std::vector<double>& v, const std::string& why_missing = "");
+
+/// What M gives over the null draws (permutation_null, score/null.h).
+struct MemNull {
+  int64_t draws = 0;
+  /// Over draws: the mean of M, and the number of discoveries at the FDR.
+  Spread mem_mean, discoveries;
+  /// Share of draws with any discovery.
+  double any_discovery = NAN;
+  /// Quantiles 0.5, 0.95 and 0.99 of M pooled over draws.
+  double q50 = NAN, q95 = NAN, q99 = NAN;
+  /// The factors the draws put on the error bars of M and of mem_log (calibrate_error_bars).
+  double mem_se_scale = 1, mem_log_se_scale = 1;
+};
+
 /// One attack against one target.
 struct TargetResult {
   int64_t target = 0, members = 0, nonmembers = 0;
@@ -84,7 +127,15 @@ struct AttackResult {
   std::vector<double> pooled_roc, mean_roc;
   /// (example, target) pairs left out for a missing score.
   int64_t pairs_without_score = 0;
+  /// Why the attack has no figures (no target has a valid reference set); empty when it has.
+  std::string unavailable;
+  /// The same figures with membership permuted among examples (permutation_null; draws 0: not run).
+  AttackNull null;
 };
+
+/// Whether a figure clears what noise gives: above every null draw and above the null's mean plus three
+/// of its standard deviations (where it has two draws or more). False when either side is not finite.
+bool above_null(double figure, const Spread& null);
 
 /// The FPR grid of AttackResult's curves: 10^-5 .. 1, 10 points a decade.
 std::vector<double> roc_grid();
@@ -105,11 +156,17 @@ struct MembershipResult {
   std::vector<double> risk;
   Attack risk_attack = Attack::kLiraOnline;
   int64_t examples = 0, models = 0;
+  /// M under the permutation null (draws 0: not run) and the FDR of its discoveries.
+  MemNull mem_null;
+  double fdr = 0.05;
 };
 
 /// Every attack on logp: [N, J] (NaN: missing) and in_mask: [N, J], evaluated one at a time (memory:
-/// a few [N, J] float64 tensors).
-MembershipResult membership(const torch::Tensor& logp, const torch::Tensor& in_mask, const MembershipConfig& c);
+/// a few [N, J] float64 tensors); groups as attack_scores. An attack that needs references gets
+/// `unavailable` and no figures when no target has a model outside its group. risk: also the per-example
+/// membership risk.
+MembershipResult membership(const torch::Tensor& logp, const torch::Tensor& in_mask, const MembershipConfig& c,
+                            const std::vector<int64_t>& groups = {}, bool risk = true);
 
 /// membership.json: configuration, per attack the spreads, pooled figures, curves and per-target results.
 nlohmann::json to_json(const MembershipResult& r);

@@ -37,26 +37,33 @@ double sum_sq_dev(const std::vector<double>& v) {
   return ss;
 }
 
-/// Fills logp_sd, mem_log_se and mem_se from the pooled within-side sums of squares.
-void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<double>& df) {
+/// Fills logp_sd, mem_log_se and mem_se from the pooled within-side sums of squares; residuals: the
+/// deviations of log p from its side's mean, per example (each scaled by sqrt(n / (n - 1)) of its side).
+void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<double>& df,
+                    const std::vector<std::vector<double>>& residuals) {
   const size_t n = ss.size();
   std::vector<double> s2(n);
   for (size_t i = 0; i < n; ++i) s2[i] = df[i] > 0 ? ss[i] / df[i] : std::numeric_limits<double>::quiet_NaN();
   const ModeratedVariances mod = moderate_variances(s2, df);
   s.prior_df = mod.prior_df;
   s.prior_sd = std::sqrt(mod.prior_var);
+  std::vector<double> standardized;  // the tail shape of log p between models, pooled over examples
+  for (size_t i = 0; i < n; ++i)
+    for (double r : residuals[i]) standardized.push_back(r / std::sqrt(mod.var[i]));
+  LogMeanExpSpread spread(std::move(standardized));
   for (size_t i = 0; i < n; ++i) {
     const double sd = std::sqrt(mod.var[i]);
     const bool both = s.n_in[i] > 0 && s.n_out[i] > 0;
     const double ni = double(s.n_in[i]), no = double(s.n_out[i]);
     s.logp_sd.push_back(sd);
     s.mem_log_se.push_back(both ? sd * std::sqrt(1 / ni + 1 / no) : std::numeric_limits<double>::quiet_NaN());
+    s.df.push_back(mod.prior_df + df[i]);
     if (!both || !std::isfinite(sd)) {
       s.mem_se.push_back(std::numeric_limits<double>::quiet_NaN());
       continue;
     }
-    const double hu = logmeanexp_normal_sd(s.n_in[i], sd), hv = logmeanexp_normal_sd(s.n_out[i], sd);
-    s.mem_se.push_back(std::sqrt(hu * hu + hv * hv));
+    const int64_t k = std::min(s.n_in[i], s.n_out[i]), big = std::max(s.n_in[i], s.n_out[i]);
+    s.mem_se.push_back(spread.sd(k, sd) * std::sqrt(1 + double(k) / double(big)));
   }
 }
 
@@ -107,19 +114,27 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
   auto in = mask.accessor<bool, 2>();
   Scores s;
   std::vector<double> r_in(N), r_out(N), ss(N), df(N);
+  std::vector<std::vector<double>> residuals(N);
   for (int64_t i = 0; i < N; ++i) {
     std::vector<double> u, v;
     for (int64_t j = 0; j < J; ++j)
       if (std::isfinite(a[i][j])) (in[i][j] ? u : v).push_back(a[i][j]);
     s.logp_in.push_back(logmeanexp(u));
     s.logp_out.push_back(logmeanexp(v));
-    s.mem.push_back(s.logp_in.back() - s.logp_out.back());
+    s.mem_plugin.push_back(s.logp_in.back() - s.logp_out.back());
+    const size_t k = std::min(u.size(), v.size());
+    s.mem.push_back(subset_logmeanexp(u, k, uint64_t(i)) - subset_logmeanexp(v, k, uint64_t(i)));
     s.n_in.push_back(int64_t(u.size()));
     s.n_out.push_back(int64_t(v.size()));
     r_in[i] = relative_variance(u);
     r_out[i] = relative_variance(v);
     s.mem_log.push_back(mean_of(u) - mean_of(v));
     ss[i] = sum_sq_dev(u) + sum_sq_dev(v);
+    for (const std::vector<double>* side : {&u, &v}) {
+      if (side->size() < 2) continue;
+      const double m = mean_of(*side), scale = std::sqrt(double(side->size()) / double(side->size() - 1));
+      for (double x : *side) residuals[i].push_back((x - m) * scale);
+    }
     df[i] = double(std::max<size_t>(u.size(), 1) - 1 + std::max<size_t>(v.size(), 1) - 1);
   }
   const double med_in = median_finite(r_in), med_out = median_finite(r_out);
@@ -130,13 +145,36 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
     const double ro = s.n_out[i] >= 2 ? r_out[i] : pooled_out;
     s.mem_se_delta.push_back(std::sqrt(ri / double(s.n_in[i]) + ro / double(s.n_out[i])));
   }
-  add_calibrated(s, ss, df);
+  add_calibrated(s, ss, df, residuals);
   s.design_effect = repeat_of_job.empty() ? 1.0 : design_effect(a, in, repeat_of_job, s, ss, df);
   for (int64_t i = 0; i < N; ++i) {
     s.mem_se[size_t(i)] *= std::sqrt(s.design_effect);
     s.mem_log_se[size_t(i)] *= std::sqrt(s.design_effect);
   }
+  add_significance(s);
   return s;
+}
+
+void calibrate_error_bars(Scores& s, double mem_scale, double mem_log_scale) {
+  MEMSCOPE_CHECK(mem_scale > 0 && mem_log_scale > 0, "scores: error bar scales ", mem_scale, ", ", mem_log_scale);
+  for (double& se : s.mem_se) se *= mem_scale / s.mem_se_scale;
+  for (double& se : s.mem_log_se) se *= mem_log_scale / s.mem_log_se_scale;
+  s.mem_se_scale = mem_scale, s.mem_log_se_scale = mem_log_scale;
+  add_significance(s);
+}
+
+void add_significance(Scores& s) {
+  const size_t N = s.mem.size();
+  s.mem_p.assign(N, std::numeric_limits<double>::quiet_NaN());
+  for (size_t i = 0; i < N; ++i)
+    if (std::isfinite(s.mem[i]) && s.mem_se[i] > 0) s.mem_p[i] = 1 - student_t_cdf(s.mem[i] / s.mem_se[i], s.df[i]);
+  s.mem_q = bh_qvalues(s.mem_p);
+}
+
+int64_t discoveries(const Scores& s, double fdr) {
+  int64_t n = 0;
+  for (double q : s.mem_q) n += q <= fdr;
+  return n;
 }
 
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
@@ -148,18 +186,19 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
                  " scores");
   const int64_t* ip = idx.data_ptr<int64_t>();
   const int64_t* lp = lab.data_ptr<int64_t>();
-  std::vector<std::string> header = {"index", "label", "logp_in", "logp_out",   "mem",     "mem_se",
-                                     "n_in",  "n_out", "mem_log", "mem_log_se", "mia_risk"};
+  std::vector<std::string> header = {"index", "label",   "logp_in",    "logp_out", "mem",        "mem_se", "n_in",
+                                     "n_out", "mem_log", "mem_log_se", "mia_risk", "mem_plugin", "mem_p",  "mem_q"};
   for (const auto& [name, values] : extra) {
     MEMSCOPE_CHECK(int64_t(values.size()) == N, "scores: column ", name, " has ", values.size(), " rows, not ", N);
     header.push_back(name);
   }
   CsvWriter out(header);
   const bool risk = int64_t(s.mia_risk.size()) == N;
-  std::vector<double> tail(1 + extra.size());
+  std::vector<double> tail(4 + extra.size());
   for (int64_t i = 0; i < N; ++i) {
     tail[0] = risk ? s.mia_risk[i] : std::numeric_limits<double>::quiet_NaN();
-    for (size_t c = 0; c < extra.size(); ++c) tail[1 + c] = extra[c].second[size_t(i)];
+    tail[1] = s.mem_plugin[i], tail[2] = s.mem_p[i], tail[3] = s.mem_q[i];
+    for (size_t c = 0; c < extra.size(); ++c) tail[4 + c] = extra[c].second[size_t(i)];
     out.row_and(tail, ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i],
                 s.mem_log[i], s.mem_log_se[i]);
   }
@@ -183,6 +222,7 @@ void add_monte_carlo_error(Scores& s, const torch::Tensor& logp_se, const torch:
     s.mem_se[size_t(i)] = std::sqrt(s.mem_se[size_t(i)] * s.mem_se[size_t(i)] + m2);
     s.mem_log_se[size_t(i)] = std::sqrt(s.mem_log_se[size_t(i)] * s.mem_log_se[size_t(i)] + m2);
   }
+  add_significance(s);
 }
 
 ModelsLost models_lost(const Scores& s, int64_t jobs) {

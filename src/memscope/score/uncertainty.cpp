@@ -89,6 +89,149 @@ double logmeanexp_normal_sd(int64_t n, double sigma) {
   return (1 - f) * at(k) + f * at(k + 1);
 }
 
+double subset_logmeanexp(const std::vector<double>& v, size_t k, uint64_t stream) {
+  const size_t n = v.size();
+  if (k == 0 || k > n) return kNaN;
+  if (k == n) return logmeanexp(v);
+  double combos = 1;  // C(n, k), stopped once above the limit
+  for (size_t j = 1; j <= k && combos <= double(kMaxSubsets); ++j) combos = combos * double(n - k + j) / double(j);
+  std::vector<double> pick(k);
+  double sum = 0;
+  if (combos <= double(kMaxSubsets) + 0.5) {
+    std::vector<size_t> c(k);
+    for (size_t j = 0; j < k; ++j) c[j] = j;
+    int64_t count = 0;
+    while (true) {
+      for (size_t j = 0; j < k; ++j) pick[j] = v[c[j]];
+      sum += logmeanexp(pick), ++count;
+      size_t j = k;  // the next combination in lexicographic order
+      while (j > 0 && c[j - 1] == n - k + j - 1) --j;
+      if (j == 0) break;
+      ++c[j - 1];
+      for (size_t l = j; l < k; ++l) c[l] = c[l - 1] + 1;
+    }
+    return sum / double(count);
+  }
+  std::seed_seq seq{uint32_t(stream), uint32_t(stream >> 32), uint32_t(n), uint32_t(k)};
+  std::mt19937_64 gen(seq);
+  std::vector<double> w(v);
+  for (int64_t d = 0; d < kMaxSubsets; ++d) {
+    for (size_t j = 0; j < k; ++j) std::swap(w[j], w[j + size_t(gen() % (n - j))]);  // partial Fisher-Yates
+    pick.assign(w.begin(), w.begin() + std::ptrdiff_t(k));
+    sum += logmeanexp(pick);
+  }
+  return sum / double(kMaxSubsets);
+}
+
+namespace {
+
+/// The continued fraction of the incomplete beta function (modified Lentz), for x < (a + 1) / (a + b + 2).
+double beta_fraction(double a, double b, double x) {
+  constexpr double kTiny = 1e-300, kEps = 1e-15;
+  double c = 1, d = 1 - (a + b) * x / (a + 1);
+  d = 1 / (std::fabs(d) < kTiny ? kTiny : d);
+  double h = d;
+  for (int m = 1; m <= 500; ++m) {
+    for (int half = 0; half < 2; ++half) {
+      const double num = half == 0 ? m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+                                   : -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+      d = 1 + num * d;
+      d = 1 / (std::fabs(d) < kTiny ? kTiny : d);
+      c = 1 + num / c;
+      c = std::fabs(c) < kTiny ? kTiny : c;
+      h *= d * c;
+      if (half == 1 && std::fabs(d * c - 1) < kEps) return h;
+    }
+  }
+  return h;
+}
+
+}  // namespace
+
+double incomplete_beta(double a, double b, double x) {
+  MEMSCOPE_CHECK(a > 0 && b > 0 && x >= 0 && x <= 1, "uncertainty: incomplete_beta(", a, ", ", b, ", ", x, ")");
+  if (x == 0 || x == 1) return x;
+  const double front =
+      std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x));
+  if (x < (a + 1) / (a + b + 2)) return front * beta_fraction(a, b, x) / a;
+  return 1 - front * beta_fraction(b, a, 1 - x) / b;
+}
+
+double student_t_cdf(double t, double df) {
+  if (std::isnan(t) || !(df > 0)) return kNaN;
+  if (std::isinf(df) || df > 1e7) return 0.5 * std::erfc(-t / std::sqrt(2.0));
+  if (std::isinf(t)) return t > 0 ? 1 : 0;
+  const double tail = 0.5 * incomplete_beta(df / 2, 0.5, df / (df + t * t));  // P(T > |t|)
+  return t > 0 ? 1 - tail : tail;
+}
+
+double student_t_quantile(double p, double df) {
+  MEMSCOPE_CHECK(p > 0 && p < 1, "uncertainty: t quantile of ", p);
+  double lo = -1, hi = 1;
+  while (student_t_cdf(lo, df) > p) lo *= 2;
+  while (student_t_cdf(hi, df) < p) hi *= 2;
+  for (int it = 0; it < 200 && hi - lo > 1e-12 * std::max(1.0, std::abs(hi)); ++it) {
+    const double mid = (lo + hi) / 2;
+    (student_t_cdf(mid, df) < p ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+std::vector<double> bh_qvalues(const std::vector<double>& p) {
+  std::vector<size_t> order;
+  for (size_t i = 0; i < p.size(); ++i)
+    if (!std::isnan(p[i])) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  std::vector<double> q(p.size(), kNaN);
+  const double m = double(order.size());
+  double running = 1;
+  for (size_t r = order.size(); r-- > 0;) {
+    running = std::min(running, p[order[r]] * m / double(r + 1));
+    q[order[r]] = running;
+  }
+  return q;
+}
+
+LogMeanExpSpread::LogMeanExpSpread(std::vector<double> residuals) : residuals_(std::move(residuals)) {
+  residuals_.erase(std::remove_if(residuals_.begin(), residuals_.end(), [](double r) { return !std::isfinite(r); }),
+                   residuals_.end());
+  if (residuals_.size() < kMinResiduals) {
+    residuals_.clear();
+    return;
+  }
+  double ms = 0;  // to unit mean square: the shape of the tails, not their scale
+  for (double r : residuals_) ms += r * r / double(residuals_.size());
+  for (double& r : residuals_) r /= std::sqrt(ms);
+}
+
+double LogMeanExpSpread::sd(int64_t n, double sigma) {
+  MEMSCOPE_CHECK(n >= 1, "uncertainty: logmeanexp of ", n, " draws");
+  if (residuals_.empty()) return logmeanexp_normal_sd(n, sigma);
+  if (!std::isfinite(sigma) || sigma < 0) return kNaN;
+  if (n == 1) return sigma;
+  const int64_t k = int64_t(sigma / kGridStep);
+  const double f = sigma / kGridStep - double(k);
+  return (1 - f) * at(n, k) + f * at(n, k + 1);
+}
+
+double LogMeanExpSpread::at(int64_t n, int64_t k) {
+  auto it = table_.find({n, k});
+  if (it != table_.end()) return it->second;
+  constexpr int64_t kEmpiricalDraws = 4000;
+  std::mt19937_64 gen(0x6c6d6573707264ULL + uint64_t(n));  // the same residuals for every grid point
+  const double sigma = double(k) * kGridStep;
+  std::vector<double> x(static_cast<size_t>(n));
+  double sum = 0, sum2 = 0;
+  for (int64_t d = 0; d < kEmpiricalDraws; ++d) {
+    for (auto& v : x) v = sigma * residuals_[size_t(gen() % residuals_.size())];
+    const double l = logmeanexp(x);
+    sum += l, sum2 += l * l;
+  }
+  const double mean = sum / double(kEmpiricalDraws);
+  const double v = std::max(0.0, (sum2 - double(kEmpiricalDraws) * mean * mean) / double(kEmpiricalDraws - 1));
+  return table_[{n, k}] = std::sqrt(v);
+}
+
 double digamma(double x) {
   double r = 0;
   for (; x < 6; x += 1) r -= 1 / x;

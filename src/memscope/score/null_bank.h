@@ -1,0 +1,30 @@
+#pragma once
+// Banks in which membership has no effect (or a planted one), for checking that every score and test
+// reports nothing on noise: log p of every example under every model drawn independently of the mask.
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace memscope {
+
+struct NullBankConfig {
+  /// Per-example spread of log p between models (nats): log-uniform between these two.
+  double scale_lo = 1, scale_hi = 4;
+  /// Standard deviation of a per-model offset added to every example's log p (nats).
+  double model_offset_sd = 1;
+  /// Degrees of freedom of the Student t noise, scaled to the example's spread (0: normal).
+  double tail_df = 5;
+  /// Share of models missing or diverged (their column NaN), chosen at random.
+  double missing = 0;
+  /// A planted in-versus-out shift of log p (nats) for the first `planted` examples (0: none).
+  double effect = 0;
+  int64_t planted = 0;
+  uint64_t seed = 0;
+};
+
+/// [N, J] float64 log p for mask: [N, J] bool: log p_ij = mu_i + o_j + s_i e_ij + effect [i < planted and
+/// mask_ij], with mu_i ~ N(0, 10^2), o_j ~ N(0, model_offset_sd^2), s_i log-uniform on [scale_lo, scale_hi]
+/// and e_ij unit-variance noise (t with tail_df degrees of freedom, or normal), all from streams below seed.
+torch::Tensor null_bank_logp(const torch::Tensor& mask, const NullBankConfig& c);
+
+}  // namespace memscope
