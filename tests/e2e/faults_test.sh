@@ -163,8 +163,11 @@ bank bank-1d && { npy_header '<f8' '(8,)'; head -c 64 /dev/zero; } > "$work/bank
 bank_error bank-1d "bank-1d/logp.npy has shape \[8\], expected \[N, J\]"
 bank bank-shape && { npy_header '|b1' '(2, 2)'; printf '\x00\x01\x01\x00'; } > "$work/bank-shape/mask.npy"
 bank_error bank-shape "bank-shape/mask.npy has shape \[2, 2\], expected \[4, 2\]"
+bank bank-inf && { npy_header '<f8' '(4, 2)'; head -c 24 /dev/zero; printf '\x00\x00\x00\x00\x00\x00\xf0\x7f'; head -c 32 /dev/zero; } > "$work/bank-inf/logp.npy"
+bank_error bank-inf "bank-inf/logp.npy has 1 infinite values (first: inf at example 1, model 1)"
+# NaN is a missing model; here it takes example 1's only out-model.
 bank bank-nan && { npy_header '<f8' '(4, 2)'; head -c 24 /dev/zero; printf '\x00\x00\x00\x00\x00\x00\xf8\x7f'; head -c 32 /dev/zero; } > "$work/bank-nan/logp.npy"
-bank_error bank-nan "bank-nan/logp.npy has 1 non-finite values (first: nan at example 1, model 1)"
+bank_error bank-nan "bank-nan/mask.npy: 1 examples have no out-model (every model with a finite log p trained on it), first example 1"
 bank bank-noout && { npy_header '|b1' '(4, 2)'; printf '\x00\x01\x01\x01\x00\x01\x01\x00'; } > "$work/bank-noout/mask.npy"
 bank_error bank-noout "bank-noout/mask.npy: 1 examples have no out-model.*first example 1"
 bank bank-noin && { npy_header '|b1' '(4, 2)'; printf '\x00\x00\x01\x00\x00\x01\x01\x00'; } > "$work/bank-noin/mask.npy"

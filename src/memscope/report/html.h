@@ -13,7 +13,7 @@ struct ReportAssets {
   std::string vega, vega_lite, vega_embed;
 };
 
-/// The page of m. Its style and script are report/page.css and report/page.js of the source tree,
+/// The page of m. Its style and script are web/page.css and web/page.js of the source tree,
 /// compiled in. Throws memscope::Error when an asset contains "</script" (it cannot be inlined).
 std::string render_html(const ReportModel& m, const ReportAssets& assets);
 

@@ -189,7 +189,10 @@ torch::Tensor rmia(const torch::Tensor& r, const torch::Tensor& mask, double gam
         double beaten = double(std::upper_bound(z.begin(), z.end(), ra[t][i] - lg) - z.begin());
         if (self && lg <= 0) beaten -= 1;
         const double pop = double(z.size()) - self;
-        if (pop > 0) o[t][i] = beaten / pop;
+        // Ties in the share (many examples beat every population point) are broken by r(x) itself: u in
+        // (0, 1) never moves a score past the next share.
+        const double u = 0.5 + std::atan(ra[t][i] - lg) / M_PI;
+        if (pop > 0) o[t][i] = (beaten + u) / pop;
       }
     }
   });

@@ -82,7 +82,8 @@
   }
   function sortRows() { rows.sort((a, b) => ((a[sortKey] ?? -Infinity) - (b[sortKey] ?? -Infinity)) * (asc ? 1 : -1)); }
   document.getElementById('filter').oninput = draw;
-  document.getElementById('overlap').textContent =
+  const overlap = document.getElementById('overlap');  // absent when only one epoch was evaluated
+  if (overlap) overlap.textContent =
     'Share of the top 5% by M at each evaluated epoch that is also in the top 5% at the last: ' +
     D.over_epochs.map(e => 'epoch ' + e.epoch + ': ' + fmt(e.top5_overlap_with_last, 2)).join(', ') + '.';
   sortRows(); draw();
