@@ -289,6 +289,17 @@ void finish_score(CLI::App& score, Command& cmd) {
                      "must be > 0, got ", cmd.run.membership.rmia_gamma);
 }
 
+/// report --run DIR, and the quantile of the paper's "highly memorized" set on report and run.
+CLI::App* add_report(CLI::App& app, CLI::App& run, Command& cmd) {
+  CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
+  report->add_option("--run", cmd.report.run_dir, "run directory")->required();
+  for (CLI::App* sub : {report, &run})
+    sub->add_option("--high-quantile", cmd.report.high_quantile,
+                    "the paper's \"highly memorized\" (its Figure 3 only): M above this quantile")
+        ->capture_default_str();
+  return report;
+}
+
 /// Every option of every command as one markdown table (docs/options.md): a row per flag, description and
 /// default, with the commands that take it.
 std::string options_markdown(const CLI::App& app) {
@@ -360,12 +371,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     sub->add_option("--shard", shard, "I/N: only the jobs with id % N == I")->capture_default_str();
   CLI::App* score = add_score(app, cmd);
 
-  CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
-  report->add_option("--run", cmd.report.run_dir, "run directory")->required();
-  report->add_option("--high-quantile", cmd.report.high_quantile, "highly memorized: M above this quantile")
-      ->capture_default_str();
-  run->add_option("--high-quantile", cmd.report.high_quantile, "report: highly memorized above this quantile of M")
-      ->capture_default_str();
+  CLI::App* report = add_report(app, *run, cmd);
 
   CLI::App* extract = add_extract(app, cmd);
   CLI::App* null_bank = add_null_bank(app, cmd);
@@ -383,7 +389,6 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   bool markdown = false;
   CLI::App* help = app.add_subcommand("help", "every option of every command (--markdown: as docs/options.md)");
   help->add_flag("--markdown", markdown, "as a markdown table");
-
   std::vector<std::string> full = with_toml(args, *run);
   std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector
   try {

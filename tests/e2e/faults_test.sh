@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end checks of bad input and faults (issue 8, item 5): each case must give ONE line
+# End-to-end checks of bad input and faults: each case must give ONE line
 # "memscope: error: ..." naming the file or option and the problem, a non-zero exit (no signal, no
 # "terminate called"), and leave no corrupt run directory: no half-written or temporary files,
 # and where it makes sense a later good run in the same directory works.

@@ -174,7 +174,7 @@ TEST(Run, UntilReliabilityAddsRepeatsUntilTheTargetOrTheCap) {
 }
 
 TEST(Run, TwoSeedsOfATinyPlanGiveCalibratedErrorBars) {
-  // Issue 17's check at test size, through the whole program: two runs of one plan that differ only
+  // The two-seed check at test size, through the whole program: two runs of one plan that differ only
   // in --seed (folds, binarization, initialisation, minibatches, importance samples). Calibrated
   // error bars give z = (M1 - M2) / sqrt(se1^2 + se2^2) a standard deviation near 1 over examples.
   const std::string dir = test::scratch_dir();

@@ -1,5 +1,5 @@
 #pragma once
-// Per-example quantities that answer the objections to the memorization score (issue 16): is a
+// Per-example quantities that answer the objections to the memorization score: is a
 // highly memorized example an outlier, an example of high leverage, one whose neighbours the model
 // learned from it (spillover), or a memorized inlier? Computed on the run's own preprocessed data
 // beside every run and written as columns of scores.csv.

@@ -10,7 +10,7 @@
 
 namespace memscope {
 
-/// The paper's own PyTorch code on the fmnist-6k workload on this class of machine (DESIGN.md).
+/// The paper's own PyTorch code on the fmnist-6k workload on this class of machine (docs/results.md).
 inline constexpr double kReferenceSeconds = 288;
 
 struct BenchReport {

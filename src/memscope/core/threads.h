@@ -1,5 +1,5 @@
 #pragma once
-// Who owns the cores (README, Threads). LibTorch's OpenMP pool and OpenBLAS's own threads
+// Who owns the cores (docs/operations.md, Threads). LibTorch's OpenMP pool and OpenBLAS's own threads
 // oversubscribe the machine when both run T threads (measured: 2x slower on 2 cores), so LibTorch's
 // pool gets one thread. Independent work (evaluation tiles, training lanes) runs T tasks at once,
 // each on one core with one-thread OpenBLAS (parallel_tasks): OpenBLAS's idle workers spin in

@@ -18,7 +18,7 @@
 // depends only on slice g of every parameter.
 //
 // Pixels: the 8-bit level k = round(255 x) of x in [0, 1] maps to x0 = 2 k / 255 - 1.
-// log p is minus the variational bound of DESIGN.md section 1.5 in nats of the discrete 8-bit
+// log p is minus the variational bound (docs/method.md, "Diffusion models") in nats of the discrete 8-bit
 // image (a lower bound on log p): L_T + sum_{t=2..T} L_{t-1} (reverse variance btilde_t) + L_0 (a
 // discretized Gaussian decoder of variance beta_1 at t = 1), the sum over t estimated without bias
 // from S stratified timesteps per example.

@@ -1,6 +1,6 @@
 #pragma once
 // Linear-Gaussian density models with closed-form maximum-likelihood fits, in float64, and their
-// exact leave-one-out and fold-removed refits without refitting N models (DESIGN.md 1.3).
+// exact leave-one-out and fold-removed refits without refitting N models (docs/method.md, "Exact leave-one-out").
 #include <torch/torch.h>
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // Gaussian kernel density estimates p(x | D) = (1/n) sum_i N(x; x_i, H^2 I): a density model whose
 // behaviour is known (small H memorizes its training points, wide H generalizes to their
 // neighbourhood), exact in log-sum-exp form, with closed-form leave-one-out and fold removal
-// (DESIGN.md 1.5). Used to check the memorization and spillover analyses.
+// (docs/method.md). Used to check the memorization and spillover analyses.
 #include <torch/torch.h>
 
 #include <cstdint>

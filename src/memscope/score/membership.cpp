@@ -199,65 +199,7 @@ torch::Tensor rmia(const torch::Tensor& r, const torch::Tensor& mask, double gam
   return out.t().contiguous();
 }
 
-/// Sorted (descending) scores of members and non-members.
-struct Split {
-  std::vector<double> pos, neg;
-  void sort() {
-    std::sort(pos.begin(), pos.end(), std::greater<>());
-    std::sort(neg.begin(), neg.end(), std::greater<>());
-  }
-};
-
-/// The ROC curve of sorted scores: one point per distinct threshold.
-std::vector<RocPoint> curve_of(const Split& s) {
-  std::vector<RocPoint> roc{{0, 0}};
-  const double P = double(s.pos.size()), Q = double(s.neg.size());
-  size_t p = 0, q = 0;
-  while (p < s.pos.size() || q < s.neg.size()) {
-    const double th = std::max(p < s.pos.size() ? s.pos[p] : -INFINITY, q < s.neg.size() ? s.neg[q] : -INFINITY);
-    while (p < s.pos.size() && s.pos[p] >= th) ++p;
-    while (q < s.neg.size() && s.neg[q] >= th) ++q;
-    roc.push_back({Q > 0 ? double(q) / Q : kNaN, P > 0 ? double(p) / P : kNaN});
-  }
-  return roc;
-}
-
-double auc_of(const std::vector<RocPoint>& roc) {
-  double auc = 0;
-  for (size_t k = 1; k < roc.size(); ++k) auc += (roc[k].fpr - roc[k - 1].fpr) * (roc[k].tpr + roc[k - 1].tpr) / 2;
-  return auc;
-}
-
-Split split_of(const std::vector<double>& score, const std::vector<char>& member) {
-  MEMSCOPE_CHECK(score.size() == member.size(), "membership: ", score.size(), " scores for ", member.size(), " labels");
-  Split s;
-  for (size_t k = 0; k < score.size(); ++k) (member[k] ? s.pos : s.neg).push_back(score[k]);
-  s.sort();
-  return s;
-}
-
-/// TPR at fpr where measurable (at least 1 / fpr non-members), else NaN.
-double measurable_tpr(const std::vector<RocPoint>& roc, double fpr, size_t nonmembers) {
-  return double(nonmembers) * fpr >= 1 - 1e-9 ? tpr_at_fpr(roc, fpr) : kNaN;
-}
-
 }  // namespace
-
-Spread spread_of(const std::vector<double>& v, const std::string& why_missing) {
-  Spread s;
-  double sum = 0, sq = 0;
-  for (double x : v) {
-    if (!std::isfinite(x)) continue;
-    ++s.targets, sum += x, sq += x * x;
-    s.min = std::isnan(s.min) ? x : std::min(s.min, x);
-    s.max = std::isnan(s.max) ? x : std::max(s.max, x);
-  }
-  if (s.targets > 0) s.mean = sum / double(s.targets);
-  if (s.targets > 1) s.sd = std::sqrt(std::max(0.0, (sq - sum * s.mean) / double(s.targets - 1)));
-  if (s.targets < int64_t(v.size()))
-    s.unavailable = str(int64_t(v.size()) - s.targets, " of ", v.size(), " targets: ", why_missing);
-  return s;
-}
 
 std::string to_string(Attack a) {
   switch (a) {
@@ -313,43 +255,21 @@ torch::Tensor attack_scores(Attack a, const torch::Tensor& logp, const torch::Te
   return {};
 }
 
-std::vector<RocPoint> roc_curve(const std::vector<double>& score, const std::vector<char>& member) {
-  return curve_of(split_of(score, member));
-}
-
-double roc_auc(const std::vector<double>& score, const std::vector<char>& member) {
-  const Split s = split_of(score, member);
-  return s.pos.empty() || s.neg.empty() ? kNaN : auc_of(curve_of(s));
-}
-
-double tpr_at_fpr(const std::vector<RocPoint>& roc, double fpr) {
-  // Along the curve FPR and TPR never decrease: the last point with FPR <= fpr has the largest TPR.
-  const auto after =
-      std::upper_bound(roc.begin(), roc.end(), fpr + 1e-12, [](double f, const RocPoint& p) { return f < p.fpr; });
-  return after == roc.begin() ? 0 : std::prev(after)->tpr;
-}
-
-std::vector<double> roc_grid() {
-  std::vector<double> g;
-  for (int k = -50; k <= 0; ++k) g.push_back(std::pow(10.0, k / 10.0));
-  return g;
-}
-
 namespace {
 
 /// One target's evaluation; grid_tpr: TPR at each grid FPR (NaN where not measurable).
 /// s: [N] scores, in: [N] bool of the target.
 TargetResult evaluate_target(int64_t t, const at::TensorAccessor<double, 1>& s, const at::TensorAccessor<bool, 1>& in,
                              const std::vector<double>& grid, std::vector<double>& grid_tpr) {
-  Split one;
+  RocSplit one;
   for (int64_t i = 0; i < s.size(0); ++i)
     if (std::isfinite(s[i])) (in[i] ? one.pos : one.neg).push_back(s[i]);
   one.sort();
   TargetResult tr{t, int64_t(one.pos.size()), int64_t(one.neg.size())};
   grid_tpr.assign(grid.size(), kNaN);
   if (one.pos.empty() || one.neg.empty()) return tr;
-  const std::vector<RocPoint> roc = curve_of(one);
-  tr.auc = auc_of(roc);
+  const std::vector<RocPoint> roc = roc_of(one);
+  tr.auc = area_under(roc);
   for (size_t k = 0; k < kLowFpr.size(); ++k) tr.tpr[k] = measurable_tpr(roc, kLowFpr[k], one.neg.size());
   for (size_t g = 0; g < grid.size(); ++g) grid_tpr[g] = measurable_tpr(roc, grid[g], one.neg.size());
   return tr;
@@ -381,7 +301,7 @@ AttackResult evaluate_attack(Attack a, const torch::Tensor& score, const torch::
   for (size_t k = 0; k < kLowFpr.size(); ++k)
     r.tpr[k] = spread_of(tprs[k], str("fewer than ", 1 / kLowFpr[k], " non-members (FPR ", kLowFpr[k],
                                       " is not measurable), or no members"));
-  Split pooled;
+  RocSplit pooled;
   for (int64_t t = 0; t < J; ++t)
     for (int64_t i = 0; i < N; ++i) {
       if (!std::isfinite(s[t][i]))
@@ -395,9 +315,9 @@ AttackResult evaluate_attack(Attack a, const torch::Tensor& score, const torch::
       std::sort(v.begin(), v.end(), std::greater<>());
     }
   });
-  const std::vector<RocPoint> roc = curve_of(pooled);
+  const std::vector<RocPoint> roc = roc_of(pooled);
   if (!pooled.pos.empty() && !pooled.neg.empty()) {
-    r.pooled_auc = auc_of(roc);
+    r.pooled_auc = area_under(roc);
     for (size_t k = 0; k < kLowFpr.size(); ++k) r.pooled_tpr[k] = measurable_tpr(roc, kLowFpr[k], pooled.neg.size());
   }
   for (size_t g = 0; g < grid.size(); ++g) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "memscope/core/config.h"
+#include "memscope/score/roc.h"
 
 namespace memscope {
 
@@ -57,29 +58,6 @@ std::vector<int64_t> reference_models(int64_t i, int64_t t, const std::vector<bo
 /// Whether attack a needs reference models (every attack but the baseline).
 bool needs_references(Attack a);
 
-/// The false-positive rates at which TPR is reported: 10%, 1%, 0.1%.
-inline constexpr std::array<double, 3> kLowFpr = {0.1, 0.01, 0.001};
-
-struct RocPoint {
-  double fpr = 0, tpr = 0;
-};
-
-/// score: [n] (finite), member: [n] bool, as vectors. Area under the ROC curve, ties counted one half
-/// (the Mann-Whitney U over members x non-members); NaN without members or non-members.
-double roc_auc(const std::vector<double>& score, const std::vector<char>& member);
-/// The ROC curve through every distinct threshold, from (0, 0) to (1, 1).
-std::vector<RocPoint> roc_curve(const std::vector<double>& score, const std::vector<char>& member);
-/// The largest TPR at an FPR of at most fpr on the curve.
-double tpr_at_fpr(const std::vector<RocPoint>& roc, double fpr);
-
-/// Mean and spread over targets of one figure.
-struct Spread {
-  double mean = NAN, sd = NAN, min = NAN, max = NAN;
-  /// Targets behind it, and why the others are missing (empty when none is).
-  int64_t targets = 0;
-  std::string unavailable;
-};
-
 /// What an attack gives when membership has no effect: its figures over draws of the bank with the mask's
 /// rows permuted among examples (the design's structure kept).
 struct AttackNull {
@@ -90,10 +68,6 @@ struct AttackNull {
   /// Mean over draws of the pooled TPR on roc_grid().
   std::vector<double> pooled_roc;
 };
-
-/// The mean, sd, min and max of the finite values of v (one per target or draw); unavailable says how
-/// many are missing and why_missing why.
-Spread spread_of(const std::vector<double>& v, const std::string& why_missing = "");
 
 /// What M gives over the null draws (permutation_null, score/null.h).
 struct MemNull {
@@ -138,9 +112,6 @@ struct AttackResult {
 /// Whether a figure clears what noise gives: above every null draw and above the null's mean plus three
 /// of its standard deviations (where it has two draws or more). False when either side is not finite.
 bool above_null(double figure, const Spread& null);
-
-/// The FPR grid of AttackResult's curves: 10^-5 .. 1, 10 points a decade.
-std::vector<double> roc_grid();
 
 /// score: [N, J] attack scores (NaN: none), in_mask: [N, J] bool. Every model in turn is the target:
 /// members its training examples, non-members the others.

@@ -22,8 +22,8 @@ struct Scores {
   /// n_in > n_out (a K-fold plan) it is biased upward when membership has no effect (+1.4 nats for
   /// 8 against 2 models of spread 3 nats).
   std::vector<double> mem_plugin;
-  /// Standard error of M, calibrated between runs (normal theory with moderated spreads; see
-  /// compute_scores and the README).
+  /// Standard error of M: moderated spreads, the data's own tails and the design effect (compute_scores),
+  /// scaled on the permutation null when it has run (calibrate_error_bars; docs/method.md).
   std::vector<double> mem_se;
   /// Degrees of freedom of the moderated spread behind mem_se and mem_log_se: prior_df + n_in + n_out - 2.
   std::vector<double> df;

@@ -1,5 +1,5 @@
 #pragma once
-// Neighbour spillover: memorization versus learning (DESIGN.md 1.5). When x leaves the training
+// Neighbour spillover: memorization versus learning (docs/method.md). When x leaves the training
 // set, does only x's density fall (memorization), or also the density of its neighbours (what the
 // model learned from x generalizes)? Computed from the same N x J log p matrix and in/out mask as
 // M, so it works for any design (K folds with repeats, random subsets).

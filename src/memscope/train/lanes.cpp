@@ -12,7 +12,7 @@ namespace memscope {
 // the next.
 // Convolution-heavy diffusion models (per_model) train one model at a time with oneDNN's
 // convolutions on LibTorch's pool on every core: measured faster than stacked grouped convolutions
-// and than lanes side by side, and it holds one model's activations (README, "Diffusion models,
+// and than lanes side by side, and it holds one model's activations (docs/results.md, "Diffusion models,
 // measured").
 LanePlan plan_lanes(int64_t members, int64_t threads, bool cpu, bool per_model) {
   MEMSCOPE_CHECK(members >= 1, "plan_lanes: a group needs a member, got ", members);
