@@ -167,7 +167,8 @@ void add_significance(Scores& s) {
   const size_t N = s.mem.size();
   s.mem_p.assign(N, std::numeric_limits<double>::quiet_NaN());
   for (size_t i = 0; i < N; ++i)
-    if (std::isfinite(s.mem[i]) && s.mem_se[i] > 0) s.mem_p[i] = 1 - student_t_cdf(s.mem[i] / s.mem_se[i], s.df[i]);
+    if (std::isfinite(s.mem[i]) && s.mem_se[i] > 0)  // no degrees of freedom given: the normal
+      s.mem_p[i] = 1 - student_t_cdf(s.mem[i] / s.mem_se[i], i < s.df.size() ? s.df[i] : INFINITY);
   s.mem_q = bh_qvalues(s.mem_p);
 }
 
@@ -197,7 +198,8 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
   std::vector<double> tail(4 + extra.size());
   for (int64_t i = 0; i < N; ++i) {
     tail[0] = risk ? s.mia_risk[i] : std::numeric_limits<double>::quiet_NaN();
-    tail[1] = s.mem_plugin[i], tail[2] = s.mem_p[i], tail[3] = s.mem_q[i];
+    for (const auto& [c, column] : {std::pair{1, &s.mem_plugin}, std::pair{2, &s.mem_p}, std::pair{3, &s.mem_q}})
+      tail[size_t(c)] = int64_t(column->size()) == N ? (*column)[size_t(i)] : std::numeric_limits<double>::quiet_NaN();
     for (size_t c = 0; c < extra.size(); ++c) tail[4 + c] = extra[c].second[size_t(i)];
     out.row_and(tail, ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i],
                 s.mem_log[i], s.mem_log_se[i]);
