@@ -40,7 +40,6 @@ double area_under(const std::vector<RocPoint>& roc) {
   return auc;
 }
 
-
 double measurable_tpr(const std::vector<RocPoint>& roc, double fpr, size_t nonmembers) {
   return double(nonmembers) * fpr >= 1 - 1e-9 ? tpr_at_fpr(roc, fpr) : kNaN;
 }
