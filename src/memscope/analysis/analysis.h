@@ -28,7 +28,7 @@ struct MemAnalysis {
 /// equal-width bins from the 0.5% to the 99.5% quantile of U, the ends open) with regular / high counts and the
 /// proportion; high_mem_central90_share (the share of the highly memorized whose U lies between the 5% and 95%
 /// quantiles of U); Spearman of M with U and with V; per epoch the 0.95 and 0.999 quantiles of M and the overlap of its
-/// top 5% with the last epoch's; per class count, mean and quartiles of M and the share highly memorized.
+/// top 5% with the last epoch's; per class count, mean and quartiles of M and the share memorized.
 MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, const torch::Tensor& mem_by_epoch,
                                  const std::vector<int64_t>& epochs, double high_quantile, double fdr = 0.05,
                                  int64_t bins = 10);

@@ -10,6 +10,7 @@
 #include "memscope/core/logmath.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/score/uncertainty.h"
 
 namespace memscope {
 
@@ -81,18 +82,6 @@ class References {
   std::vector<bool> alone_;
 };
 
-double mean_of(const std::vector<double>& v) {
-  double m = 0;
-  for (double x : v) m += x;
-  return v.empty() ? kNaN : m / double(v.size());
-}
-
-double sum_sq(const std::vector<double>& v, double mean) {
-  double ss = 0;
-  for (double x : v) ss += (x - mean) * (x - mean);
-  return ss;
-}
-
 /// LiRA scores of every example against target t. a: [N, J] float64 statistics, in: [N, J] bool. Writes
 /// out: [N].
 void lira_target(bool online, bool global, int64_t t, const at::TensorAccessor<double, 2>& a,
@@ -106,11 +95,11 @@ void lira_target(bool online, bool global, int64_t t, const at::TensorAccessor<d
     refs.of(i, t, a[i], in[i], ri, ro);
     mu_in[size_t(i)] = mean_of(ri), mu_out[size_t(i)] = mean_of(ro);
     if (ri.size() >= 2) {
-      const double ss = sum_sq(ri, mu_in[size_t(i)]);
+      const double ss = sum_sq_dev(ri);
       v_in[size_t(i)] = ss / double(ri.size() - 1), ss_in += ss, df_in += double(ri.size() - 1);
     }
     if (ro.size() >= 2) {
-      const double ss = sum_sq(ro, mu_out[size_t(i)]);
+      const double ss = sum_sq_dev(ro);
       v_out[size_t(i)] = ss / double(ro.size() - 1), ss_out += ss, df_out += double(ro.size() - 1);
     }
   }

@@ -23,20 +23,6 @@ double median_finite(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double mean_of(const std::vector<double>& v) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  double m = 0;
-  for (double x : v) m += x / double(v.size());
-  return m;
-}
-
-double sum_sq_dev(const std::vector<double>& v) {
-  const double m = mean_of(v);
-  double ss = 0;
-  for (double x : v) ss += (x - m) * (x - m);
-  return ss;
-}
-
 /// Fills logp_sd, mem_log_se and mem_se from the pooled within-side sums of squares; residuals: the
 /// deviations of log p from its side's mean, per example (each scaled by sqrt(n / (n - 1)) of its side).
 void add_calibrated(Scores& s, const std::vector<double>& ss, const std::vector<double>& df,

@@ -34,24 +34,54 @@ std::vector<double> normal_draws(int64_t n) {
   return z;
 }
 
+/// The standard deviation of draw(d) over d = 0 .. draws - 1.
+template <typename Draw>
+double sd_over_draws(int64_t draws, Draw draw) {
+  double sum = 0, sum2 = 0;
+  for (int64_t d = 0; d < draws; ++d) {
+    const double l = draw(d);
+    sum += l;
+    sum2 += l * l;
+  }
+  const double mean = sum / double(draws);
+  return std::sqrt(std::max(0.0, (sum2 - double(draws) * mean * mean) / double(draws - 1)));
+}
+
+/// at(k) at sigma on the grid k * kGridStep, interpolated linearly.
+template <typename At>
+double on_grid(double sigma, At at) {
+  const int64_t k = int64_t(sigma / kGridStep);
+  const double f = sigma / kGridStep - double(k);
+  return (1 - f) * at(k) + f * at(k + 1);
+}
+
 /// sd over the draws of logmeanexp(sigma z_d) for sigma = k * kGridStep (n >= 2).
 double simulated_sd(const std::vector<double>& z, int64_t n, int64_t k) {
   const double sigma = double(k) * kGridStep;
-  double sum = 0, sum2 = 0;
-  for (int64_t d = 0; d < kDraws; ++d) {
+  return sd_over_draws(kDraws, [&](int64_t d) {
     const double* x = z.data() + d * n;
     const double mx = *std::max_element(x, x + n);
     double acc = 0;
     for (int64_t m = 0; m < n; ++m) acc += std::exp(sigma * (x[m] - mx));
-    const double l = sigma * mx + std::log(acc / double(n));
-    sum += l;
-    sum2 += l * l;
-  }
-  const double mean = sum / double(kDraws);
-  return std::sqrt(std::max(0.0, (sum2 - double(kDraws) * mean * mean) / double(kDraws - 1)));
+    return sigma * mx + std::log(acc / double(n));
+  });
 }
 
 }  // namespace
+
+double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double m = 0;
+  for (double x : v) m += x / double(v.size());
+  return m;
+}
+
+double sum_sq_dev(const std::vector<double>& v) {
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return ss;
+}
 
 double logmeanexp_jackknife_var(const std::vector<double>& v) {
   const size_t n = v.size();
@@ -84,9 +114,7 @@ double logmeanexp_normal_sd(int64_t n, double sigma) {
     return table[{n, k}] = simulated_sd(z, n, k);
   };
   std::lock_guard<std::mutex> lock(mu);
-  const int64_t k = int64_t(sigma / kGridStep);
-  const double f = sigma / kGridStep - double(k);
-  return (1 - f) * at(k) + f * at(k + 1);
+  return on_grid(sigma, at);
 }
 
 double subset_logmeanexp(const std::vector<double>& v, size_t k, uint64_t stream) {
@@ -209,9 +237,7 @@ double LogMeanExpSpread::sd(int64_t n, double sigma) {
   if (residuals_.empty()) return logmeanexp_normal_sd(n, sigma);
   if (!std::isfinite(sigma) || sigma < 0) return kNaN;
   if (n == 1) return sigma;
-  const int64_t k = int64_t(sigma / kGridStep);
-  const double f = sigma / kGridStep - double(k);
-  return (1 - f) * at(n, k) + f * at(n, k + 1);
+  return on_grid(sigma, [&](int64_t k) { return at(n, k); });
 }
 
 double LogMeanExpSpread::at(int64_t n, int64_t k) {
@@ -221,15 +247,10 @@ double LogMeanExpSpread::at(int64_t n, int64_t k) {
   std::mt19937_64 gen(0x6c6d6573707264ULL + uint64_t(n));  // the same residuals for every grid point
   const double sigma = double(k) * kGridStep;
   std::vector<double> x(static_cast<size_t>(n));
-  double sum = 0, sum2 = 0;
-  for (int64_t d = 0; d < kEmpiricalDraws; ++d) {
-    for (auto& v : x) v = sigma * residuals_[size_t(gen() % residuals_.size())];
-    const double l = logmeanexp(x);
-    sum += l, sum2 += l * l;
-  }
-  const double mean = sum / double(kEmpiricalDraws);
-  const double v = std::max(0.0, (sum2 - double(kEmpiricalDraws) * mean * mean) / double(kEmpiricalDraws - 1));
-  return table_[{n, k}] = std::sqrt(v);
+  return table_[{n, k}] = sd_over_draws(kEmpiricalDraws, [&](int64_t) {
+           for (auto& v : x) v = sigma * residuals_[size_t(gen() % residuals_.size())];
+           return logmeanexp(x);
+         });
 }
 
 double digamma(double x) {

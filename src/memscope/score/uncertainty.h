@@ -8,6 +8,10 @@
 
 namespace memscope {
 
+/// The mean of v (NaN when empty), and the sum of squared deviations from it.
+double mean_of(const std::vector<double>& v);
+double sum_sq_dev(const std::vector<double>& v);
+
 /// Leave-one-out jackknife variance of logmeanexp(v): (n-1)/n sum_k (L_k - mean L)^2 with L_k the
 /// log-mean-exp without v_k. NaN if n < 2.
 double logmeanexp_jackknife_var(const std::vector<double>& v);
