@@ -282,11 +282,9 @@ void finish_score(CLI::App& score, Command& cmd) {
   if (cmd.run_dir.empty() && cmd.bank_dir.empty()) throw CLI::RequiredError("--run or --bank");
   cmd.membership_set = score.count("--lira-variance") + score.count("--rmia-gamma") > 0;
   cmd.analysis_set = score.count("--fdr") + score.count("--null-draws") > 0;
-  MEMSCOPE_CHECK_KEY(cmd.run.analysis.fdr > 0 && cmd.run.analysis.fdr < 1, "fdr", "must be in (0, 1), got ",
-                     cmd.run.analysis.fdr);
-  MEMSCOPE_CHECK_KEY(cmd.run.analysis.null_draws >= 0, "null_draws", "must be >= 0, got ", cmd.run.analysis.null_draws);
   MEMSCOPE_CHECK_KEY(cmd.run.membership.rmia_gamma > 0 && std::isfinite(cmd.run.membership.rmia_gamma), "rmia_gamma",
                      "must be > 0, got ", cmd.run.membership.rmia_gamma);
+  validate(cmd.run);  // the ranges of the option table (--fdr, --null-draws, ...)
 }
 
 /// report --run DIR, and the quantile of the paper's "highly memorized" set on report and run.

@@ -243,8 +243,11 @@ int command(const std::vector<std::string>& args) {
                                 cmd.analysis_set ? std::optional(cmd.run.analysis.null_draws) : std::nullopt),
             cmd.report);
       case Subcommand::kNullBank: {
-        const memscope::Plan plan = memscope::make_plan(cmd.null_n, cmd.run.plan, cmd.run.seed);
-        memscope::write_null_bank(cmd.bank_dir, plan.in_mask(), cmd.null_mask, cmd.null_bank);
+        // The design's mask, unless --mask names one to read.
+        const torch::Tensor mask = cmd.null_mask.empty()
+                                       ? memscope::make_plan(cmd.null_n, cmd.run.plan, cmd.run.seed).in_mask()
+                                       : torch::Tensor();
+        memscope::write_null_bank(cmd.bank_dir, mask, cmd.null_mask, cmd.null_bank);
         std::cout << "memscope: null bank in " << cmd.bank_dir
                   << " (logp.npy, mask.npy); check it with: memscope score --bank " << cmd.bank_dir << "\n";
         return 0;

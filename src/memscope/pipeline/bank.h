@@ -45,7 +45,7 @@ BankOutcome score_bank(const std::string& dir, const std::string& out, const Mem
                        const std::string& assets = "");
 
 /// memscope null-bank: writes DIR/logp.npy (null_bank_logp of mask, float32) and DIR/mask.npy, each
-/// atomically. mask: [N, J] bool, or read from mask_file when not empty (checked as score_bank does).
+/// atomically. mask: [N, J] bool, or (undefined) read from mask_file, checked as score_bank does.
 void write_null_bank(const std::string& dir, torch::Tensor mask, const std::string& mask_file, const NullBankConfig& c);
 
 }  // namespace memscope
