@@ -201,11 +201,11 @@ int report_command(const memscope::cli::Command& cmd) {
 }
 
 int extract_command(const memscope::cli::Command& cmd) {
-  const nlohmann::json r = memscope::extract(cmd.extract);
-  const auto& o = r["overall"];
-  std::cout << "extract: " << o["copies_of_training"] << " samples copy a training example, " << o["copies_of_held_out"]
-            << " a held-out one (adaptive rule); rates " << o["copy_rate_training"] << " vs " << o["copy_rate_held_out"]
-            << "\n"
+  const memscope::ExtractionOverall o = memscope::extract(cmd.extract).overall;
+  std::cout << fmt::format(
+                   "extract: {} samples copy a training example, {} a held-out one (adaptive rule); rates {} vs "
+                   "{}\n",
+                   o.copies_of_training, o.copies_of_held_out, o.copy_rate_training, o.copy_rate_held_out)
             << "pairs:   " << cmd.extract.run_dir << "/extraction.csv, copies.csv, extraction.json\n";
   if (cmd.no_report) return 0;
   memscope::ReportConfig rc = cmd.report;

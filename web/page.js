@@ -15,8 +15,13 @@
   const fmt = (v, d) => (v === null || v === undefined) ? 'n/a' : Number(v).toFixed(d);
   function cell(e, extra) {
     const div = document.createElement('div'); div.className = 'cell';
-    if (e.image) {
-      const img = document.createElement('img'); img.src = e.image; img.alt = 'example ' + e.index;
+    if (e.image) {  // the original picture, and on hover the binarized one the models saw
+      const img = document.createElement('img'); img.src = e.original || e.image; img.alt = 'example ' + e.index;
+      if (e.original) {
+        img.title = 'hover: binarized, as the models saw it';
+        img.addEventListener('mouseenter', () => { img.src = e.image; img.classList.add('seen'); });
+        img.addEventListener('mouseleave', () => { img.src = e.original; img.classList.remove('seen'); });
+      }
       div.appendChild(img);
     }
     const t = document.createElement('div');

@@ -41,29 +41,29 @@ TEST(Analysis, OutlierMemorizationHasNoCentralShareAndIndependentHasMost) {
   }
   torch::Tensor labels = torch::arange(N) % 4, none;
   MemAnalysis outliers = analyse_memorization(planted(u, same), labels, none, {}, 0.95);
-  EXPECT_EQ(outliers.summary["n_high"].get<int64_t>(), 100);
-  EXPECT_DOUBLE_EQ(outliers.summary["high_mem_central90_share"].get<double>(), 0.0);
-  EXPECT_NEAR(outliers.summary["spearman_mem_logp_in"].get<double>(), -1.0, 1e-12);
+  EXPECT_EQ(outliers.n_high, 100);
+  EXPECT_DOUBLE_EQ(outliers.high_mem_central90_share, 0.0);
+  EXPECT_NEAR(outliers.spearman_mem_logp_in, -1.0, 1e-12);
   // All highly memorized sit in the lowest bin of U.
-  EXPECT_EQ(outliers.summary["logp_in_bins"][0]["high"].get<int64_t>(), 100);
+  EXPECT_EQ(outliers.logp_in_bins[0].high, 100);
   MemAnalysis independent = analyse_memorization(planted(u, indep), labels, none, {}, 0.95);
-  EXPECT_NEAR(independent.summary["high_mem_central90_share"].get<double>(), 0.9, 0.06);
-  EXPECT_EQ(independent.summary["classes"].size(), 4u);
+  EXPECT_NEAR(independent.high_mem_central90_share, 0.9, 0.06);
+  EXPECT_EQ(independent.classes.size(), 4u);
   // M in [0, 1) with se 0.1: discoveries are the examples whose M clears 0 significantly (most of them), not a
   // quantile.
-  const int64_t found = independent.summary["n_discovered"].get<int64_t>();
+  const int64_t found = independent.n_discovered;
   int64_t expected = 0;
   for (int64_t i = 0; i < N; ++i) expected += indep[i] > 0.3;  // z > 3: discovered at any sensible BH cut-off
   EXPECT_GE(found, expected);
-  EXPECT_NEAR(independent.summary["classes"][0]["share_memorized"].get<double>(), double(found) / N, 0.05);
+  EXPECT_NEAR(independent.classes[0].share_memorized, double(found) / N, 0.05);
 }
 
 TEST(Analysis, NothingSignificantIsNothingMemorizedWhileTheQuantileStillHoldsItsShare) {
   std::vector<double> u(400), m(400);
   for (int64_t i = 0; i < 400; ++i) u[i] = double(i), m[i] = 0.01 * std::sin(double(i));  // |z| <= 0.1
   const MemAnalysis a = analyse_memorization(planted(u, m), torch::zeros({400}, torch::kInt64), {}, {}, 0.95);
-  EXPECT_EQ(a.summary["n_discovered"].get<int64_t>(), 0);
-  EXPECT_EQ(a.summary["n_high"].get<int64_t>(), 20);  // the paper's top 5% exists even in noise
+  EXPECT_EQ(a.n_discovered, 0);
+  EXPECT_EQ(a.n_high, 20);  // the paper's top 5% exists even in noise
 }
 
 TEST(Analysis, OverEpochsTracksTheTopSet) {
@@ -74,8 +74,8 @@ TEST(Analysis, OverEpochsTracksTheTopSet) {
   by_epoch[0][7] = 5;  // epoch 1: example 7 on top; epoch 2: example 3
   by_epoch[1][3] = 10;
   MemAnalysis a = analyse_memorization(planted(u, m), torch::full({20}, -1), by_epoch, {1, 2}, 0.9);
-  ASSERT_EQ(a.summary["over_epochs"].size(), 2u);
-  EXPECT_DOUBLE_EQ(a.summary["over_epochs"][0]["top5_overlap_with_last"].get<double>(), 0.0);
-  EXPECT_DOUBLE_EQ(a.summary["over_epochs"][1]["top5_overlap_with_last"].get<double>(), 1.0);
-  EXPECT_TRUE(a.summary["classes"].empty());
+  ASSERT_EQ(a.over_epochs.size(), 2u);
+  EXPECT_DOUBLE_EQ(a.over_epochs[0].top5_overlap_with_last, 0.0);
+  EXPECT_DOUBLE_EQ(a.over_epochs[1].top5_overlap_with_last, 1.0);
+  EXPECT_TRUE(a.classes.empty());
 }

@@ -1,4 +1,5 @@
 #include "memscope/score/membership.h"
+#include "memscope/score/membership_json.h"
 
 #include <gtest/gtest.h>
 
@@ -269,4 +270,38 @@ TEST(Membership, WholeAnalysisIsDeterministicAndNamesEveryAttack) {
   holes[0][0] = NAN;
   const MembershipResult h = membership(holes, mask, {});
   EXPECT_EQ(h.attacks[0].pairs_without_score, 1);
+}
+
+TEST(Membership, JsonReadsBackToTheSameResult) {
+  const auto [lp, mask] = planted_bank(120, 8, 1.0, 1.0, 1.0, 4);
+  MembershipResult a = membership(lp, mask, {LiraVariance::kGlobal, 2});
+  a.mem_null.draws = 3, a.mem_null.mem_se_scale = 1.25, a.mem_null.q95 = 0.5;
+  a.attacks[1].null.draws = 3, a.attacks[1].null.auc = spread_of({0.49, 0.5, 0.52});
+  a.attacks[1].null.pooled_roc.assign(roc_grid().size(), 0.01);
+  a.attacks[2].unavailable = "not measured here";
+  const nlohmann::json j = to_json(a);
+  const MembershipResult b = membership_from_json(j, "m.json");
+  EXPECT_EQ(to_json(b).dump(), j.dump());  // every field, NaN as null, survives the round trip
+  EXPECT_EQ(b.config.lira_variance, LiraVariance::kGlobal);
+  EXPECT_EQ(b.attacks[1].null.auc.targets, 3);
+  EXPECT_EQ(b.mem_null.mem_se_scale, 1.25);
+  // A summary row leaves out the per-target list and the curves.
+  const nlohmann::json row = to_json(b.attacks[1], false);
+  EXPECT_FALSE(row.contains("targets") || row.contains("roc") || row["null"].contains("pooled_tpr"));
+  EXPECT_TRUE(row["above_null"]["auc"].is_boolean());
+  // One-line errors naming the file and the field.
+  nlohmann::json bad = j;
+  bad["attacks"][3]["auc"]["mean"] = "high";
+  try {
+    membership_from_json(bad, "m.json");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "m.json: attacks[3].auc.mean should be a number or null, got string");
+  }
+  bad = j;
+  bad["attacks"][0]["attack"] = "guess";
+  EXPECT_THROW(membership_from_json(bad, "m.json"), Error);
+  bad = j;
+  bad.erase("models");
+  EXPECT_THROW(membership_from_json(bad, "m.json"), Error);
 }

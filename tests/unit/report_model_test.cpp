@@ -9,6 +9,7 @@
 
 #include "memscope/io/atomic.h"
 #include "memscope/report/html.h"
+#include "memscope/report/images.h"
 #include "memscope/report/report_files.h"
 #include "memscope/report/summary.h"
 #include "test_util.h"
@@ -104,8 +105,8 @@ TEST(ReportModel, TopBottomAndTableRowsFollowM) {
   // The 0.95 quantile of the 19 finite M (0..19 without 15) is 18 + 0.1 (position 17.1): only M = 19
   // is highly memorized. The table: max(10 / 2, 1) = 5 most memorized, then every third of the 15
   // others in M order (positions 5, 8, 11, 14, 17 of 19, 18, 17, 16, 14, 13, ...).
-  EXPECT_NEAR(m.analysis["high_threshold"].get<double>(), 18.1, 1e-12);
-  EXPECT_EQ(m.analysis["n_high"].get<int64_t>(), 1);
+  EXPECT_NEAR(m.analysis.high_threshold, 18.1, 1e-12);
+  EXPECT_EQ(m.analysis.n_high, 1);
   EXPECT_EQ(mems(m.rows), (std::vector<double>{19, 18, 17, 16, 14, 13, 10, 7, 4, 1}));
   EXPECT_TRUE(m.rows[0].high);
   EXPECT_FALSE(m.rows[1].high);
@@ -133,7 +134,7 @@ TEST(ReportModel, NeighboursBinsAndChartsAreThePlantedOnes) {
     EXPECT_NEAR(std::abs(n.neighbours[k].row - 17) / 20.0, want[k], 1e-9) << k;
   }
   // Bins of U: two bars each; the counts add up to the 19 examples with finite M, one of them high.
-  const size_t bins = m.analysis["logp_in_bins"].size();
+  const size_t bins = m.analysis.logp_in_bins.size();
   ASSERT_EQ(m.bins.size(), 2 * bins);
   int64_t regular = 0, high = 0;
   for (const BinBar& b : m.bins) (b.kind == "regular" ? regular : high) += b.count;
@@ -143,9 +144,7 @@ TEST(ReportModel, NeighboursBinsAndChartsAreThePlantedOnes) {
   // Per bin at most three examples, most memorized first, U inside the bin; row 5 (NaN M) in its bin.
   ASSERT_EQ(m.bin_examples.size(), bins);
   for (size_t b = 0; b < bins; ++b) {
-    const json& bin = m.analysis["logp_in_bins"][b];
-    const double lo = bin["lo"].is_number() ? bin["lo"].get<double>() : -INFINITY;
-    const double hi = bin["hi"].is_number() ? bin["hi"].get<double>() : INFINITY;
+    const double lo = m.analysis.logp_in_bins[b].lo, hi = m.analysis.logp_in_bins[b].hi;
     EXPECT_LE(m.bin_examples[b].size(), 3u);
     for (size_t k = 0; k < m.bin_examples[b].size(); ++k) {
       const ExampleView& e = m.bin_examples[b][k];
@@ -327,13 +326,13 @@ TEST(ReportModel, IsItMemorizationSplitsTheMemorizedAndDrawsMAgainstS) {
   discover_above(in, 13.5);
   ReportModel m = build_report(in, opt);
   ASSERT_TRUE(m.memorization_check);
-  const json& shares = m.memorization_check->summary["shares"];
-  EXPECT_EQ(shares["outlier"]["count"], 1);
-  EXPECT_EQ(shares["leverage"]["count"], 1);
-  EXPECT_EQ(shares["learned"]["count"], 1);
-  EXPECT_EQ(shares["inlier"]["count"], 2);
-  EXPECT_EQ(shares["inlier"]["n"], 5);
-  EXPECT_EQ(m.analysis["n_high"], 5);
+  const Verdict& v = m.memorization_check->verdict;
+  EXPECT_EQ(v.outlier.count, 1);
+  EXPECT_EQ(v.leverage.count, 1);
+  EXPECT_EQ(v.learned.count, 1);
+  EXPECT_EQ(v.inlier.count, 2);
+  EXPECT_EQ(v.inlier.n, 5);
+  EXPECT_EQ(m.analysis.n_high, 5);
   std::map<std::string, std::vector<int64_t>> shown;
   for (const auto& [name, views] : m.memorization_check->examples) shown[name] = rows_of(views);
   EXPECT_EQ(shown["outlier"], (std::vector<int64_t>{17}));
@@ -346,8 +345,8 @@ TEST(ReportModel, IsItMemorizationSplitsTheMemorizedAndDrawsMAgainstS) {
   in.copy_models = std::vector<int64_t>(kN, 0);
   (*in.copy_models)[8] = 3;
   m = build_report(in, opt);
-  EXPECT_EQ(m.memorization_check->summary["shares"]["regenerated"]["count"], 1);
-  EXPECT_EQ(m.memorization_check->summary["shares"]["inlier"]["count"], 1);
+  EXPECT_EQ(m.memorization_check->verdict.regenerated.count, 1);
+  EXPECT_EQ(m.memorization_check->verdict.inlier.count, 1);
   const json summary = summary_json(m);
   EXPECT_EQ(summary["is_memorization"]["examples"]["regenerated"], json::array({8}));
   EXPECT_EQ(summary["is_memorization"]["sentences"].size(), 3u);
@@ -371,6 +370,14 @@ TEST(ReportFiles, ReadsTheCorpusFiles) {
   EXPECT_TRUE(x.pairs[0].in_training);
   EXPECT_TRUE(x.pairs[0].sample_image);
   EXPECT_FALSE(x.pairs[1].train_image);
+  // One struct, one JSON form: what is read writes back as it was (the optional fields of newer files included).
+  ExtractionFile y = x;
+  y.run = "runs/r";
+  y.settings.sampler = "ddim", y.settings.sample_steps = 50;
+  y.duplicated = ExtractionDuplicated{2, 7};
+  for (const ExtractionFile& f : {x, y})
+    EXPECT_EQ(to_json(parse_extraction_json(to_json(f), "x.json")).dump(), to_json(f).dump());
+  EXPECT_EQ(parse_extraction_json(to_json(y), "x.json").duplicated->copies_of_them, 7);
   const ValidationFile v = read_validation_json(corpus("validation_json/validation.json"));
   EXPECT_EQ(v.model, "gaussian");
   EXPECT_EQ(v.kfold_target_vs_loo.n, 300);
@@ -415,21 +422,29 @@ TEST(ReportModel, MembershipSectionFromMembershipJsonAndRisk) {
   ReportInput in = planted(true);
   // Risk of row i: 1 - i / 40 (row 0 most exposed), NaN for row 7.
   for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(i == 7 ? NAN : 1 - double(i) / 40);
-  in.membership = json::parse(R"({"models": 3, "lira_variance": "global", "rmia_gamma": 2,
-    "risk_attack": "lira-online", "attacks": [{"attack": "lira-online",
-      "auc": {"mean": 0.61, "sd": 0.02, "targets": 3},
-      "tpr_at_fpr": {"0.1": {"mean": 0.2, "sd": 0.01, "targets": 3}, "0.01": {"mean": null, "targets": 0,
-        "unavailable": "3 of 3 targets: fewer than 100 non-members"}, "0.001": {"mean": null, "targets": 0}},
-      "pooled": {"auc": 0.6, "tpr_at_fpr": {"0.1": 0.21, "0.01": null, "0.001": null}},
-      "roc": {"fpr": [0.001, 0.01, 0.1, 1], "pooled_tpr": [null, 0, 0.21, 1], "mean_tpr": [null, null, 0.2, 1]},
-      "targets": [{"target": 0}]}]})");
+  MembershipResult mr;
+  mr.models = 3;
+  mr.config = {LiraVariance::kGlobal, 2};
+  AttackResult online;
+  online.attack = Attack::kLiraOnline;
+  online.auc = {0.61, 0.02, NAN, NAN, 3};
+  online.tpr[0] = {0.2, 0.01, NAN, NAN, 3};
+  online.tpr[1].unavailable = "3 of 3 targets: fewer than 100 non-members";
+  online.pooled_auc = 0.6;
+  online.pooled_tpr = {0.21, NAN, NAN};
+  online.pooled_roc.assign(roc_grid().size(), NAN);
+  online.pooled_roc[roc_grid().size() - 11] = 0.21;  // FPR 0.1
+  online.pooled_roc.back() = 1;
+  online.targets.push_back({});
+  mr.attacks.push_back(online);
+  in.membership = mr;
   const ReportModel m = build_report(in, {0.95, 4, 100});
   ASSERT_TRUE(m.membership);
   const MembershipView& v = *m.membership;
   EXPECT_EQ(v.models, 3);
   EXPECT_EQ(v.lira_variance, "global");
-  EXPECT_FALSE(v.attacks[0].contains("targets"));
-  EXPECT_FALSE(v.attacks[0].contains("roc"));
+  EXPECT_FALSE(summary_json(m)["membership"]["attacks"][0].contains("targets"));
+  EXPECT_FALSE(summary_json(m)["membership"]["attacks"][0].contains("roc"));
   // ROC points with TPR > 0 only (log axes), plus the diagonal of chance on the grid.
   int64_t lira = 0;
   for (const RocView& p : v.roc) lira += p.attack == "lira-online";
@@ -475,29 +490,30 @@ TEST(ReportModel, MembershipSectionFromMembershipJsonAndRisk) {
 
 TEST(ReportModel, DiffusionRunShowsTheDenoisingLossAttacksInTimestepOrderAndTheMonteCarloError) {
   ReportInput in = planted();
-  in.membership = json::parse(R"({"models": 3, "attacks": []})");
-  auto attack = [](double auc) {
-    return json{{"attack", "lira-online"},
-                {"auc", {{"mean", auc}, {"sd", 0.01}, {"targets", 3}}},
-                {"pooled", {{"auc", auc}}},
-                {"targets", json::array()},
-                {"roc", json::object()}};
+  in.membership = MembershipResult{};
+  in.membership->models = 3;
+  auto attacks = [](double auc) {
+    MembershipResult r;
+    AttackResult a;
+    a.attack = Attack::kLiraOnline;
+    a.auc = {auc, 0.01, NAN, NAN, 3};
+    a.pooled_auc = auc;
+    a.targets.push_back({});
+    r.attacks.push_back(a);
+    return r;
   };
-  // Keys as membership-denoise.json writes them: text, so "100" sorts before "50" unless parsed.
-  in.membership_denoise = {{"timesteps",
-                            {{"100", {{"attacks", {attack(0.75)}}}},
-                             {"50", {{"attacks", {attack(0.875)}}}},
-                             {"bad", 3}}}};  // not an object: skipped, no crash
+  // As membership-denoise.json is read back: in timestep order.
+  in.membership_denoise = {{50, attacks(0.875)}, {100, attacks(0.75)}};
   in.scores.mem_mc_se.assign(size_t(kN), 0.25);
   in.scores.mem_mc_se[3] = NAN;
   const ReportModel m = build_report(in, {0.95, 4, 100});
   ASSERT_TRUE(m.membership);
   ASSERT_EQ(m.membership->denoise.size(), 2u);
-  EXPECT_EQ(m.membership->denoise[0].first, "50");
-  EXPECT_EQ(m.membership->denoise[1].first, "100");
-  EXPECT_FALSE(m.membership->denoise[0].second[0].contains("targets"));
+  EXPECT_EQ(m.membership->denoise[0].first, 50);
+  EXPECT_EQ(m.membership->denoise[1].first, 100);
+  EXPECT_FALSE(summary_json(m)["membership"]["denoise"]["50"][0].contains("targets"));
   EXPECT_EQ(summary_json(m)["membership"]["denoise"]["100"][0]["auc"]["mean"], 0.75);
-  EXPECT_EQ(m.analysis["mem_mc_se_mean"], 0.25);
+  EXPECT_EQ(m.analysis.mem_mc_se_mean, 0.25);
   const std::string html = render_html(m, {"", "", ""});
   const size_t table = html.find("id=\"membership-denoise\"");
   ASSERT_NE(table, std::string::npos);
@@ -505,15 +521,34 @@ TEST(ReportModel, DiffusionRunShowsTheDenoisingLossAttacksInTimestepOrderAndTheM
   EXPECT_NE(html.find("mean Monte Carlo part"), std::string::npos);
   // A run without them (VAEs): neither.
   const ReportModel plain = build_report(planted(), {0.95, 4, 100});
-  EXPECT_FALSE(plain.analysis.contains("mem_mc_se_mean"));
+  EXPECT_FALSE(plain.analysis.mem_mc_se_mean);
   EXPECT_EQ(render_html(plain, {"", "", ""}).find("mean Monte Carlo part"), std::string::npos);
+}
+
+TEST(ReportModel, ImagesShowTheOriginalBesideTheBinarized) {
+  ReportInput in = planted(true);
+  const ReportModel binarized_only = build_report(in, {0.95, 4, 100});
+  EXPECT_FALSE(binarized_only.top[0].image.empty());
+  EXPECT_TRUE(binarized_only.top[0].original.empty());
+  in.original = 1 - in.data.x;  // another picture of every example
+  const ReportModel m = build_report(in, {0.95, 4, 100});
+  const ExampleView& top = m.top[0];
+  const int64_t row = top.row;
+  EXPECT_EQ(top.original, png_data_uri(in.original[row].view({1, 2, 2})));
+  EXPECT_EQ(top.image, png_data_uri(in.data.x[row].view({1, 2, 2})));
+  EXPECT_NE(top.original, top.image);
+  const std::string html = render_html(m, {"", "", ""});
+  EXPECT_NE(html.find("hover it to see it binarized"), std::string::npos);
+  EXPECT_EQ(page_data(html)["grids"]["top"][0]["original"], top.original);
+  in.original = torch::zeros({kN, 3});
+  EXPECT_THROW(build_report(in, {0.95, 4, 100}), Error);
 }
 
 TEST(ReportModel, ExposedTiesAreBrokenByM) {
   ReportInput in = planted();
   for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(0.5);
   in.scores.mia_risk[10] = in.scores.mia_risk[11] = 0.9;  // M: row 10 -> 10, row 11 -> 17
-  in.membership = json::parse(R"({"models": 3, "attacks": []})");
+  in.membership = MembershipResult{};
   const ReportModel m = build_report(in, {0.95, 2, 100});
   EXPECT_EQ(rows_of(m.membership->exposed), (std::vector<int64_t>{11, 10}));
 }
@@ -525,8 +560,8 @@ TEST(ReportModel, BankReportLeavesOutWhatNeedsARun) {
   in.data.x = torch::zeros({kN, 0});  // no images.npy: no distances, no neighbours
   in.data.shape = {};
   for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(1 - double(i) / 40);
-  in.membership = json::parse(R"({"models": 3, "lira_variance": "per-example", "rmia_gamma": 1,
-    "risk_attack": "lira-online", "attacks": []})");
+  in.membership = MembershipResult{};
+  in.membership->models = 3;
   const ReportModel m = build_report(in, {0.95, 4, 100});
   EXPECT_TRUE(m.run.bank);
   EXPECT_EQ(m.run.jobs, 3);  // the mask's models, not config.json's jobs

@@ -146,8 +146,8 @@ TEST(Spillover, ADesignWithoutModelsWhereXIsOutAndYInSaysNotEnoughModels) {
   for (double v : d.spill.spill) EXPECT_TRUE(std::isnan(v));
   EXPECT_EQ(d.spill_control.examples_with_pairs, 0);
   const Verdict v = judge_memorization(sc, d, {true, false, false, false}, std::nullopt);
-  EXPECT_EQ(v.summary["spillover_examples"], 0);
-  EXPECT_TRUE(v.summary["shares"]["learned"]["share"].is_null());
+  EXPECT_EQ(v.spillover_examples, 0);
+  EXPECT_TRUE(std::isnan(v.learned.share));
   ASSERT_EQ(v.sentences.size(), 3u);
   EXPECT_NE(v.sentences[1].find("not enough models"), std::string::npos) << v.sentences[1];
 }
@@ -191,13 +191,13 @@ TEST(Spillover, SmallBandwidthKdeMemorizesWideBandwidthKdeLearns) {
   };
   const Verdict vs = judge_memorization(small.scores, small.diag, high(small.scores), std::nullopt);
   const Verdict vw = judge_memorization(wide.scores, wide.diag, high(wide.scores), std::nullopt);
-  EXPECT_EQ(vs.summary["shares"]["learned"]["count"], 0);
-  EXPECT_LT(vs.summary["ratio_high"]["q0.5"].get<double>(), 0.01);
-  EXPECT_GT(vw.summary["ratio_high"]["q0.5"].get<double>(), 0.5);
+  EXPECT_EQ(vs.learned.count, 0);
+  EXPECT_LT(vs.ratio_high.at(0.5), 0.01);
+  EXPECT_GT(vw.ratio_high.at(0.5), 0.5);
   // Random other examples lie in other clusters, far beyond the wide kernels: no spillover onto them.
-  EXPECT_LT(std::abs(vw.summary["control_ratio_high"]["q0.5"].get<double>()), 0.1);
-  EXPECT_GT(vw.summary["net_ratio_high"]["q0.5"].get<double>(), 0.5);
-  EXPECT_GT(vw.summary["shares"]["learned"]["count"].get<int64_t>(), 0);
+  EXPECT_LT(std::abs(vw.control_ratio_high.at(0.5)), 0.1);
+  EXPECT_GT(vw.net_ratio_high.at(0.5), 0.5);
+  EXPECT_GT(vw.learned.count, 0);
 }
 
 TEST(Leverage, EqualsTheClosedFormInTheFullBasisAndInTheTopComponents) {
@@ -235,11 +235,12 @@ TEST(Leverage, EqualsTheClosedFormInTheFullBasisAndInTheTopComponents) {
 }
 
 TEST(Verdict, CategoriesSharesAndWilsonIntervals) {
-  const nlohmann::json w = share_json(5, 20);
-  EXPECT_NEAR(w["share"].get<double>(), 0.25, 1e-12);
-  EXPECT_NEAR(w["lo"].get<double>(), 0.1119, 1e-4);  // Wilson 95% interval of 5 / 20
-  EXPECT_NEAR(w["hi"].get<double>(), 0.4687, 1e-4);
-  EXPECT_TRUE(share_json(0, 0)["share"].is_null());
+  const Share w = share_of(5, 20);
+  EXPECT_NEAR(w.share, 0.25, 1e-12);
+  EXPECT_NEAR(w.lo, 0.1119, 1e-4);  // Wilson 95% interval of 5 / 20
+  EXPECT_NEAR(w.hi, 0.4687, 1e-4);
+  EXPECT_TRUE(std::isnan(share_of(0, 0).share));
+  EXPECT_TRUE(to_json(share_of(0, 0))["share"].is_null());
   // 40 examples; the last 4 highly memorized: one far from its neighbours (outlier), one of high
   // leverage, one whose neighbours fall with it (learned), one copied by a model, and example 35
   // (not high) is all of these but is not counted.
@@ -282,17 +283,16 @@ TEST(Verdict, CategoriesSharesAndWilsonIntervals) {
   EXPECT_FALSE(judge_memorization(s, shifted, high, copies).categories[38].learned);
   EXPECT_TRUE(v.categories[39].regenerated && !v.categories[39].learned);
   EXPECT_FALSE(v.categories[35].outlier || v.categories[35].inlier);  // not highly memorized
-  const auto& sh = v.summary["shares"];
-  EXPECT_EQ(sh["outlier"]["count"], 1);
-  EXPECT_EQ(sh["leverage"]["count"], 1);
-  EXPECT_EQ(sh["learned"]["count"], 1);
-  EXPECT_EQ(sh["regenerated"]["count"], 1);
-  EXPECT_EQ(sh["inlier"]["count"], 0);
-  EXPECT_EQ(sh["inlier"]["n"], 4);
+  EXPECT_EQ(v.outlier.count, 1);
+  EXPECT_EQ(v.leverage.count, 1);
+  EXPECT_EQ(v.learned.count, 1);
+  EXPECT_EQ(v.regenerated.count, 1);
+  EXPECT_EQ(v.inlier.count, 0);
+  EXPECT_EQ(v.inlier.n, 4);
   EXPECT_EQ(v.sentences.size(), 3u);
   // Without extract: regeneration is not checked, and example 39 becomes a memorized inlier.
   const Verdict nv = judge_memorization(s, d, high, std::nullopt);
   EXPECT_TRUE(nv.categories[39].inlier);
-  EXPECT_FALSE(nv.summary["regeneration_checked"].get<bool>());
+  EXPECT_FALSE(nv.regeneration_checked);
   EXPECT_NE(nv.sentences[2].find("not checked"), std::string::npos);
 }

@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "memscope/analysis/analysis.h"
 #include "memscope/core/error.h"
+#include "memscope/io/json.h"
 #include "memscope/score/compare.h"
 
 namespace memscope {
@@ -15,8 +15,6 @@ using json = nlohmann::json;
 
 namespace {
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 torch::Tensor as_tensor(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
 
 /// Share of the top `share` of a that is also in the top `share` of b (finite pairs only).
@@ -24,14 +22,7 @@ double top_overlap(const std::vector<double>& a, const std::vector<double>& b, d
   return top_share_agreement(as_tensor(a), as_tensor(b), share);
 }
 
-json quantile_json(const std::vector<double>& v) {
-  json j = json::object();
-  int64_t n = 0;
-  for (double x : v) n += std::isfinite(x);
-  j["n"] = n;
-  for (double q : {0.1, 0.25, 0.5, 0.75, 0.9}) j[fmt::format("q{}", q)] = num(quantile(v, q));
-  return j;
-}
+Quantiles deciles(const std::vector<double>& v) { return quantiles_of(v, {0.1, 0.25, 0.5, 0.75, 0.9}); }
 
 /// S(x) - S_control(x): the spillover specific to x's neighbourhood (NaN where either is).
 double net_spill(const ExampleDiagnostics& d, size_t i) { return d.spill.spill[i] - d.spill_control.spill[i]; }
@@ -45,79 +36,119 @@ bool learned(const Scores& s, const ExampleDiagnostics& d, size_t i, const Verdi
   return std::isfinite(S) && std::isfinite(M) && std::isfinite(se) && S - r.ratio * M > r.z * se;
 }
 
-json correlations(const Scores& s, const ExampleDiagnostics& d) {
+VerdictCorrelations correlations(const Scores& s, const ExampleDiagnostics& d) {
   const torch::Tensor mem = as_tensor(s.mem);
-  return {{"spearman_mem_leverage", num(spearman(mem, as_tensor(d.leverage)))},
-          {"spearman_mem_loo_mem", num(spearman(mem, as_tensor(d.loo_mem)))},
-          {"spearman_mem_nn_dist", num(spearman(mem, as_tensor(d.nn_dist)))},
-          {"spearman_mem_u_rank", num(spearman(mem, as_tensor(d.u_rank)))},
-          {"spearman_mem_spill", num(spearman(mem, as_tensor(d.spill.spill)))},
-          {"spearman_mem_spill_control", num(spearman(mem, as_tensor(d.spill_control.spill)))},
-          {"top5_overlap_mem_leverage", num(top_overlap(s.mem, d.leverage, 0.05))},
-          {"top5_overlap_mem_nn_dist", num(top_overlap(s.mem, d.nn_dist, 0.05))}};
+  VerdictCorrelations c;
+  c.leverage = spearman(mem, as_tensor(d.leverage));
+  c.loo_mem = spearman(mem, as_tensor(d.loo_mem));
+  c.nn_dist = spearman(mem, as_tensor(d.nn_dist));
+  c.u_rank = spearman(mem, as_tensor(d.u_rank));
+  c.spill = spearman(mem, as_tensor(d.spill.spill));
+  c.spill_control = spearman(mem, as_tensor(d.spill_control.spill));
+  c.top5_overlap_leverage = top_overlap(s.mem, d.leverage, 0.05);
+  c.top5_overlap_nn_dist = top_overlap(s.mem, d.nn_dist, 0.05);
+  return c;
 }
 
-std::string pct(const json& share) {
-  const auto v = [&](const char* k) { return share.at(k).is_null() ? NAN : share.at(k).get<double>(); };
-  return fmt::format("{} ({:.0f}%, 95% interval {:.0f}-{:.0f}%)", share.at("count").get<int64_t>(), 100 * v("share"),
-                     100 * v("lo"), 100 * v("hi"));
+std::string pct(const Share& s) {
+  return fmt::format("{} ({:.0f}%, 95% interval {:.0f}-{:.0f}%)", s.count, 100 * s.share, 100 * s.lo, 100 * s.hi);
 }
 
-double get(const json& j, const char* k) { return j.at(k).is_null() ? NAN : j.at(k).get<double>(); }
-
-std::vector<std::string> sentences(const json& j) {
+std::vector<std::string> sentences(const Verdict& v) {
   std::vector<std::string> out;
-  const json& c = j.at("correlations");
-  const json& sh = j.at("shares");
-  const int64_t n = j.at("n_high").get<int64_t>();
+  const VerdictCorrelations& c = v.correlations;
+  const int64_t n = v.n_high;
   if (n == 0)
     return {
         "No example is memorized at this false-discovery rate (none has M significantly above 0), so there is "
         "nothing to sort into outliers, high leverage, learning or regeneration."};
-  const double rho = get(c, "spearman_mem_leverage"), out_share = get(sh.at("outlier"), "share");
-  const bool like_leverage = rho > 0.7;
+  const bool like_leverage = c.leverage > 0.7;
   out.push_back(fmt::format(
       "Leverage and outliers: M ranks the examples {} leverage (Spearman {:.2f}, top-5% overlap {:.2f}) and "
       "outlierness "
       "(Spearman {:.2f} with the distance to the {} nearest examples); of the {} memorized examples {} are "
       "outliers and {} have high leverage, so here M {}.",
-      like_leverage ? "much like" : "unlike", rho, get(c, "top5_overlap_mem_leverage"), get(c, "spearman_mem_nn_dist"),
-      j.at("neighbours").get<int64_t>(), n, pct(sh.at("outlier")), pct(sh.at("leverage")),
-      like_leverage || out_share > 0.5 ? "largely tracks outlyingness" : "is not merely leverage or outlyingness"));
-  if (j.at("spillover_examples").get<int64_t>() == 0) {
+      like_leverage ? "much like" : "unlike", c.leverage, c.top5_overlap_leverage, c.nn_dist, v.neighbours, n,
+      pct(v.outlier), pct(v.leverage),
+      like_leverage || v.outlier.share > 0.5 ? "largely tracks outlyingness"
+                                             : "is not merely leverage or outlyingness"));
+  if (v.spillover_examples == 0) {
     out.push_back(
         "Learning: not enough models to tell memorization from learning: no example has a neighbour with models where "
         "the example is out and the neighbour in (more folds or repeats give such pairs).");
   } else {
-    const double med = get(j.at("ratio_high"), "q0.5"), net = get(j.at("net_ratio_high"), "q0.5");
+    const double med = v.ratio_high.at(0.5), net = v.net_ratio_high.at(0.5);
     out.push_back(fmt::format(
         "Learning: when a memorized example leaves the training set, its neighbours' log density falls by a "
         "median {:.2f} of its own fall (S/M) and that of random other examples by {:.2f}, so the fall specific to "
         "its neighbourhood is a median {:.2f} of M; {} show (S - S_control)/M significantly above {}; {}.",
-        med, get(j.at("control_ratio_high"), "q0.5"), net, pct(sh.at("learned")),
-        j.at("rule").at("ratio").get<double>(),
+        med, v.control_ratio_high.at(0.5), net, pct(v.learned), v.rule.ratio,
         net < 0.25 ? "the score is mostly memorization of the example itself, not learning shared with its neighbours"
                    : "part of the score is learning that generalizes to the neighbourhood"));
   }
   out.push_back(
       fmt::format("Regeneration: {}. Memorized inliers (none of the above): {}.",
-                  j.at("regeneration_checked").get<bool>()
+                  v.regeneration_checked
                       ? fmt::format("{} of the memorized examples are reproduced by a sample of at least one model",
-                                    pct(sh.at("regenerated")))
+                                    pct(v.regenerated))
                       : "not checked (run `memscope extract`)",
-                  pct(sh.at("inlier"))));
+                  pct(v.inlier)));
   return out;
 }
 
 }  // namespace
 
-json share_json(int64_t k, int64_t n) {
-  if (n <= 0) return {{"count", k}, {"n", n}, {"share", nullptr}, {"lo", nullptr}, {"hi", nullptr}};
+Share share_of(int64_t k, int64_t n) {
+  if (n <= 0) return {k, n};
   const double z = 1.959964, p = double(k) / double(n), nn = double(n);
   const double centre = (p + z * z / (2 * nn)) / (1 + z * z / nn);
   const double half = z * std::sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / (1 + z * z / nn);
-  return {
-      {"count", k}, {"n", n}, {"share", p}, {"lo", std::max(0.0, centre - half)}, {"hi", std::min(1.0, centre + half)}};
+  return {k, n, p, std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+json to_json(const Share& s) {
+  return {{"count", s.count}, {"n", s.n}, {"share", num(s.share)}, {"lo", num(s.lo)}, {"hi", num(s.hi)}};
+}
+
+json to_json(const Verdict& v) {
+  const VerdictRule& r = v.rule;
+  const VerdictCorrelations& c = v.correlations;
+  return {{"rule",
+           {{"outlier_share", r.outlier_share},
+            {"leverage_share", r.leverage_share},
+            {"ratio", r.ratio},
+            {"z", r.z},
+            {"outlier_distance_threshold", num(v.outlier_distance_threshold)},
+            {"leverage_threshold", num(v.leverage_threshold)}}},
+          {"neighbours", v.neighbours},
+          {"leverage_components", v.leverage_components},
+          {"leverage_variance_share", v.leverage_variance_share},
+          {"n_high", v.n_high},
+          {"spillover_examples", v.spillover_examples},
+          {"spill_design_effect", num(v.spill_design_effect)},
+          {"spillover_high_examples", v.spillover_high_examples},
+          {"regeneration_checked", v.regeneration_checked},
+          {"shares",
+           {{"outlier", to_json(v.outlier)},
+            {"leverage", to_json(v.leverage)},
+            {"learned", to_json(v.learned)},
+            {"regenerated", to_json(v.regenerated)},
+            {"inlier", to_json(v.inlier)}}},
+          {"correlations",
+           {{"spearman_mem_leverage", num(c.leverage)},
+            {"spearman_mem_loo_mem", num(c.loo_mem)},
+            {"spearman_mem_nn_dist", num(c.nn_dist)},
+            {"spearman_mem_u_rank", num(c.u_rank)},
+            {"spearman_mem_spill", num(c.spill)},
+            {"spearman_mem_spill_control", num(c.spill_control)},
+            {"top5_overlap_mem_leverage", num(c.top5_overlap_leverage)},
+            {"top5_overlap_mem_nn_dist", num(c.top5_overlap_nn_dist)}}},
+          {"ratio_high", to_json(v.ratio_high, true)},
+          {"ratio_all", to_json(v.ratio_all, true)},
+          {"control_ratio_high", to_json(v.control_ratio_high, true)},
+          {"net_ratio_high", to_json(v.net_ratio_high, true)},
+          {"net_ratio_all", to_json(v.net_ratio_all, true)},
+          {"sentences", v.sentences}};
 }
 
 Verdict judge_memorization(const Scores& s, const ExampleDiagnostics& d, const std::vector<bool>& high,
@@ -149,34 +180,29 @@ Verdict judge_memorization(const Scores& s, const ExampleDiagnostics& d, const s
     if (std::isfinite(net)) net_high.push_back(net);
     if (std::isfinite(d.spill_control.ratio[i])) control_high.push_back(d.spill_control.ratio[i]);
   }
-  json& j = v.summary;
-  j["rule"] = {{"outlier_share", rule.outlier_share},
-               {"leverage_share", rule.leverage_share},
-               {"ratio", rule.ratio},
-               {"z", rule.z},
-               {"outlier_distance_threshold", num(far)},
-               {"leverage_threshold", num(lev)}};
-  j["neighbours"] = d.k;
-  j["leverage_components"] = d.leverage_components;
-  j["leverage_variance_share"] = d.leverage_variance_share;
-  j["n_high"] = n_high;
-  j["spillover_examples"] = d.spill.examples_with_pairs;
-  j["spill_design_effect"] = num(d.spill.design_effect);
-  j["spillover_high_examples"] = n_spill;
-  j["regeneration_checked"] = copy_models.has_value();
-  j["shares"] = {{"outlier", share_json(n_out, n_high)},
-                 {"leverage", share_json(n_lev, n_high)},
-                 {"learned", share_json(n_learn, n_spill)},
-                 {"regenerated", share_json(n_regen, copy_models ? n_high : 0)},
-                 {"inlier", share_json(n_inlier, n_high)}};
-  j["correlations"] = correlations(s, d);
-  j["ratio_high"] = quantile_json(ratio_high);
-  j["ratio_all"] = quantile_json(ratio_all);
-  j["control_ratio_high"] = quantile_json(control_high);
-  j["net_ratio_high"] = quantile_json(net_high);
-  j["net_ratio_all"] = quantile_json(net_all);
-  v.sentences = sentences(j);
-  j["sentences"] = v.sentences;
+  v.rule = rule;
+  v.outlier_distance_threshold = far;
+  v.leverage_threshold = lev;
+  v.neighbours = d.k;
+  v.leverage_components = d.leverage_components;
+  v.leverage_variance_share = d.leverage_variance_share;
+  v.n_high = n_high;
+  v.spillover_examples = d.spill.examples_with_pairs;
+  v.spill_design_effect = d.spill.design_effect;
+  v.spillover_high_examples = n_spill;
+  v.regeneration_checked = copy_models.has_value();
+  v.outlier = share_of(n_out, n_high);
+  v.leverage = share_of(n_lev, n_high);
+  v.learned = share_of(n_learn, n_spill);
+  v.regenerated = share_of(n_regen, copy_models ? n_high : 0);
+  v.inlier = share_of(n_inlier, n_high);
+  v.correlations = correlations(s, d);
+  v.ratio_high = deciles(ratio_high);
+  v.ratio_all = deciles(ratio_all);
+  v.control_ratio_high = deciles(control_high);
+  v.net_ratio_high = deciles(net_high);
+  v.net_ratio_all = deciles(net_all);
+  v.sentences = sentences(v);
   return v;
 }
 

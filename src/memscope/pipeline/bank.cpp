@@ -12,6 +12,7 @@
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/report_run.h"
 #include "memscope/pipeline/run_layout.h"
+#include "memscope/score/membership_json.h"
 #include "memscope/score/null.h"
 
 namespace memscope {
@@ -115,7 +116,7 @@ std::pair<std::string, std::string> bank_report(const BankOutcome& o, const Data
   in.scores = o.scores;
   in.mask = mask;
   in.reliability = o.reliability;
-  in.membership = to_json(o.membership);
+  in.membership = o.membership;
   // M at every epoch of logp.npy (numbered 1..E) when every epoch is finite; the last only otherwise.
   const int64_t E = lp.dim() == 3 ? lp.size(0) : 1;
   const bool by_epoch = E > 1 && torch::isfinite(lp).all().item<bool>();
@@ -129,8 +130,8 @@ std::pair<std::string, std::string> bank_report(const BankOutcome& o, const Data
                                {"mask.npy", shape_of(mask)},
                                {"labels.npy", o.labels},
                                {"images.npy", o.images ? nlohmann::json(data.shape) : nlohmann::json(false)},
-                               {"lira_variance", in.membership.value("lira_variance", "")},
-                               {"rmia_gamma", in.membership.value("rmia_gamma", 1.0)}};
+                               {"lira_variance", to_string(o.membership.config.lira_variance)},
+                               {"rmia_gamma", o.membership.config.rmia_gamma}};
   in.config = {{"memscope_version", kVersion}, {"bank", read}};
   return render_report(build_report(in, opt), assets);
 }

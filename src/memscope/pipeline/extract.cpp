@@ -92,8 +92,8 @@ std::vector<torch::Tensor> batched_samples(const ExtractConfig& c, const Finishe
 
 /// Samples job j's model (or takes its given samples), matches its samples to the data, adds them
 /// to t; returns the model's figures.
-json extract_model(const ExtractConfig& c, const FinishedRun& run, const Distinct& distinct, int64_t j, Tally& t,
-                   torch::Tensor samples) {
+ExtractionModel extract_model(const ExtractConfig& c, const FinishedRun& run, const Distinct& distinct, int64_t j,
+                              Tally& t, torch::Tensor samples) {
   const int64_t N = run.data.size();
   const int64_t* idx = run.data.index.data_ptr<int64_t>();
   auto gen = make_generator(derive_seed(run.cfg.seed, SeedTag::kEval, {uint64_t(j), 0xE7AC7ULL}));
@@ -133,41 +133,37 @@ json extract_model(const ExtractConfig& c, const FinishedRun& run, const Distinc
   t.in += in, t.out += out, t.in_l2 += in_l2, t.out_l2 += out_l2;
   spdlog::info("extract: job {}: {} copies of training examples, {} of held-out ones (adaptive rule), C_T {:.2f}", j,
                in, out, ct);
-  return {{"job", j},
-          {"samples", c.samples},
-          {"copies_of_training", in},
-          {"copies_of_held_out", out},
-          {"copies_per_training_example", double(in) / double(std::max<int64_t>(1, n_in))},
-          {"copies_per_held_out_example", double(out) / double(std::max<int64_t>(1, n_out))},
-          {"l2_copies_of_training", in_l2},
-          {"l2_copies_of_held_out", out_l2},
-          {"ct", std::isfinite(ct) ? json(ct) : json(nullptr)},
-          {"ct_cells", cells}};
+  return {j,
+          c.samples,
+          in,
+          out,
+          double(in) / double(std::max<int64_t>(1, n_in)),
+          double(out) / double(std::max<int64_t>(1, n_out)),
+          in_l2,
+          out_l2,
+          ct,
+          cells};
 }
 
-json finite_mean(const std::vector<double>& v) {
+double finite_mean(const std::vector<double>& v) {
   double s = 0;
   int64_t n = 0;
   for (double x : v)
     if (std::isfinite(x)) s += x, ++n;
-  return n ? json(s / double(n)) : json(nullptr);
+  return n ? s / double(n) : NAN;
 }
 
 /// The closest copies, with their images when the data are images.
-json pairs_json(const FinishedRun& run, const std::vector<Pair>& pairs) {
+std::vector<ExtractionPair> shown_pairs(const FinishedRun& run, const std::vector<Pair>& pairs) {
   const int64_t* idx = run.data.index.data_ptr<int64_t>();
   const int64_t* lab = run.data.label.data_ptr<int64_t>();
-  json out = json::array();
+  std::vector<ExtractionPair> out;
   for (const Pair& p : pairs) {
-    const double mem = run.scores.mem[p.row];
-    json e = {{"job", p.job},        {"sample", p.sample},
-              {"index", idx[p.row]}, {"label", lab[p.row]},
-              {"l2", p.l2},          {"ratio", p.ratio},
-              {"in_training", p.in}, {"mem", std::isfinite(mem) ? json(mem) : json(nullptr)}};
+    ExtractionPair e{p.job, p.sample, idx[p.row], lab[p.row], p.l2, p.ratio, p.in, run.scores.mem[p.row], {}, {}};
     if (run.images) {
       const auto& sh = run.data.shape;
-      e["sample_image"] = png_data_uri(p.image.view({sh[0], sh[1], sh[2]}));
-      e["train_image"] = png_data_uri(run.data.x[p.row].view({sh[0], sh[1], sh[2]}));
+      e.sample_image = png_data_uri(p.image.view({sh[0], sh[1], sh[2]}));
+      e.train_image = png_data_uri(run.data.x[p.row].view({sh[0], sh[1], sh[2]}));
     }
     out.push_back(e);
   }
@@ -176,7 +172,7 @@ json pairs_json(const FinishedRun& run, const std::vector<Pair>& pairs) {
 
 }  // namespace
 
-json extract(const ExtractConfig& c) {
+ExtractionFile extract(const ExtractConfig& c) {
   MEMSCOPE_CHECK_KEY(c.samples >= 1, "samples", "must be >= 1, got ", c.samples);
   MEMSCOPE_CHECK_KEY(c.delta > 0, "delta", "must be > 0, got ", c.delta);
   MEMSCOPE_CHECK_KEY(c.sample_steps >= 0, "sample_steps", "must be >= 0, got ", c.sample_steps);
@@ -190,10 +186,10 @@ json extract(const ExtractConfig& c) {
   for (int64_t j : jobs) MEMSCOPE_CHECK_KEY(j >= 0 && j < J, "jobs", "job ", j, " is not in the plan (0..", J - 1, ")");
   Tally t(N);
   const Distinct distinct(run.data);
-  json per_model = json::array();
+  ExtractionFile x;
   const std::vector<torch::Tensor> batched = batched_samples(c, run, jobs);
   for (size_t k = 0; k < jobs.size(); ++k)
-    per_model.push_back(extract_model(c, run, distinct, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
+    x.models.push_back(extract_model(c, run, distinct, jobs[k], t, batched.empty() ? torch::Tensor() : batched[k]));
   // Copies per example next to the memorization score, spillover, leverage and outlierness.
   CsvWriter copies_csv({"index", "label", "mem", "models", "samples", "spill", "leverage", "nn_dist"}, 6);
   const ExampleDiagnostics& dg = run.diagnostics;
@@ -211,39 +207,34 @@ json extract(const ExtractConfig& c) {
   const bool binary = run.cfg.data.binarize != Binarize::kNone;
   const double spearman_copies =
       spearman(torch::tensor(run.scores.mem, torch::kFloat64), torch::tensor(models_d, torch::kFloat64));
-  json result = {
-      {"run", c.run_dir},
-      {"settings",
-       {{"samples", c.samples},
-        {"draw", to_string(c.draw)},
-        {"ct_samples", binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw)},
-        {"delta", c.delta},
-        {"alpha", c.alpha},
-        {"n_nearest", c.n_nearest},
-        {"sampler", to_string(c.sampler)},
-        {"sample_steps", c.sample_steps},
-        {"jobs", jobs}}},
-      {"models", per_model},
-      {"overall",
-       {{"copies_of_training", t.in},
-        {"copies_of_held_out", t.out},
-        {"l2_copies_of_training", t.in_l2},
-        {"l2_copies_of_held_out", t.out_l2},
-        {"copy_rate_training", double(t.in) / draws},
-        {"copy_rate_held_out", double(t.out) / draws},
-        {"copy_rate_difference", double(t.in) / draws - double(t.out) / draws},
-        {"examples_copied", int64_t(mem_copied.size())},
-        {"spearman_mem_models_copying", spearman_copies},
-        {"mem_mean_copied", finite_mean(mem_copied)},
-        {"mem_mean_not_copied", finite_mean(mem_not)}}},
-      {"duplicated",
-       {{"images", std::count_if(distinct.times.begin(), distinct.times.end(), [](int64_t k) { return k > 1; })},
-        {"copies_of_them", t.of_duplicated}}},
-      {"pairs", pairs_json(run, t.pairs)}};
+  x.run = c.run_dir;
+  x.settings = {c.samples,
+                to_string(c.draw),
+                binary ? std::string("bernoulli draws (binary data)") : to_string(c.draw),
+                c.delta,
+                c.alpha,
+                c.n_nearest,
+                to_string(c.sampler),
+                c.sample_steps,
+                jobs};
+  x.overall = {t.in,
+               t.out,
+               t.in_l2,
+               t.out_l2,
+               double(t.in) / draws,
+               double(t.out) / draws,
+               double(t.in) / draws - double(t.out) / draws,
+               int64_t(mem_copied.size()),
+               spearman_copies,
+               finite_mean(mem_copied),
+               finite_mean(mem_not)};
+  x.duplicated = ExtractionDuplicated{
+      std::count_if(distinct.times.begin(), distinct.times.end(), [](int64_t k) { return k > 1; }), t.of_duplicated};
+  x.pairs = shown_pairs(run, t.pairs);
   t.csv.write(run.layout.extraction_csv());
   copies_csv.write(run.layout.copies());
-  write_atomic(run.layout.extraction_json(), result.dump(2) + "\n");
-  return result;
+  write_atomic(run.layout.extraction_json(), to_json(x).dump(2) + "\n");
+  return x;
 }
 
 }  // namespace memscope

@@ -5,9 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "memscope/core/config.h"
+#include "memscope/report/report_files.h"
 
 namespace memscope {
 
@@ -37,7 +36,7 @@ struct ExtractConfig {
 /// DIR/copies.csv (index,label,mem,models,samples: how many models and samples copy each example
 /// under the adaptive rule) and DIR/extraction.json (per model and overall: rates of copies of
 /// in-training and of held-out examples, C_T of Meehan et al., rank correlation of copies with M,
-/// the closest copied pairs as images), which the run's report shows. Returns extraction.json.
-nlohmann::json extract(const ExtractConfig& c);
+/// the closest copied pairs as images), which the run's report shows. Returns what extraction.json holds.
+ExtractionFile extract(const ExtractConfig& c);
 
 }  // namespace memscope

@@ -69,17 +69,19 @@ FinishedRun load_finished_run(const std::string& dir) {
   r.scores = compute_scores(logp[logp.size(0) - 1], r.mask, job_repeats(r.cfg.plan, r.mask.size(1)));
   if (fs::exists(files.logp_se())) add_monte_carlo_error(r.scores, read_npy(files.logp_se())[logp.size(0) - 1], r.mask);
   if (fs::exists(files.membership())) {
-    r.membership = read_json_object(files.membership());
+    r.membership = read_membership_json(files.membership());
     // The error bars as the run calibrated them against its permutation null.
-    const nlohmann::json null = r.membership.value("null", nlohmann::json());
-    if (null.is_object() && null.value("mem_se_scale", nlohmann::json()).is_number())
-      calibrate_error_bars(r.scores, null["mem_se_scale"].get<double>(), null.value("mem_log_se_scale", 1.0));
+    const MemNull& null = r.membership->mem_null;
+    if (null.draws > 0 && std::isfinite(null.mem_se_scale))
+      calibrate_error_bars(r.scores, null.mem_se_scale,
+                           std::isfinite(null.mem_log_se_scale) ? null.mem_log_se_scale : 1.0);
   }
   r.reliability = run_reliability(logp[logp.size(0) - 1], r.mask, r.cfg.plan);
   r.diagnostics = diagnose_examples(r.data.x, logp[logp.size(0) - 1], r.mask, r.scores, r.cfg.analysis.neighbours,
                                     independent_groups(r.cfg.plan, r.mask.size(1)));
   if (fs::exists(files.mem_by_epoch())) r.mem_by_epoch = read_npy(files.mem_by_epoch());
-  if (fs::exists(files.membership_denoise())) r.membership_denoise = read_json_object(files.membership_denoise());
+  if (fs::exists(files.membership_denoise()))
+    r.membership_denoise = read_membership_denoise_json(files.membership_denoise());
   if (fs::exists(files.scores())) {
     const CsvTable t = read_numeric_csv(files.scores());
     if (std::find(t.header.begin(), t.header.end(), "mia_risk") != t.header.end() && t.values.size(0) == N) {

@@ -13,6 +13,7 @@
 #include "memscope/data/dataset.h"
 #include "memscope/models/density_model.h"
 #include "memscope/pipeline/run_layout.h"
+#include "memscope/score/membership_json.h"
 #include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
@@ -38,10 +39,10 @@ struct FinishedRun {
   std::optional<Reliability> reliability;
   /// Outlierness, leverage and neighbour spillover of every example (as in scores.csv).
   ExampleDiagnostics diagnostics;
-  /// membership.json (null when the run has none); scores.mia_risk comes from scores.csv.
-  nlohmann::json membership;
-  /// membership-denoise.json of a diffusion run with loss timesteps (null when absent).
-  nlohmann::json membership_denoise;
+  /// membership.json (absent when the run has none); scores.mia_risk comes from scores.csv.
+  std::optional<MembershipResult> membership;
+  /// membership-denoise.json of a diffusion run with loss timesteps (empty when absent).
+  DenoiseMembership membership_denoise;
 };
 
 /// Split-half reliability of a plan's rankings: K-fold plans by repeat (job j is in repeat j / folds;

@@ -1,4 +1,5 @@
 #include "memscope/pipeline/report_run.h"
+#include "memscope/data/loaders.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -71,6 +72,11 @@ ReportInput load_report_input(const std::string& dir) {
   in.config = r.config;
   in.data = r.data;
   in.images = r.images;
+  if (r.images && r.cfg.data.binarize != Binarize::kNone) {  // what a person recognizes, beside what the models saw
+    DataConfig plain = r.cfg.data;
+    plain.binarize = Binarize::kNone;
+    in.original = load_dataset(plain, r.cfg.seed).x;
+  }
   in.scores = r.scores;
   in.epochs = r.epochs;
   in.mask = r.mask;

@@ -21,6 +21,7 @@
 #include "memscope/pipeline/run_dir.h"
 #include "memscope/plan/plan.h"
 #include "memscope/score/membership.h"
+#include "memscope/score/membership_json.h"
 #include "memscope/score/null.h"
 #include "memscope/train/trainer.h"
 
@@ -61,10 +62,10 @@ void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig&
   // The statistic of Carlini et al. (2023): a lower denoising loss says "member"; every attack on
   // minus the loss at each timestep, as on log p.
   const torch::Tensor mask = plan.in_mask();
-  nlohmann::json by_t = nlohmann::json::object();
+  DenoiseMembership by_t;
   for (int64_t k = 0; k < K; ++k) {
     const MembershipResult r = membership(-loss[k].to(torch::kFloat64), mask, cfg.membership, job_repeats(cfg.plan, J));
-    by_t[std::to_string(cfg.eval.loss_timesteps[size_t(k)])] = to_json(r);
+    by_t.emplace_back(cfg.eval.loss_timesteps[size_t(k)], r);
     for (const AttackResult& a : r.attacks)
       if (a.attack == Attack::kLiraOnline)
         spdlog::info("membership on the denoising loss at t = {}: LiRA online AUC {}",
@@ -72,7 +73,7 @@ void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig&
                      std::isfinite(a.auc.mean) ? fmt::format("{:.3f} (mean over targets)", a.auc.mean)
                                                : "not measurable: " + a.auc.unavailable);
   }
-  write_atomic(rd.layout().membership_denoise(), nlohmann::json{{"timesteps", by_t}}.dump(1) + "\n");
+  write_atomic(rd.layout().membership_denoise(), to_json(by_t).dump(1) + "\n");
 }
 
 /// Reads every finished job into logp.npy ([E, N, J]), writes mem_by_epoch.npy and scores.csv, and puts the

@@ -8,6 +8,8 @@
 #include <set>
 
 #include "memscope/core/error.h"
+#include "memscope/io/json.h"
+#include "memscope/report/charts.h"
 #include "memscope/report/page_assets.h"  // generated from web/page.css and web/page.js
 
 namespace memscope {
@@ -32,9 +34,6 @@ std::string html_escape(const std::string& s) {
 
 namespace {
 
-const char* const kRegular = "regular";
-const char* const kHigh = "memorized";
-
 /// JSON for a <script type="application/json"> block: "</" cannot end the element.
 std::string script_json(const json& j) {
   std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -48,254 +47,8 @@ std::string script_json(const json& j) {
   return out;
 }
 
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+/// v with `digits` decimals, "n/a" when it is not finite.
 std::string fmt_num(double v, int digits = 2) { return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : "n/a"; }
-/// A JSON value as a number (fallback when it is not one: null, missing).
-double as_double(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
-/// A JSON value shown with `digits` decimals, "n/a" when it is not a finite number.
-std::string shown(const json& j, int digits = 2) { return fmt_num(as_double(j), digits); }
-/// An analysis figure (null when absent).
-json figure(const ReportModel& m, const char* key) { return m.analysis.value(key, json(nullptr)); }
-
-/// A Vega-Lite spec: the schema, and the container's width unless the spec sets one.
-json vl(json spec) {
-  spec["$schema"] = "https://vega.github.io/schema/vega-lite/v5.json";
-  if (!spec.contains("width")) spec["width"] = "container";
-  return spec;
-}
-
-json field(const char* name, const char* type) { return {{"field", name}, {"type", type}}; }
-
-json loss_spec(const ReportModel& m) {
-  json losses = json::array();
-  for (const LossPoint& p : m.losses)
-    losses.push_back({{"job", p.job}, {"epoch", p.epoch}, {"loss", num(p.loss)}, {"set", p.set}});
-  json y = field("loss", "quantitative");
-  y["scale"] = {{"zero", false}};
-  y["title"] = "loss (negative ELBO, nats)";
-  return vl({{"data", {{"values", losses}}},
-             {"mark", {{"type", "line"}, {"point", losses.size() < 400}}},
-             {"encoding",
-              {{"x", field("epoch", "quantitative")},
-               {"y", y},
-               {"color", field("job", "nominal")},
-               {"strokeDash", field("set", "nominal")}}},
-             {"height", 220}});
-}
-
-json mem_values(const ReportModel& m) {
-  json values = json::array();
-  for (const auto& [mem, label] : m.mem_values) values.push_back({{"mem", mem}, {"label", label}});
-  return values;
-}
-
-json hist_spec(const ReportModel& m) {
-  const double thr = as_double(figure(m, "high_threshold"), 0.0);
-  const json x = {{"field", "mem"}, {"bin", {{"maxbins", 60}}}, {"title", "memorization score M (nats)"}};
-  const json bars = {{"data", {{"values", mem_values(m)}}},
-                     {"mark", "bar"},
-                     {"encoding", {{"x", x}, {"y", {{"aggregate", "count"}, {"title", "examples"}}}}}};
-  const json rule = {{"data", {{"values", {{{"q", thr}}}}}},
-                     {"mark", {{"type", "rule"}, {"color", "#c0392b"}, {"strokeWidth", 2}}},
-                     {"encoding", {{"x", field("q", "quantitative")}}}};
-  return vl({{"height", 220}, {"layer", {bars, rule}}});
-}
-
-json bins_spec(const ReportModel& m) {
-  json rows = json::array();
-  for (const BinBar& b : m.bins)
-    rows.push_back({{"bin", b.bin}, {"kind", b.kind}, {"count", b.count}, {"proportion", num(b.proportion)}});
-  json x = field("bin", "ordinal");
-  x["title"] = "bin of log P(x | D) (centre, nats)";
-  json y = field("count", "quantitative");
-  y["stack"] = "zero";
-  json color = field("kind", "nominal");
-  color["scale"] = {{"domain", {kRegular, kHigh}}, {"range", {"#95a5a6", "#c0392b"}}};
-  const json tooltip = {
-      {{"field", "bin"}}, {{"field", "kind"}}, {{"field", "count"}}, {{"field", "proportion"}, {"format", ".3f"}}};
-  return vl({{"data", {{"values", rows}}},
-             {"height", 220},
-             {"mark", "bar"},
-             {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
-}
-
-json scatter_spec(const ReportModel& m) {
-  json points = json::array();
-  for (const ExampleView& e : m.rows) {
-    json p = to_json(e, true);
-    p["group"] = e.high ? kHigh : kRegular;
-    points.push_back(p);
-  }
-  json tooltip = {{{"field", "index"}},
-                  {{"field", "label"}},
-                  {{"field", "mem"}, {"format", ".2f"}},
-                  {{"field", "mem_se"}, {"format", ".2f"}},
-                  {{"field", "logp_in"}, {"format", ".1f"}},
-                  {{"field", "logp_out"}, {"format", ".1f"}}};
-  if (m.images) tooltip.push_back({{"field", "image"}});
-  json x = field("logp_in", "quantitative");
-  x["scale"] = {{"zero", false}};
-  x["title"] = "U = log P(x | D)";
-  json y = field("mem", "quantitative");
-  y["title"] = "M (nats)";
-  json color = field("group", "nominal");
-  color["scale"] = {{"domain", {kHigh, kRegular}}, {"range", {"#c0392b", "#7f8c8d"}}};
-  return vl({{"data", {{"values", points}}},
-             {"height", 360},
-             {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.6}}},
-             {"params", {{{"name", "zoom"}, {"select", "interval"}, {"bind", "scales"}}}},
-             {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}});
-}
-
-json epochs_spec(const ReportModel& m) {
-  json rows = json::array();
-  for (const EpochPoint& p : m.epoch_points)
-    rows.push_back({{"epoch", p.epoch}, {"series", p.series}, {"value", num(p.value)}});
-  json y = field("value", "quantitative");
-  y["title"] = "M (nats)";
-  return vl({{"data", {{"values", rows}}},
-             {"height", 220},
-             {"mark", {{"type", "line"}, {"point", true}}},
-             {"encoding", {{"x", field("epoch", "quantitative")}, {"y", y}, {"color", field("series", "nominal")}}}});
-}
-
-json ratio_spec(const NnRatioView& r) {
-  json points = json::array();
-  for (const auto& [group, ratio] : r.points) points.push_back({{"group", group}, {"ratio", num(ratio)}});
-  json y = field("group", "nominal");
-  y["title"] = nullptr;
-  json x = field("ratio", "quantitative");
-  x["scale"] = {{"type", "log"}};
-  x["title"] = "nearest held-out real / nearest model sample (distance ratio)";
-  return vl({{"data", {{"values", points}}},
-             {"height", 200},
-             {"mark", {{"type", "boxplot"}, {"extent", 1.5}}},
-             {"encoding", {{"y", y}, {"x", x}}}});
-}
-
-/// The split-half scatter: each compared example's M from one half of the models against the other's.
-json split_half_spec(const ReportModel& m) {
-  json points = json::array();
-  for (const HalfPoint& p : m.split_half)
-    points.push_back({{"index", p.index}, {"label", p.label}, {"half_a", num(p.a)}, {"half_b", num(p.b)}});
-  json x = field("half_a", "quantitative"), y = field("half_b", "quantitative");
-  x["title"] = "M from the first half of the models";
-  y["title"] = "M from the second half";
-  return vl({{"data", {{"values", points}}},
-             {"height", 300},
-             {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.4}, {"size", 12}}},
-             {"encoding",
-              {{"x", x},
-               {"y", y},
-               {"tooltip",
-                {{{"field", "index"}},
-                 {{"field", "label"}},
-                 {{"field", "half_a"}, {"format", ".2f"}},
-                 {{"field", "half_b"}, {"format", ".2f"}}}}}}});
-}
-
-/// The scatter of M against S, coloured by category, with the lines S = M and S = 0.
-json spill_spec(const MemorizationCheck& c) {
-  json points = json::array();
-  for (const SpillPoint& p : c.points)
-    points.push_back({{"row", p.row},
-                      {"mem", num(p.mem)},
-                      {"spill", num(p.spill)},
-                      {"spill_se", num(p.spill_se)},
-                      {"category", p.category}});
-  json x = field("mem", "quantitative");
-  x["title"] = "M (nats)";
-  json y = field("spill", "quantitative");
-  y["title"] = "S: neighbours' fall in log density when x leaves (nats)";
-  json color = field("category", "nominal");
-  color["scale"] = {{"domain", {"regular", "outlier", "high leverage", "learned", "regenerated", "memorized inlier"}},
-                    {"range", {"#bdc3c7", "#2980b9", "#8e44ad", "#27ae60", "#e67e22", "#c0392b"}}};
-  const json tooltip = {{{"field", "row"}},
-                        {{"field", "category"}},
-                        {{"field", "mem"}, {"format", ".2f"}},
-                        {{"field", "spill"}, {"format", ".2f"}},
-                        {{"field", "spill_se"}, {"format", ".2f"}}};
-  const json dots = {{"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.6}}},
-                     {"params", {{{"name", "zoom_spill"}, {"select", "interval"}, {"bind", "scales"}}}},
-                     {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tooltip}}}};
-  const json diagonal = {{"transform", {{{"calculate", "datum.mem"}, {"as", "same"}}}},
-                         {"mark", {{"type", "line"}, {"color", "#27ae60"}, {"strokeDash", {4, 4}}}},
-                         {"encoding", {{"x", field("mem", "quantitative")}, {"y", field("same", "quantitative")}}}};
-  return vl({{"data", {{"values", points}}}, {"height", 360}, {"layer", {dots, diagonal}}});
-}
-
-/// Pooled ROC curves of the membership attacks, both axes logarithmic.
-json roc_spec(const MembershipView& v) {
-  json points = json::array();
-  for (const RocView& p : v.roc) points.push_back({{"attack", p.attack}, {"fpr", p.fpr}, {"tpr", p.tpr}});
-  json x = field("fpr", "quantitative"), y = field("tpr", "quantitative");
-  x["scale"] = {{"type", "log"}, {"domain", {1e-5, 1}}};
-  x["title"] = "false-positive rate";
-  y["scale"] = {{"type", "log"}, {"domain", {1e-5, 1}}};
-  y["title"] = "true-positive rate";
-  return vl({{"data", {{"values", points}}},
-             {"height", 360},
-             {"mark", {{"type", "line"}, {"clip", true}}},
-             {"encoding", {{"x", x}, {"y", y}, {"color", field("attack", "nominal")}}}});
-}
-
-/// Membership risk against M, one point per row of the table.
-json risk_spec(const ReportModel& m) {
-  json points = json::array();
-  for (const ExampleView& e : m.rows)
-    if (std::isfinite(e.mia_risk) && std::isfinite(e.mem))
-      points.push_back({{"index", e.index}, {"label", e.label}, {"mem", e.mem}, {"mia_risk", e.mia_risk}});
-  json x = field("mem", "quantitative"), y = field("mia_risk", "quantitative");
-  x["title"] = "M (nats)";
-  y["title"] = "membership risk (AUC of in- vs out-models)";
-  y["scale"] = {{"domain", {0, 1}}};
-  return vl({{"data", {{"values", points}}},
-             {"height", 300},
-             {"mark", {{"type", "point"}, {"filled", true}, {"opacity", 0.5}}},
-             {"encoding",
-              {{"x", x},
-               {"y", y},
-               {"tooltip",
-                {field("index", "quantitative"), field("mem", "quantitative"), field("mia_risk", "quantitative")}}}}});
-}
-
-/// How many epochs were evaluated (one: nothing to chart over training).
-size_t epochs_evaluated(const ReportModel& m) {
-  std::set<int64_t> epochs;
-  for (const EpochPoint& p : m.epoch_points) epochs.insert(p.epoch);
-  return epochs.size();
-}
-
-/// Every chart of the page by the id of its element.
-json chart_specs(const ReportModel& m) {
-  json specs = json::object();
-  if (m.memorization_check && !m.memorization_check->points.empty())
-    specs["chart-spill"] = spill_spec(*m.memorization_check);
-  if (!m.run.bank) specs["chart-loss"] = loss_spec(m);
-  specs["chart-hist"] = hist_spec(m);
-  specs["chart-bins"] = bins_spec(m);
-  specs["chart-scatter"] = scatter_spec(m);
-  if (epochs_evaluated(m) >= 2) specs["chart-epochs"] = epochs_spec(m);
-  if (m.nn_ratio && !m.nn_ratio->points.empty()) specs["chart-ratio"] = ratio_spec(*m.nn_ratio);
-  if (!m.split_half.empty()) specs["chart-split-half"] = split_half_spec(m);
-  if (m.membership) specs["chart-roc"] = roc_spec(*m.membership), specs["chart-risk"] = risk_spec(m);
-  const json classes = figure(m, "classes");
-  if (!classes.empty()) {
-    json y = field("mem", "quantitative");
-    y["title"] = "M (nats)";
-    specs["chart-class"] = vl({{"data", {{"values", mem_values(m)}}},
-                               {"height", 240},
-                               {"mark", {{"type", "boxplot"}, {"extent", 1.5}}},
-                               {"encoding", {{"x", field("label", "nominal")}, {"y", y}}}});
-    json share = field("share_memorized", "quantitative");
-    share["title"] = "share memorized";
-    specs["chart-class-share"] = vl({{"data", {{"values", classes}}},
-                                     {"height", 200},
-                                     {"mark", "bar"},
-                                     {"encoding", {{"x", field("label", "nominal")}, {"y", share}}}});
-  }
-  return specs;
-}
 
 json examples_json(const std::vector<ExampleView>& v, bool with_image) {
   json out = json::array();
@@ -334,7 +87,7 @@ json page_data(const ReportModel& m) {
             {"exposed", m.membership ? examples_json(m.membership->exposed, true) : json::array()}}},
           {"neighbours", neighbours},
           {"bin_examples", bin_examples},
-          {"over_epochs", figure(m, "over_epochs")},
+          {"over_epochs", to_json(m.analysis)["over_epochs"]},
           {"pairs", pairs}};
 }
 
@@ -426,29 +179,33 @@ std::string reliability_section(const ReportModel& m) {
                     m.split_half.empty() ? "" : "<div class=\"chart\" id=\"chart-split-half\"></div>");
 }
 
-/// A warning above a list of top examples when the ranking is not reproducible.
+/// A warning above a list of top examples when the ranking is not reproducible, and how to read its images.
 std::string top_list_warning(const ReportModel& m) {
-  if (m.reliability && m.reliability->mem.whole_run >= 0.5) return "";
-  return m.reliability ? "<p class=\"note\"><b>Projected reliability below 0.5: another run would mostly not "
+  const std::string images = !m.top.empty() && !m.top[0].original.empty()
+                                 ? "<p class=\"note\">Each image shows the example as it is; hover it to see it "
+                                   "binarized, as the models saw it.</p>"
+                                 : "";
+  if (m.reliability && m.reliability->mem.whole_run >= 0.5) return images;
+  return images + (m.reliability
+                       ? "<p class=\"note\"><b>Projected reliability below 0.5: another run would mostly not "
                          "reproduce this list.</b></p>"
-                       : "<p class=\"note\">How reproducible this list is was not measured (one repeat).</p>";
+                       : "<p class=\"note\">How reproducible this list is was not measured (one repeat).</p>");
 }
 
 /// The part of the error bars from estimating each log p (a diffusion model's bound), when it has one.
 std::string monte_carlo_kpi(const ReportModel& m) {
-  const json mc = figure(m, "mem_mc_se_mean");
-  if (!mc.is_number()) return "";
+  if (!m.analysis.mem_mc_se_mean) return "";
   return fmt::format(
       "<div class=\"kpi\" title=\"added in quadrature to the spread between models\"><b>{}</b>"
       "mean Monte Carlo part (log p estimated; in quadrature)</div>",
-      shown(mc));
+      fmt_num(*m.analysis.mem_mc_se_mean));
 }
 
 std::string scores_section(const ReportModel& m) {
   std::string qrow;
-  const json q = figure(m, "mem_quantiles");
-  for (auto it = q.begin(); it != q.end(); ++it)
-    qrow += fmt::format("<tr><th>{}</th><td>{}</td></tr>", html_escape(it.key()), shown(it.value(), 3));
+  const Quantiles& q = m.analysis.mem_quantiles;
+  for (size_t k = 0; k < q.probs.size(); ++k)
+    qrow += fmt::format("<tr><th>q{:g}</th><td>{}</td></tr>", q.probs[k], fmt_num(q.values[k], 3));
   return fmt::format(
       "<section id=\"scores\"><h2>Scores</h2><div class=\"kpi\"><b>{}</b>mean M (nats; the balanced "
       "estimate, which ranks)</div><div class=\"kpi\" title=\"the log-mean-exp over all in-models minus over all "
@@ -463,9 +220,9 @@ std::string scores_section(const ReportModel& m) {
       "Click a column to sort.</p>"
       "<input id=\"filter\" placeholder=\"filter: index or label\" size=\"30\"> <span class=\"note\" id=\"shown\">"
       "</span><div class=\"scroll\"><table id=\"table\"></table></div></section>",
-      shown(figure(m, "mem_mean")), shown(figure(m, "mem_plugin_mean")), shown(figure(m, "mem_se_mean")),
-      monte_carlo_kpi(m), fmt_num(as_double(figure(m, "high_threshold"), 0.0)), m.high_quantile, qrow,
-      top_list_warning(m), m.rows.size());
+      fmt_num(m.analysis.mem_mean), fmt_num(m.analysis.mem_plugin_mean.value_or(NAN)), fmt_num(m.analysis.mem_se_mean),
+      monte_carlo_kpi(m), fmt_num(std::isfinite(m.analysis.high_threshold) ? m.analysis.high_threshold : 0.0),
+      m.high_quantile, qrow, top_list_warning(m), m.rows.size());
 }
 
 std::string analysis_sections(const ReportModel& m) {
@@ -476,8 +233,8 @@ std::string analysis_sections(const ReportModel& m) {
       "{}, with V: {}.</p>"
       "<div class=\"chart\" id=\"chart-bins\"></div><h3>Most memorized examples per bin</h3>"
       "<div id=\"bin-examples\"></div></section>",
-      100 * as_double(figure(m, "high_mem_central90_share")), shown(figure(m, "spearman_mem_logp_in"), 3),
-      shown(figure(m, "spearman_mem_logp_out"), 3));
+      100 * m.analysis.high_mem_central90_share, fmt_num(m.analysis.spearman_mem_logp_in, 3),
+      fmt_num(m.analysis.spearman_mem_logp_out, 3));
   html +=
       "<section id=\"scatter\"><h2>M versus U</h2><p class=\"note\">Hover a point for its index, label, scores "
       "and image; drag to pan, scroll to zoom.</p><div class=\"chart\" id=\"chart-scatter\"></div></section>";
@@ -500,7 +257,7 @@ std::string analysis_sections(const ReportModel& m) {
                        : "<p class=\"note\">No nearest-neighbour ratio: this model family cannot sample, or job 0 "
                          "has no saved weights.</p>";
   html += "</section><section id=\"classes\"><h2>Per class</h2>";
-  html += figure(m, "classes").empty()
+  html += m.analysis.classes.empty()
               ? "<p class=\"note\">The data set has no labels.</p>"
               : "<div class=\"chart\" id=\"chart-class\"></div><div class=\"chart\" id=\"chart-class-share\"></div>";
   html += "</section>";
@@ -508,41 +265,37 @@ std::string analysis_sections(const ReportModel& m) {
 }
 
 /// One row of the category table: count, share and its 95% interval.
-std::string category_row(const std::string& name, const json& share, const std::string& rule) {
-  const std::string interval =
-      share.at("share").is_null()
-          ? "n/a"
-          : fmt::format("{} ({}-{})", shown(share.at("share"), 3), shown(share.at("lo"), 3), shown(share.at("hi"), 3));
-  return fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(name),
-                     share.at("count").get<int64_t>(), share.at("n").get<int64_t>(), interval, html_escape(rule));
+std::string category_row(const std::string& name, const Share& share, const std::string& rule) {
+  const std::string interval = std::isnan(share.share) ? "n/a"
+                                                       : fmt::format("{} ({}-{})", fmt_num(share.share, 3),
+                                                                     fmt_num(share.lo, 3), fmt_num(share.hi, 3));
+  return fmt::format("<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", html_escape(name), share.count,
+                     share.n, interval, html_escape(rule));
 }
 
 std::string memorization_section(const MemorizationCheck& c, double fdr) {
-  const json& j = c.summary;
-  const json& r = j.at("rule");
-  const json& sh = j.at("shares");
+  const Verdict& v = c.verdict;
+  const VerdictRule& r = v.rule;
   std::string sentences;
-  for (const std::string& s : c.sentences) sentences += "<li>" + html_escape(s) + "</li>";
+  for (const std::string& s : v.sentences) sentences += "<li>" + html_escape(s) + "</li>";
   std::string rows;
-  rows +=
-      category_row("outlier", sh.at("outlier"),
-                   fmt::format("U in the lowest {:.0f}%, or mean l2 to the {} nearest examples in the highest {:.0f}%",
-                               100 * as_double(r.at("outlier_share")), j.at("neighbours").get<int64_t>(),
-                               100 * as_double(r.at("outlier_share"))));
-  rows += category_row("high leverage", sh.at("leverage"),
+  rows += category_row("outlier", v.outlier,
+                       fmt::format("U in the lowest {:.0f}%, or mean l2 to the {} nearest examples in the highest "
+                                   "{:.0f}%",
+                                   100 * r.outlier_share, v.neighbours, 100 * r.outlier_share));
+  rows += category_row("high leverage", v.leverage,
                        fmt::format("leverage in the top {:.0f}% (Gaussian in the top {} principal components, {:.0f}% "
                                    "of the variance)",
-                                   100 * as_double(r.at("leverage_share")), j.at("leverage_components").get<int64_t>(),
-                                   100 * as_double(j.at("leverage_variance_share"))));
-  rows += category_row("learned", sh.at("learned"),
+                                   100 * r.leverage_share, v.leverage_components, 100 * v.leverage_variance_share));
+  rows += category_row("learned", v.learned,
                        fmt::format("(S - S_control)/M significantly above {} (one-sided, z = {}); among examples with "
                                    "spillover",
-                                   as_double(r.at("ratio")), as_double(r.at("z"))));
-  rows += category_row("regenerated", sh.at("regenerated"),
-                       j.at("regeneration_checked").get<bool>() ? "copied by a sample of at least one model (extract)"
-                                                                : "memscope extract has not run");
-  rows += category_row("memorized inlier", sh.at("inlier"), "none of the above");
-  const json& cr = j.at("correlations");
+                                   r.ratio, r.z));
+  rows += category_row(
+      "regenerated", v.regenerated,
+      v.regeneration_checked ? "copied by a sample of at least one model (extract)" : "memscope extract has not run");
+  rows += category_row("memorized inlier", v.inlier, "none of the above");
+  const VerdictCorrelations& cr = v.correlations;
   return fmt::format(
       "<section id=\"is-memorization\"><h2>Is it memorization?</h2><ul class=\"verdict\">{}</ul>"
       "<p class=\"note\">The memorized examples (M significantly above 0 at FDR {}), split by the four objections; "
@@ -558,53 +311,44 @@ std::string memorization_section(const MemorizationCheck& c, double fdr) {
       "examples (falls common to all examples, e.g. a worse model among few) has median S_control/M {}, and the "
       "neighbourhood-specific (S - S_control)/M median {}.</p>{}"
       "<h3>Examples per category</h3><div id=\"categories\"></div></section>",
-      sentences, fdr, shown(cr.at("spearman_mem_leverage"), 3), shown(cr.at("spearman_mem_loo_mem"), 3),
-      shown(cr.at("spearman_mem_nn_dist"), 3), shown(cr.at("spearman_mem_spill"), 3), rows,
-      j.at("neighbours").get<int64_t>(), shown(j.at("ratio_high").at("q0.25")), shown(j.at("ratio_high").at("q0.5")),
-      shown(j.at("ratio_high").at("q0.75")), j.at("ratio_high").at("n").get<int64_t>(),
-      shown(j.at("control_ratio_high").at("q0.5")), shown(j.at("net_ratio_high").at("q0.5")),
+      sentences, fdr, fmt_num(cr.leverage, 3), fmt_num(cr.loo_mem, 3), fmt_num(cr.nn_dist, 3), fmt_num(cr.spill, 3),
+      rows, v.neighbours, fmt_num(v.ratio_high.at(0.25)), fmt_num(v.ratio_high.at(0.5)), fmt_num(v.ratio_high.at(0.75)),
+      v.ratio_high.n, fmt_num(v.control_ratio_high.at(0.5)), fmt_num(v.net_ratio_high.at(0.5)),
       c.points.empty() ? "<p class=\"note\">Not enough models: no example has a neighbour with models where the "
                          "example is out and the neighbour in.</p>"
                        : "<div class=\"chart\" id=\"chart-spill\"></div>");
 }
 
-/// "mean +- sd (targets)" of a spread in membership.json, or "n/a" with the reason as a tooltip.
-std::string spread_cell(const json& s) {
-  if (!s.is_object() || !s.value("mean", json()).is_number())
-    return fmt::format("<td title=\"{}\">n/a</td>", html_escape(s.is_object() ? s.value("unavailable", "") : ""));
-  return fmt::format("<td title=\"{}\">{} &plusmn; {}</td>", html_escape(s.value("unavailable", "")),
-                     fmt_num(as_double(s["mean"]), 4), fmt_num(as_double(s.value("sd", json())), 4));
+/// "mean +- sd" of a spread over targets, or "n/a" with the reason as a tooltip; `extra` inside the cell.
+std::string spread_cell(const Spread& s, const std::string& extra = "") {
+  if (!std::isfinite(s.mean)) return fmt::format("<td title=\"{}\">n/a{}</td>", html_escape(s.unavailable), extra);
+  return fmt::format("<td title=\"{}\">{} &plusmn; {}{}</td>", html_escape(s.unavailable), fmt_num(s.mean, 4),
+                     fmt_num(s.sd, 4), extra);
 }
 
-/// A table row per attack (attack_rows of report_model): AUC and TPR at 10%, 1%, 0.1% FPR, over
-/// targets then pooled; each row opens with `lead` when given (the timestep of the denoising table).
 /// What the permutation null gives for a figure, and a mark when the figure does not clear it.
-std::string noise_note(const json& null_spread, const json& above) {
-  if (!null_spread.is_object() || !null_spread.value("mean", json()).is_number()) return "";
-  return fmt::format("<br><span class=\"noise\">noise {}{}</span>", fmt_num(as_double(null_spread["mean"]), 4),
-                     above.is_boolean() && !above.get<bool>() ? ": <b>not above what noise gives</b>" : "");
+std::string noise_note(const AttackNull& null, const Spread& null_spread, double figure) {
+  if (null.draws <= 0 || !std::isfinite(null_spread.mean)) return "";
+  return fmt::format("<br><span class=\"noise\">noise {}{}</span>", fmt_num(null_spread.mean, 4),
+                     above_null(figure, null_spread) ? "" : ": <b>not above what noise gives</b>");
 }
 
-std::string attack_table_rows(const json& attacks, const std::string& lead = "") {
+/// A table row per attack: AUC and TPR at 10%, 1%, 0.1% FPR, over targets then pooled, each with what noise
+/// gives; each row opens with `lead` when given (the timestep of the denoising table).
+std::string attack_table_rows(const std::vector<AttackResult>& attacks, const std::string& lead = "") {
   std::string rows;
-  for (const json& a : attacks) {
-    rows += "<tr>" + lead + "<th>" + html_escape(a.value("attack", "")) + "</th>";
-    if (a.contains("unavailable")) {
-      rows += fmt::format("<td colspan=\"8\">not measured: {}</td></tr>", html_escape(a.value("unavailable", "")));
+  for (const AttackResult& a : attacks) {
+    rows += "<tr>" + lead + "<th>" + html_escape(to_string(a.attack)) + "</th>";
+    if (!a.unavailable.empty()) {
+      rows += fmt::format("<td colspan=\"8\">not measured: {}</td></tr>", html_escape(a.unavailable));
       continue;
     }
-    const json tpr = a.value("tpr_at_fpr", json::object()), pooled = a.value("pooled", json::object());
-    const json ptpr = pooled.value("tpr_at_fpr", json::object());
-    const json null = a.value("null", json::object()), above = a.value("above_null", json::object());
-    std::string auc = spread_cell(a.value("auc", json()));
-    auc.insert(auc.size() - 5, noise_note(null.value("auc", json()), above.value("auc", json())));
-    rows += auc;
-    for (const char* k : {"0.1", "0.01", "0.001"}) rows += spread_cell(tpr.value(k, json()));
-    rows += fmt::format("<td>{}</td>", shown(pooled.value("auc", json()), 4));
-    const json ntpr = null.value("tpr_at_fpr", json::object()), atpr = above.value("tpr_at_fpr", json::object());
-    for (const char* k : {"0.1", "0.01", "0.001"})
-      rows += fmt::format("<td>{}{}</td>", shown(ptpr.value(k, json()), 4),
-                          noise_note(ntpr.value(k, json()), atpr.value(k, json())));
+    rows += spread_cell(a.auc, noise_note(a.null, a.null.auc, a.auc.mean));
+    for (const Spread& t : a.tpr) rows += spread_cell(t);
+    rows += fmt::format("<td>{}</td>", fmt_num(a.pooled_auc, 4));
+    for (size_t k = 0; k < a.pooled_tpr.size(); ++k)
+      rows +=
+          fmt::format("<td>{}{}</td>", fmt_num(a.pooled_tpr[k], 4), noise_note(a.null, a.null.tpr[k], a.pooled_tpr[k]));
     rows += "</tr>";
   }
   return rows;
@@ -618,7 +362,7 @@ const char* const kAttackHeader =
 std::string denoise_table(const MembershipView& v) {
   if (v.denoise.empty()) return "";
   std::string rows;
-  for (const auto& [t, attacks] : v.denoise) rows += attack_table_rows(attacks, "<th>" + html_escape(t) + "</th>");
+  for (const auto& [t, attacks] : v.denoise) rows += attack_table_rows(attacks, fmt::format("<th>{}</th>", t));
   return fmt::format(
       "<h3>On the denoising loss</h3><p>The statistic of Carlini et al. (2023): minus the example's denoising loss "
       "at timestep t (the same noise for every model), instead of log p.</p><table class=\"facts\" "
@@ -706,16 +450,14 @@ std::string script(const char* name, const std::string& js) {
 
 /// The report's first lines: how many examples are memorized, beside what noise alone gives.
 std::string headline(const ReportModel& m) {
-  const json null = figure(m, "null");
-  const int64_t found = figure(m, "n_discovered").is_number() ? figure(m, "n_discovered").get<int64_t>() : 0;
   std::string noise = "no permutation null was run (--null-draws 0)";
-  if (null.is_object() && null.value("discoveries", json()).is_object())
+  if (m.mem_null && m.mem_null->draws > 0)
     noise = fmt::format("noise alone (membership permuted among examples, {} draws) gives {} on average",
-                        null.value("draws", int64_t(0)), shown(null.at("discoveries").value("mean", json()), 2));
+                        m.mem_null->draws, fmt_num(m.mem_null->discoveries.mean, 2));
   return fmt::format(
       "<p class=\"headline\"><b>{} of {} examples memorized</b>: M significantly above 0 at a false-discovery rate "
       "of {} (Benjamini-Hochberg); {}.</p>",
-      found, figure(m, "n").is_number() ? figure(m, "n").get<int64_t>() : 0, shown(figure(m, "fdr")), noise);
+      m.analysis.n_discovered, m.analysis.n, fmt_num(m.analysis.fdr), noise);
 }
 
 }  // namespace
@@ -736,7 +478,7 @@ std::string render_html(const ReportModel& m, const ReportAssets& assets) {
   html += "</nav><main>";
   html += reliability_section(m) + (m.run.bank ? bank_section(m) : run_section(m)) + scores_section(m) +
           analysis_sections(m);
-  if (m.memorization_check) html += memorization_section(*m.memorization_check, as_double(figure(m, "fdr"), 0.05));
+  if (m.memorization_check) html += memorization_section(*m.memorization_check, m.analysis.fdr);
   if (m.membership) html += membership_section(*m.membership);
   if (m.validation) html += validation_section(*m.validation);
   if (m.extraction) html += extraction_section(*m.extraction);

@@ -5,6 +5,7 @@
 
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
+#include "memscope/io/json.h"
 
 namespace memscope {
 
@@ -12,77 +13,7 @@ using json = nlohmann::json;
 
 namespace {
 
-/// The fields of one JSON object of a file, each checked for its type; errors name the file and
-/// the field's place in it ("extraction.json: models[2].ct should be a number or null, got string").
-class Fields {
- public:
-  Fields(const json& obj, std::string path, std::string where) : path_(std::move(path)), where_(std::move(where)) {
-    MEMSCOPE_CHECK(obj.is_object(), path_, ": ", where_.empty() ? "the file" : where_, " should be a JSON object, got ",
-                   obj.type_name());
-    obj_ = &obj;
-  }
-
-  const json& at(const char* key) const {
-    const auto it = obj_->find(key);
-    MEMSCOPE_CHECK(it != obj_->end(), path_, ": ", place(key), " is missing");
-    return *it;
-  }
-  bool has(const char* key) const { return obj_->contains(key); }
-  std::string place(const char* key) const { return where_.empty() ? key : where_ + "." + key; }
-  const std::string& path() const { return path_; }
-
-  int64_t integer(const char* key) const { return as_integer(at(key), key); }
-  double real(const char* key) const {
-    const json& v = at(key);
-    if (v.is_null()) return NAN;
-    MEMSCOPE_CHECK(v.is_number(), path_, ": ", place(key), " should be a number or null, got ", v.type_name());
-    return v.get<double>();
-  }
-  bool boolean(const char* key) const {
-    const json& v = at(key);
-    MEMSCOPE_CHECK(v.is_boolean(), path_, ": ", place(key), " should be true or false, got ", v.type_name());
-    return v.get<bool>();
-  }
-  std::string string(const char* key) const {
-    const json& v = at(key);
-    MEMSCOPE_CHECK(v.is_string(), path_, ": ", place(key), " should be a string, got ", v.type_name());
-    return v.get<std::string>();
-  }
-  std::optional<std::string> optional_string(const char* key) const {
-    if (!has(key)) return std::nullopt;
-    return string(key);
-  }
-  std::vector<int64_t> integers(const char* key) const {
-    const json& v = array(key);
-    std::vector<int64_t> out;
-    for (size_t i = 0; i < v.size(); ++i) out.push_back(as_integer(v[i], key, i));
-    return out;
-  }
-  const json& array(const char* key) const {
-    const json& v = at(key);
-    MEMSCOPE_CHECK(v.is_array(), path_, ": ", place(key), " should be an array, got ", v.type_name());
-    return v;
-  }
-  Fields object(const char* key) const { return Fields(at(key), path_, place(key)); }
-  Fields element(const char* key, size_t i) const {
-    return Fields(array(key)[i], path_, place(key) + "[" + std::to_string(i) + "]");
-  }
-
- private:
-  int64_t as_integer(const json& v, const char* key, std::optional<size_t> i = std::nullopt) const {
-    const std::string where = place(key) + (i ? "[" + std::to_string(*i) + "]" : "");
-    MEMSCOPE_CHECK(v.is_number_integer(), path_, ": ", where, " should be an integer, got ",
-                   v.is_number() ? "a floating-point number" : v.type_name());
-    MEMSCOPE_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max()), path_,
-                   ": ", where, " is out of range (", v.dump(), ")");
-    return v.get<int64_t>();
-  }
-
-  const json* obj_ = nullptr;
-  std::string path_, where_;
-};
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+using Fields = JsonFields;
 
 ExtractionSettings parse_settings(const Fields& f) {
   ExtractionSettings s;
@@ -92,6 +23,8 @@ ExtractionSettings parse_settings(const Fields& f) {
   s.delta = f.real("delta");
   s.alpha = f.real("alpha");
   s.n_nearest = f.integer("n_nearest");
+  s.sampler = f.optional_string("sampler");
+  if (f.has("sample_steps")) s.sample_steps = f.integer("sample_steps");
   s.jobs = f.integers("jobs");
   return s;
 }
@@ -157,10 +90,15 @@ ScoreAgreement parse_agreement(const Fields& f) {
 ExtractionFile parse_extraction_json(const json& j, const std::string& path) {
   const Fields f(j, path, "");
   ExtractionFile x;
+  x.run = f.optional_string("run");
   x.settings = parse_settings(f.object("settings"));
   for (size_t i = 0; i < f.array("models").size(); ++i) x.models.push_back(parse_model(f.element("models", i)));
   x.overall = parse_overall(f.object("overall"));
   for (size_t i = 0; i < f.array("pairs").size(); ++i) x.pairs.push_back(parse_pair(f.element("pairs", i)));
+  if (f.has("duplicated")) {
+    const Fields d = f.object("duplicated");
+    x.duplicated = ExtractionDuplicated{d.integer("images"), d.integer("copies_of_them")};
+  }
   return x;
 }
 
@@ -179,10 +117,23 @@ ExtractionFile read_extraction_json(const std::string& path) { return parse_extr
 
 ValidationFile read_validation_json(const std::string& path) { return parse_validation_json(read_json(path), path); }
 
+json to_json(const ExtractionFile& x) {
+  json models = json::array(), pairs = json::array();
+  for (const ExtractionModel& m : x.models) models.push_back(to_json(m));
+  for (const ExtractionPair& p : x.pairs) pairs.push_back(to_json(p));
+  json j = {{"settings", to_json(x.settings)}, {"models", models}, {"overall", to_json(x.overall)}, {"pairs", pairs}};
+  if (x.run) j["run"] = *x.run;
+  if (x.duplicated)
+    j["duplicated"] = {{"images", x.duplicated->images}, {"copies_of_them", x.duplicated->copies_of_them}};
+  return j;
+}
+
 json to_json(const ExtractionSettings& s) {
   json j = {{"samples", s.samples},  {"draw", s.draw},           {"delta", num(s.delta)},
             {"alpha", num(s.alpha)}, {"n_nearest", s.n_nearest}, {"jobs", s.jobs}};
   if (s.ct_samples) j["ct_samples"] = *s.ct_samples;
+  if (s.sampler) j["sampler"] = *s.sampler;
+  if (s.sample_steps) j["sample_steps"] = *s.sample_steps;
   return j;
 }
 

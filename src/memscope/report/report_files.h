@@ -25,6 +25,9 @@ struct ExtractionSettings {
   double alpha = 0;
   /// Nearest examples of the adaptive rule.
   int64_t n_nearest = 0;
+  /// ddpm's sampler and its steps (absent in files of older versions).
+  std::optional<std::string> sampler;
+  std::optional<int64_t> sample_steps;
   /// The jobs whose models were sampled.
   std::vector<int64_t> jobs;
 };
@@ -75,8 +78,15 @@ struct ExtractionPair {
   std::optional<std::string> sample_image, train_image;
 };
 
-/// extraction.json.
+/// Images that appear more than once in the data (--duplicate) and the copies of them.
+struct ExtractionDuplicated {
+  int64_t images = 0, copies_of_them = 0;
+};
+
+/// extraction.json (memscope extract writes it, the report reads it).
 struct ExtractionFile {
+  /// The run directory extract read (absent in files of older versions).
+  std::optional<std::string> run;
   /// Sampling settings.
   ExtractionSettings settings;
   /// Per sampled model.
@@ -85,6 +95,8 @@ struct ExtractionFile {
   ExtractionOverall overall;
   /// The closest copied pairs.
   std::vector<ExtractionPair> pairs;
+  /// Duplicated images (absent in files of older versions).
+  std::optional<ExtractionDuplicated> duplicated;
 };
 
 /// How well one score vector agrees with another (score/compare's compare_scores; NaN: null).
@@ -115,6 +127,7 @@ ExtractionFile read_extraction_json(const std::string& path);
 ValidationFile read_validation_json(const std::string& path);
 
 /// The files' JSON again (what the parsers read; NaN as null).
+nlohmann::json to_json(const ExtractionFile& x);
 nlohmann::json to_json(const ExtractionSettings& s);
 nlohmann::json to_json(const ExtractionModel& m);
 nlohmann::json to_json(const ExtractionOverall& o);

@@ -11,6 +11,7 @@
 #include "memscope/analysis/neighbours.h"
 #include "memscope/analysis/verdict.h"
 #include "memscope/core/error.h"
+#include "memscope/io/json.h"
 #include "memscope/report/images.h"
 #include "memscope/score/compare.h"
 #include "memscope/score/membership.h"
@@ -24,10 +25,6 @@ namespace {
 constexpr int64_t kNeighbours = 5;
 /// Most memorized examples shown per bin of U.
 constexpr size_t kPerBin = 3;
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-/// A JSON value as a number (fallback when it is not one: null, missing).
-double as_double(const json& j, double fallback = NAN) { return j.is_number() ? j.get<double>() : fallback; }
 
 /// Rows of the data set by M, most memorized first (NaN last, ties in row order).
 std::vector<int64_t> by_mem(const Scores& s) {
@@ -70,6 +67,7 @@ class Examples {
     if (in_.images) {
       const auto& sh = in_.data.shape;
       e.image = png_data_uri(in_.data.x[i].view({sh[0], sh[1], sh[2]}));
+      if (in_.original.defined()) e.original = png_data_uri(in_.original[i].view({sh[0], sh[1], sh[2]}));
     }
     return e;
   }
@@ -133,44 +131,38 @@ std::vector<LossPoint> loss_points(const json& config) {
     for (const auto& [key, set] : {std::pair{"train_loss", "training"}, std::pair{"heldout_loss", "held-out"}})
       if (j.contains(key))
         for (size_t e = 0; e < j[key].size(); ++e)
-          out.push_back({j.value("id", int64_t(-1)), int64_t(e + 1), as_double(j[key][e]), set});
+          out.push_back({j.value("id", int64_t(-1)), int64_t(e + 1), number_or(j[key][e]), set});
   return out;
 }
 
-std::vector<BinBar> bin_bars(const json& analysis) {
+std::vector<BinBar> bin_bars(const MemAnalysis& a) {
   std::vector<BinBar> out;
-  for (const auto& b : analysis.at("logp_in_bins")) {
-    const double centre = as_double(b.value("center", json()));
-    const std::string name = fmt::format("{:02d}: {}", b.value("bin", int64_t(0)),
-                                         std::isfinite(centre) ? fmt::format("{:.0f}", centre) : "n/a");
-    const double proportion = as_double(b.value("proportion_high", json()));
-    out.push_back({name, "regular", b.value("regular", int64_t(0)), proportion});
-    out.push_back({name, "top 5% of M (the paper's definition)", b.value("high", int64_t(0)), proportion});
+  for (const UBin& b : a.logp_in_bins) {
+    const std::string name =
+        fmt::format("{:02d}: {}", b.bin, std::isfinite(b.center) ? fmt::format("{:.0f}", b.center) : "n/a");
+    out.push_back({name, "regular", b.regular, b.proportion_high});
+    out.push_back({name, "top 5% of M (the paper's definition)", b.high, b.proportion_high});
   }
   return out;
 }
 
-std::vector<EpochPoint> epoch_points(const json& analysis) {
+std::vector<EpochPoint> epoch_points(const MemAnalysis& a) {
   std::vector<EpochPoint> out;
-  for (const auto& e : analysis.at("over_epochs")) {
-    const int64_t epoch = e.value("epoch", int64_t(0));
-    out.push_back({epoch, "quantile 0.95 of M", as_double(e.value("q0.95", json()))});
-    out.push_back({epoch, "quantile 0.999 of M", as_double(e.value("q0.999", json()))});
+  for (const EpochFigures& e : a.over_epochs) {
+    out.push_back({e.epoch, "quantile 0.95 of M", e.q95});
+    out.push_back({e.epoch, "quantile 0.999 of M", e.q999});
   }
   return out;
 }
 
 /// The three most memorized examples (finite U) of each bin of U.
-std::vector<std::vector<int64_t>> per_bin(const json& analysis, const Scores& s, const std::vector<int64_t>& order) {
-  const auto& bins = analysis.at("logp_in_bins");
+std::vector<std::vector<int64_t>> per_bin(const MemAnalysis& a, const Scores& s, const std::vector<int64_t>& order) {
+  const std::vector<UBin>& bins = a.logp_in_bins;
   std::vector<std::vector<int64_t>> per(bins.size());
   for (int64_t i : order) {
     if (!std::isfinite(s.logp_in[i])) continue;
-    for (size_t b = 0; b < bins.size(); ++b) {
-      const double lo = as_double(bins[b].value("lo", json()), -INFINITY);
-      const double hi = as_double(bins[b].value("hi", json()), INFINITY);
-      if (s.logp_in[i] >= lo && s.logp_in[i] < hi && per[b].size() < kPerBin) per[b].push_back(i);
-    }
+    for (size_t b = 0; b < bins.size(); ++b)
+      if (s.logp_in[i] >= bins[b].lo && s.logp_in[i] < bins[b].hi && per[b].size() < kPerBin) per[b].push_back(i);
   }
   return per;
 }
@@ -205,10 +197,9 @@ std::string category_name(const ExampleCategories& c, bool high) {
 MemorizationCheck memorization_check(const ReportInput& in, const std::vector<bool>& high,
                                      const std::vector<int64_t>& order, const std::vector<int64_t>& rows,
                                      const Examples& ex, int64_t grid) {
-  const Verdict v = judge_memorization(in.scores, in.diagnostics, high, in.copy_models);
   MemorizationCheck m;
-  m.summary = v.summary;
-  m.sentences = v.sentences;
+  m.verdict = judge_memorization(in.scores, in.diagnostics, high, in.copy_models);
+  const Verdict& v = m.verdict;
   using Pick = bool (*)(const ExampleCategories&);
   const std::vector<std::pair<std::string, Pick>> kinds = {
       {"outlier", [](const ExampleCategories& c) { return c.outlier; }},
@@ -229,52 +220,28 @@ MemorizationCheck memorization_check(const ReportInput& in, const std::vector<bo
   return m;
 }
 
-/// The attacks of a membership file without their per-target lists and curves.
-json attack_rows(const json& file) {
-  json rows = json::array();
-  for (json a : file.value("attacks", json::array())) {
-    if (!a.is_object()) continue;
-    a.erase("targets");
-    a.erase("roc");
-    if (a.contains("null") && a["null"].is_object()) a["null"].erase("pooled_tpr");
-    rows.push_back(std::move(a));
-  }
-  return rows;
-}
-
 /// The membership section from membership.json and the per-example risk.
 MembershipView membership_view(const ReportInput& in, const Examples& ex, int64_t grid) {
-  const json& f = in.membership;
+  const MembershipResult& f = *in.membership;
   MembershipView v;
-  v.models = f.value("models", int64_t(0));
-  v.lira_variance = f.value("lira_variance", "");
-  v.risk_attack = f.value("risk_attack", "");
-  v.rmia_gamma = as_double(f.value("rmia_gamma", json()), 1);
-  v.attacks = attack_rows(f);
-  for (const json& a : f.value("attacks", json::array())) {
-    const json roc = a.value("roc", json::object());
-    const json fpr = roc.value("fpr", json::array()), tpr = roc.value("pooled_tpr", json::array());
-    for (size_t g = 0; g < fpr.size() && g < tpr.size(); ++g)
-      if (as_double(tpr[g], 0) > 0) v.roc.push_back({a.value("attack", ""), as_double(fpr[g]), as_double(tpr[g])});
-  }
-  for (double p : roc_grid()) v.roc.push_back({"chance", p, p});
-  std::vector<double> noise(roc_grid().size(), 0), count(roc_grid().size(), 0);  // mean null curve over attacks
-  for (const json& a : f.value("attacks", json::array())) {
-    const json curve = a.value("null", json::object()).value("pooled_tpr", json::array());
-    for (size_t g = 0; g < curve.size() && g < noise.size(); ++g)
-      if (curve[g].is_number()) noise[g] += curve[g].get<double>(), count[g] += 1;
-  }
+  v.models = f.models;
+  v.lira_variance = to_string(f.config.lira_variance);
+  v.risk_attack = to_string(f.risk_attack);
+  v.rmia_gamma = f.config.rmia_gamma;
+  v.attacks = f.attacks;
+  const std::vector<double> grid_fpr = roc_grid();
+  for (const AttackResult& a : f.attacks)
+    for (size_t g = 0; g < grid_fpr.size() && g < a.pooled_roc.size(); ++g)
+      if (a.pooled_roc[g] > 0) v.roc.push_back({to_string(a.attack), grid_fpr[g], a.pooled_roc[g]});
+  for (double p : grid_fpr) v.roc.push_back({"chance", p, p});
+  std::vector<double> noise(grid_fpr.size(), 0), count(grid_fpr.size(), 0);  // mean null curve over attacks
+  for (const AttackResult& a : f.attacks)
+    for (size_t g = 0; g < a.null.pooled_roc.size() && g < noise.size(); ++g)
+      if (std::isfinite(a.null.pooled_roc[g])) noise[g] += a.null.pooled_roc[g], count[g] += 1;
   for (size_t g = 0; g < noise.size(); ++g)
     if (count[g] > 0 && noise[g] > 0)
-      v.roc.push_back({"noise (membership permuted)", roc_grid()[g], noise[g] / count[g]});
-  const json& d = in.membership_denoise;
-  const json by_t = d.is_object() ? d.value("timesteps", json()) : json();
-  if (by_t.is_object())
-    for (const auto& [t, file] : by_t.items())
-      if (file.is_object()) v.denoise.emplace_back(t, attack_rows(file));
-  std::stable_sort(v.denoise.begin(), v.denoise.end(), [](const auto& a, const auto& b) {  // 50 before 100
-    return std::pair(a.first.size(), a.first) < std::pair(b.first.size(), b.first);
-  });
+      v.roc.push_back({"noise (membership permuted)", grid_fpr[g], noise[g] / count[g]});
+  for (const auto& [t, file] : in.membership_denoise) v.denoise.emplace_back(t, file.attacks);
   const std::vector<double>& risk = in.scores.mia_risk;
   if (risk.size() != in.scores.mem.size()) return v;
   std::vector<double> r, m;
@@ -310,6 +277,7 @@ json to_json(const ExampleView& e, bool with_image) {
             {"mia_risk", num(e.mia_risk)},
             {"high", e.high}};
   if (with_image && !e.image.empty()) j["image"] = e.image;
+  if (with_image && !e.original.empty()) j["original"] = e.original;
   return j;
 }
 
@@ -333,9 +301,11 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   const Scores& s = in.scores;
   const int64_t n = in.data.size();
   MEMSCOPE_CHECK(int64_t(s.mem.size()) == n, "report: ", s.mem.size(), " scores for ", n, " examples");
+  MEMSCOPE_CHECK(!in.original.defined() || in.original.sizes() == in.data.x.sizes(),
+                 "report: original images of shape ", in.original.sizes(), ", the data's are ", in.data.x.sizes());
   MEMSCOPE_CHECK(!in.nn_ratio || in.nn_ratio->ratio.numel() == n, "report: nearest-neighbour ratio of ",
                  in.nn_ratio ? in.nn_ratio->ratio.numel() : 0, " examples, the run has ", n);
-  const double fdr = in.membership.is_object() ? as_double(in.membership.value("fdr", json()), 0.05) : 0.05;
+  const double fdr = in.membership ? in.membership->fdr : 0.05;
   const MemAnalysis a = analyse_memorization(s, in.data.label, in.mem_by_epoch, in.epochs, opt.high_quantile, fdr);
   const Examples ex(in, a.discovered);
   ReportModel m;
@@ -344,8 +314,8 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.high_quantile = opt.high_quantile;
   m.reliability = in.reliability;
   if (in.reliability) m.split_half = split_half_points(*in.reliability, in.data, opt.max_rows);
-  m.analysis = a.summary;
-  if (in.membership.is_object()) m.analysis["null"] = in.membership.value("null", json());
+  m.analysis = a;
+  if (in.membership) m.mem_null = in.membership->mem_null;
 
   const std::vector<int64_t> order = by_mem(s);
   const int64_t grid = std::max<int64_t>(0, std::min(opt.grid, n));
@@ -353,7 +323,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   std::vector<int64_t> bottom;
   for (int64_t k = n - 1; k >= 0 && int64_t(bottom.size()) < grid; --k)
     if (std::isfinite(s.mem[order[k]])) bottom.push_back(order[k]);
-  const std::vector<int64_t> rows = table_rows(order, opt.max_rows, a.summary.at("n_discovered").get<int64_t>());
+  const std::vector<int64_t> rows = table_rows(order, opt.max_rows, a.n_discovered);
   m.top = ex(top);
   m.bottom = ex(bottom);
   m.rows = ex(rows);
@@ -362,20 +332,20 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
     spdlog::info("report: nearest neighbours of the {} most memorized examples", grid);
     m.neighbours = neighbours_of(in.data.x, top, ex);
   }
-  for (const auto& b : per_bin(a.summary, s, order)) m.bin_examples.push_back(ex(b));
+  for (const auto& b : per_bin(a, s, order)) m.bin_examples.push_back(ex(b));
   if (in.nn_ratio) m.nn_ratio = ratio_view(*in.nn_ratio, a.discovered, rows);
 
   m.losses = loss_points(in.config);
   const int64_t* lab = in.data.label.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i)
     if (std::isfinite(s.mem[i])) m.mem_values.emplace_back(s.mem[i], lab[i]);
-  m.bins = bin_bars(a.summary);
-  m.epoch_points = epoch_points(a.summary);
+  m.bins = bin_bars(a);
+  m.epoch_points = epoch_points(a);
   m.extraction = in.extraction;
   m.validation = in.validation;
   if (int64_t(in.diagnostics.nn_dist.size()) == n)
     m.memorization_check = memorization_check(in, a.discovered, order, rows, ex, grid);
-  if (in.membership.is_object()) m.membership = membership_view(in, ex, grid);
+  if (in.membership) m.membership = membership_view(in, ex, grid);
   return m;
 }
 

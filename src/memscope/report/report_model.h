@@ -12,9 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memscope/analysis/analysis.h"
 #include "memscope/analysis/diagnostics.h"
+#include "memscope/analysis/verdict.h"
 #include "memscope/data/dataset.h"
 #include "memscope/report/report_files.h"
+#include "memscope/score/membership_json.h"
 #include "memscope/score/reliability.h"
 #include "memscope/score/scores.h"
 
@@ -52,6 +55,9 @@ struct ReportInput {
   Dataset data;
   /// Examples are images (C x H x W with H > 1): the report shows them.
   bool images = false;
+  /// [N, D] the examples before binarization, shown beside what the models saw (undefined: the data were not
+  /// binarized, or are not images).
+  torch::Tensor original;
   /// Scores at the last evaluated epoch.
   Scores scores;
   /// [E] evaluated epochs.
@@ -72,11 +78,11 @@ struct ReportInput {
   ExampleDiagnostics diagnostics;
   /// Models copying each example (copies.csv of `memscope extract`), when extract has run.
   std::optional<std::vector<int64_t>> copy_models;
-  /// membership.json (null when absent); per-example risk in scores.mia_risk.
-  nlohmann::json membership;
-  /// membership-denoise.json of a diffusion run (null when absent): the attacks on minus the denoising
+  /// membership.json, when present; per-example risk in scores.mia_risk.
+  std::optional<MembershipResult> membership;
+  /// membership-denoise.json of a diffusion run (empty when absent): the attacks on minus the denoising
   /// loss, per loss timestep.
-  nlohmann::json membership_denoise;
+  DenoiseMembership membership_denoise;
   /// An external bank (memscope score --bank): no training record and no models, mask's columns are its
   /// models, config holds "bank" (what was read); data.x is images.npy flattened, or [N, 0] without one (no
   /// neighbours then).
@@ -97,8 +103,8 @@ struct ExampleView {
   double mia_risk = NAN;
   /// Highly memorized.
   bool high = false;
-  /// PNG data URI ("" for tabular data).
-  std::string image;
+  /// PNG data URI ("" for tabular data), and of the example before binarization ("" when not binarized).
+  std::string image, original;
 };
 
 /// A highly memorized example and its nearest examples.
@@ -202,10 +208,8 @@ struct SpillPoint {
 
 /// "Is it memorization?": the verdict of analysis/verdict.h as shown.
 struct MemorizationCheck {
-  /// judge_memorization's summary (rule, shares with 95% intervals, correlations, S/M quantiles).
-  nlohmann::json summary;
-  /// The sentences answering the four objections.
-  std::vector<std::string> sentences;
+  /// judge_memorization's figures (rule, shares with 95% intervals, correlations, S/M quantiles) and sentences.
+  Verdict verdict;
   /// Per category name, its most memorized examples (up to the grid size).
   std::vector<std::pair<std::string, std::vector<ExampleView>>> examples;
   /// The scatter of M against S (the table's rows with a finite S).
@@ -222,8 +226,8 @@ struct RocView {
 /// The membership-inference section.
 struct MembershipView {
   /// Per attack from membership.json: AUC and TPR at 10%, 1%, 0.1% FPR (mean, sd, targets, why
-  /// unavailable) and the pooled figures; the per-target lists and curves left out.
-  nlohmann::json attacks;
+  /// unavailable), the pooled figures and the null.
+  std::vector<AttackResult> attacks;
   /// Models (each one target in turn), LiRA's variance, RMIA's gamma, the attack behind the risk.
   int64_t models = 0;
   std::string lira_variance, risk_attack;
@@ -235,8 +239,8 @@ struct MembershipView {
   int64_t examples_with_risk = 0;
   /// The most exposed examples: highest risk, ties by M.
   std::vector<ExampleView> exposed;
-  /// Per loss timestep of a diffusion run, the attacks on minus the denoising loss (rows as in attacks).
-  std::vector<std::pair<std::string, nlohmann::json>> denoise;
+  /// Per loss timestep of a diffusion run, the attacks on minus the denoising loss.
+  std::vector<std::pair<int64_t, std::vector<AttackResult>>> denoise;
 };
 
 /// The whole report.
@@ -247,8 +251,10 @@ struct ReportModel {
   bool images = false;
   /// The quantile behind "highly memorized".
   double high_quantile = 0.95;
-  /// analyse_memorization's summary: quantiles, bins of U, correlations, epochs, classes.
-  nlohmann::json analysis;
+  /// analyse_memorization's figures: quantiles, discoveries, bins of U, correlations, epochs, classes.
+  MemAnalysis analysis;
+  /// M under the permutation null (membership.json's; absent without one).
+  std::optional<MemNull> mem_null;
   /// The most and the least memorized examples (the image grids; bottom skips NaN M).
   std::vector<ExampleView> top, bottom;
   /// Rows of the table and points of the scatter: the most memorized, then a spread of the rest.
@@ -282,7 +288,7 @@ struct ReportModel {
 ReportModel build_report(const ReportInput& in, const ReportOptions& opt);
 
 /// An example as JSON: row, index, label, mem, mem_se, logp_in, logp_out, n_in, n_out, mia_risk, high, and
-/// image when with_image and it has one.
+/// image and original when with_image and it has them.
 nlohmann::json to_json(const ExampleView& e, bool with_image);
 
 }  // namespace memscope

@@ -3,14 +3,14 @@
 #include <cmath>
 
 #include "memscope/core/version.h"
+#include "memscope/io/json.h"
+#include "memscope/score/membership_json.h"
 
 namespace memscope {
 
 using json = nlohmann::json;
 
 namespace {
-
-json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 json quartiles_json(const RatioQuartiles& q) {
   return {{"n", q.n}, {"q0.25", num(q.q25)}, {"median", num(q.median)}, {"q0.75", num(q.q75)}};
@@ -33,6 +33,13 @@ json run_json(const RunFacts& r) {
           {"seconds", {{"train", r.train_seconds}, {"evaluate", r.eval_seconds}}}};
 }
 
+/// The attacks without their per-target lists and curves.
+json attack_rows(const std::vector<AttackResult>& attacks) {
+  json rows = json::array();
+  for (const AttackResult& a : attacks) rows.push_back(to_json(a, false));
+  return rows;
+}
+
 }  // namespace
 
 json summary_json(const ReportModel& m) {
@@ -44,18 +51,20 @@ json summary_json(const ReportModel& m) {
   }
   json summary = {{"memscope_version", kVersion},
                   {"run", run_json(m.run)},
-                  {"scores", m.analysis},
+                  {"scores", to_json(m.analysis)},
                   {"top", json::array()},
                   {"nn_ratio", nn_ratio}};
   for (const ExampleView& e : m.top) summary["top"].push_back(to_json(e, false));
-  for (const char* key : {"high_mem_central90_share", "spearman_mem_logp_in", "spearman_mem_logp_out"})
-    summary[key] = m.analysis.value(key, json(nullptr));
+  if (m.membership) summary["scores"]["null"] = m.mem_null ? to_json(*m.mem_null, m.analysis.fdr) : json(nullptr);
+  summary["high_mem_central90_share"] = m.analysis.high_mem_central90_share;
+  summary["spearman_mem_logp_in"] = m.analysis.spearman_mem_logp_in;
+  summary["spearman_mem_logp_out"] = m.analysis.spearman_mem_logp_out;
   summary["reliability"] = m.reliability ? to_json(*m.reliability) : json(nullptr);
   summary["reliability_sentence"] =
       m.reliability ? reliability_sentence(*m.reliability) : unmeasured_reliability_sentence();
   if (m.validation) summary["validation"] = to_json(*m.validation);
   if (m.memorization_check) {
-    json& j = summary["is_memorization"] = m.memorization_check->summary;
+    json& j = summary["is_memorization"] = to_json(m.memorization_check->verdict);
     for (const auto& [name, views] : m.memorization_check->examples) {
       json& rows = j["examples"][name] = json::array();
       for (const ExampleView& e : views) rows.push_back(e.row);
@@ -69,24 +78,26 @@ json summary_json(const ReportModel& m) {
                              {"lira_variance", v.lira_variance},
                              {"rmia_gamma", v.rmia_gamma},
                              {"risk_attack", v.risk_attack},
-                             {"attacks", v.attacks},
+                             {"attacks", attack_rows(v.attacks)},
                              {"spearman_risk_mem", num(v.spearman_risk_mem)},
                              {"examples_with_risk", v.examples_with_risk},
                              {"most_exposed", exposed}};
     if (!v.denoise.empty()) {
       json& by_t = summary["membership"]["denoise"] = json::object();
-      for (const auto& [t, attacks] : v.denoise) by_t[t] = attacks;
+      for (const auto& [t, attacks] : v.denoise) by_t[std::to_string(t)] = attack_rows(attacks);
     }
   }
   // What noise alone gives: M under the permutation null, and every attack's null beside its figures.
   json null_attacks = json::object();
   if (m.membership)
-    for (const json& a : m.membership->attacks)
-      if (a.contains("null"))
-        null_attacks[a.value("attack", "")] = {{"null", a["null"]}, {"above_null", a.value("above_null", json())}};
-  summary["null"] = {{"mem", m.analysis.value("null", json(nullptr))}, {"attacks", null_attacks}};
-  summary["memorized"] = {{"fdr", m.analysis.value("fdr", json(nullptr))},
-                          {"examples", m.analysis.value("n_discovered", json(nullptr))}};
+    for (const AttackResult& a : m.membership->attacks)
+      if (a.null.draws > 0) {
+        const json row = to_json(a, false);
+        null_attacks[to_string(a.attack)] = {{"null", row["null"]}, {"above_null", row["above_null"]}};
+      }
+  summary["null"] = {{"mem", m.mem_null ? to_json(*m.mem_null, m.analysis.fdr) : json(nullptr)},
+                     {"attacks", null_attacks}};
+  summary["memorized"] = {{"fdr", m.analysis.fdr}, {"examples", m.analysis.n_discovered}};
   if (m.extraction) {
     json models = json::array();
     for (const ExtractionModel& x : m.extraction->models) models.push_back(to_json(x));

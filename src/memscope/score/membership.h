@@ -5,7 +5,6 @@
 // low FPR, their mean and spread over targets, the ROC pooled over targets, and per example a
 // membership risk. Pure functions of the [N, J] statistic and the [N, J] in-mask.
 #include <torch/torch.h>
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cmath>
@@ -140,8 +139,5 @@ struct MembershipResult {
 /// membership risk.
 MembershipResult membership(const torch::Tensor& logp, const torch::Tensor& in_mask, const MembershipConfig& c,
                             const std::vector<int64_t>& groups = {}, bool risk = true);
-
-/// membership.json: configuration, per attack the spreads, pooled figures, curves and per-target results.
-nlohmann::json to_json(const MembershipResult& r);
 
 }  // namespace memscope
