@@ -57,7 +57,7 @@ ReportInput planted(bool images = false) {
   const torch::Tensor mem = torch::tensor(in.scores.mem, torch::kFloat64);
   in.mem_by_epoch = torch::stack({mem * 0.5, mem});
   in.mask = torch::zeros({kN, 3}, torch::kBool);
-  in.config = json::parse(R"({
+  in.record = parse_run_record(json::parse(R"({
     "memscope_version": "9.9.9", "torch_version": "1.13",
     "config": {"model": {"family": "mlp_vae"}, "seed": 4},
     "jobs": [
@@ -65,7 +65,8 @@ ReportInput planted(bool images = false) {
        "heldout_loss": [3.5, 2.5]},
       {"id": 1, "status": "diverged", "diverged_epoch": 2, "train_seconds": 2, "eval_seconds": 1,
        "train_loss": [3, null]},
-      {"id": 2, "status": "ok", "train_seconds": 0.25, "eval_seconds": 0.25}]})");
+      {"id": 2, "status": "ok", "train_seconds": 0.25, "eval_seconds": 0.25}]})"),
+                               "config.json");
   return in;
 }
 
@@ -385,6 +386,24 @@ TEST(ReportFiles, ReadsTheCorpusFiles) {
   EXPECT_TRUE(std::isnan(v.kfold_estimate_vs_loo.top5_agreement));
 }
 
+TEST(ReportFiles, RunRecordReadsTheJobsOfConfigJson) {
+  const RunRecord r = planted().record;
+  EXPECT_EQ(r.torch_version, "1.13");
+  ASSERT_EQ(r.jobs.size(), 3u);
+  EXPECT_EQ(r.jobs[1].status, "diverged");
+  EXPECT_EQ(r.jobs[1].diverged_epoch, 2);
+  EXPECT_TRUE(std::isnan(r.jobs[1].train_loss[1]));  // null: diverged
+  EXPECT_TRUE(r.jobs[2].train_loss.empty());         // closed form: no losses
+  EXPECT_EQ(r.config["seed"], 4);
+  auto error = [](const char* text) {
+    return error_of([&] { parse_run_record(json::parse(text), "DIR/config.json"); });
+  };
+  EXPECT_EQ(error(R"({"jobs": [{"id": 0}]})"), "DIR/config.json: jobs[0].status is missing");
+  EXPECT_EQ(error(R"({"jobs": [{"id": 0, "status": "ok", "train_loss": ["x"]}]})"),
+            "DIR/config.json: jobs[0].train_loss[0] should be a number or null, got string");
+  EXPECT_EQ(error(R"({"config": 3})"), "DIR/config.json: config should be a JSON object, got number");
+}
+
 TEST(ReportFiles, MalformedFilesNameTheFileAndTheField) {
   const json x = read_json(corpus("extraction_json/extraction.json"));
   auto error = [](const json& j) { return error_of([&] { parse_extraction_json(j, "DIR/extraction.json"); }); };
@@ -556,7 +575,7 @@ TEST(ReportModel, ExposedTiesAreBrokenByM) {
 TEST(ReportModel, BankReportLeavesOutWhatNeedsARun) {
   ReportInput in = planted();
   in.bank = true;
-  in.config = json::parse(R"({"memscope_version": "9.9.9", "bank": {"logp.npy": "[20, 3]", "labels.npy": true}})");
+  in.record = {"9.9.9", "", json::parse(R"({"logp.npy": "[20, 3]", "labels.npy": true})"), {}};
   in.data.x = torch::zeros({kN, 0});  // no images.npy: no distances, no neighbours
   in.data.shape = {};
   for (int64_t i = 0; i < kN; ++i) in.scores.mia_risk.push_back(1 - double(i) / 40);
@@ -574,6 +593,7 @@ TEST(ReportModel, BankReportLeavesOutWhatNeedsARun) {
   EXPECT_TRUE(m.membership->exposed[0].image.empty());
   const std::string html = render_html(m, {"", "", ""});
   EXPECT_NE(html.find("<h2>Bank</h2>"), std::string::npos);
+  EXPECT_NE(html.find("labels.npy true; logp.npy [20, 3]"), std::string::npos);  // what was read
   EXPECT_NE(html.find("the bank has no images.npy"), std::string::npos);
   EXPECT_NE(html.find("a bank has no models to sample"), std::string::npos);
   EXPECT_NE(html.find("id=\"membership\""), std::string::npos);

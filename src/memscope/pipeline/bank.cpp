@@ -132,7 +132,8 @@ std::pair<std::string, std::string> bank_report(const BankOutcome& o, const Data
                                {"images.npy", o.images ? nlohmann::json(data.shape) : nlohmann::json(false)},
                                {"lira_variance", to_string(o.membership.config.lira_variance)},
                                {"rmia_gamma", o.membership.config.rmia_gamma}};
-  in.config = {{"memscope_version", kVersion}, {"bank", read}};
+  in.record.memscope_version = kVersion;
+  in.record.config = read;
   return render_report(build_report(in, opt), assets);
 }
 

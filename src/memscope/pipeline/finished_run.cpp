@@ -55,7 +55,6 @@ FinishedRun load_finished_run(const std::string& dir) {
   const RunLayout& files = r.layout;
   r.cfg = resolved(load_run_config(dir));
   MEMSCOPE_CHECK(fs::exists(files.logp()), "run: ", dir, " has no logp.npy (the run has not finished)");
-  r.config = read_json(files.config());
   r.data = load_dataset(r.cfg.data, r.cfg.seed);
   torch::Tensor logp = read_npy(files.logp());
   r.mask = read_npy(files.mask());

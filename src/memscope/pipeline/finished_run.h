@@ -22,8 +22,6 @@ namespace memscope {
 struct FinishedRun {
   /// Its files.
   RunLayout layout{""};
-  /// config.json as written.
-  nlohmann::json config;
   /// The configuration (resolved, out set to the directory).
   RunConfig cfg;
   /// The data as it was preprocessed.

@@ -69,7 +69,7 @@ ReportInput load_report_input(const std::string& dir) {
   FinishedRun r = load_finished_run(dir);
   ReportInput in;
   in.run_dir = dir;
-  in.config = r.config;
+  in.record = read_run_record(r.layout.config());
   in.data = r.data;
   in.images = r.images;
   if (r.images && r.cfg.data.binarize != Binarize::kNone) {  // what a person recognizes, beside what the models saw

@@ -146,8 +146,7 @@ std::string bank_section(const ReportModel& m) {
                                : fmt::format("{} examples of shape {} (images.npy)", r.n, json(r.shape).dump());
   const std::string facts =
       fact("bank directory", r.dir) + fact("data", data) + fact("models", std::to_string(r.jobs)) +
-      fact("read", readable(r.config.value("bank", json::object()))) +
-      fact("versions", fmt::format("memscope {}", r.memscope_version)) +
+      fact("read", readable(r.config)) + fact("versions", fmt::format("memscope {}", r.memscope_version)) +
       fact("examples on fewer models",
            fmt::format("{} (at most {} of {} models lost)", r.lost_examples, r.lost_most, r.jobs));
   return "<section id=\"run\"><h2>Bank</h2><p>An external bank of models: log p of every example under every model "

@@ -85,7 +85,48 @@ ScoreAgreement parse_agreement(const Fields& f) {
   return a;
 }
 
+/// An optional array of numbers (null: NaN) of a job record.
+std::vector<double> losses(const Fields& f, const char* key) {
+  std::vector<double> out;
+  if (!f.has(key)) return out;
+  const json& a = f.array(key);
+  for (size_t i = 0; i < a.size(); ++i) {
+    MEMSCOPE_CHECK(a[i].is_number() || a[i].is_null(), f.path(), ": ", f.place(key), "[", i,
+                   "] should be a number or null, got ", a[i].type_name());
+    out.push_back(number_or(a[i]));
+  }
+  return out;
+}
+
+JobRecord parse_job(const Fields& f) {
+  JobRecord r;
+  r.id = f.integer("id");
+  r.status = f.string("status");
+  if (f.has("diverged_epoch")) r.diverged_epoch = f.integer("diverged_epoch");
+  if (f.has("train_seconds")) r.train_seconds = f.real("train_seconds");
+  if (f.has("eval_seconds")) r.eval_seconds = f.real("eval_seconds");
+  r.train_loss = losses(f, "train_loss");
+  r.heldout_loss = losses(f, "heldout_loss");
+  return r;
+}
+
 }  // namespace
+
+RunRecord parse_run_record(const json& j, const std::string& path) {
+  const Fields f(j, path, "");
+  RunRecord r;
+  r.memscope_version = f.optional_string("memscope_version").value_or("");
+  r.torch_version = f.optional_string("torch_version").value_or("");
+  if (f.has("config")) {
+    f.object("config");  // checks that it is an object
+    r.config = f.at("config");
+  }
+  if (f.has("jobs"))
+    for (size_t i = 0; i < f.array("jobs").size(); ++i) r.jobs.push_back(parse_job(f.element("jobs", i)));
+  return r;
+}
+
+RunRecord read_run_record(const std::string& path) { return parse_run_record(read_json(path), path); }
 
 ExtractionFile parse_extraction_json(const json& j, const std::string& path) {
   const Fields f(j, path, "");

@@ -118,11 +118,33 @@ struct ValidationFile {
   ScoreAgreement kfold_estimate_vs_kfold_target, kfold_estimate_vs_loo, kfold_target_vs_loo;
 };
 
+/// One job as config.json records it.
+struct JobRecord {
+  /// Job id, "ok" or why not, and the epoch it diverged at (0: none).
+  int64_t id = -1;
+  std::string status;
+  int64_t diverged_epoch = 0;
+  /// Seconds spent training and evaluating.
+  double train_seconds = 0, eval_seconds = 0;
+  /// Training and held-out loss per epoch (NaN: diverged; empty for closed-form models).
+  std::vector<double> train_loss, heldout_loss;
+};
+
+/// config.json of a run as the report reads it: the versions it was made with, the resolved configuration as
+/// written (shown as it is; a bank's report puts what it read here), and the jobs.
+struct RunRecord {
+  std::string memscope_version, torch_version;
+  nlohmann::json config = nlohmann::json::object();
+  std::vector<JobRecord> jobs;
+};
+
 /// Parses j, read from path; throws memscope::Error naming path, the field and the problem when a
 /// field is missing or of the wrong type.
+RunRecord parse_run_record(const nlohmann::json& j, const std::string& path);
 ExtractionFile parse_extraction_json(const nlohmann::json& j, const std::string& path);
 ValidationFile parse_validation_json(const nlohmann::json& j, const std::string& path);
 /// read_json(path) parsed as above.
+RunRecord read_run_record(const std::string& path);
 ExtractionFile read_extraction_json(const std::string& path);
 ValidationFile read_validation_json(const std::string& path);
 

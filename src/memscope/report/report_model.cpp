@@ -108,16 +108,14 @@ RunFacts run_facts(const ReportInput& in) {
   f.n = in.data.size();
   f.shape = in.data.shape;
   f.bank = in.bank;
-  f.config = in.config.value(in.bank ? "bank" : "config", json::object());
-  f.memscope_version = in.config.value("memscope_version", "");
-  f.torch_version = in.config.value("torch_version", "");
-  const json jobs = in.config.value("jobs", json::array());
-  f.jobs = in.bank && in.mask.defined() ? in.mask.size(1) : int64_t(jobs.size());
-  for (const auto& j : jobs) {
-    f.train_seconds += j.value("train_seconds", 0.0);
-    f.eval_seconds += j.value("eval_seconds", 0.0);
-    if (j.value("status", "") != "ok")
-      f.failed.push_back({j.value("id", int64_t(-1)), j.value("status", ""), j.value("diverged_epoch", int64_t(0))});
+  f.config = in.record.config;
+  f.memscope_version = in.record.memscope_version;
+  f.torch_version = in.record.torch_version;
+  f.jobs = in.bank && in.mask.defined() ? in.mask.size(1) : int64_t(in.record.jobs.size());
+  for (const JobRecord& j : in.record.jobs) {
+    f.train_seconds += j.train_seconds;
+    f.eval_seconds += j.eval_seconds;
+    if (j.status != "ok") f.failed.push_back({j.id, j.status, j.diverged_epoch});
   }
   const ModelsLost lost = models_lost(in.scores, f.jobs);
   f.lost_examples = lost.examples;
@@ -125,13 +123,11 @@ RunFacts run_facts(const ReportInput& in) {
   return f;
 }
 
-std::vector<LossPoint> loss_points(const json& config) {
+std::vector<LossPoint> loss_points(const RunRecord& record) {
   std::vector<LossPoint> out;
-  for (const auto& j : config.value("jobs", json::array()))
-    for (const auto& [key, set] : {std::pair{"train_loss", "training"}, std::pair{"heldout_loss", "held-out"}})
-      if (j.contains(key))
-        for (size_t e = 0; e < j[key].size(); ++e)
-          out.push_back({j.value("id", int64_t(-1)), int64_t(e + 1), number_or(j[key][e]), set});
+  for (const JobRecord& j : record.jobs)
+    for (const auto& [loss, set] : {std::pair{&j.train_loss, "training"}, std::pair{&j.heldout_loss, "held-out"}})
+      for (size_t e = 0; e < loss->size(); ++e) out.push_back({j.id, int64_t(e + 1), (*loss)[e], set});
   return out;
 }
 
@@ -335,7 +331,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   for (const auto& b : per_bin(a, s, order)) m.bin_examples.push_back(ex(b));
   if (in.nn_ratio) m.nn_ratio = ratio_view(*in.nn_ratio, a.discovered, rows);
 
-  m.losses = loss_points(in.config);
+  m.losses = loss_points(in.record);
   const int64_t* lab = in.data.label.data_ptr<int64_t>();
   for (int64_t i = 0; i < n; ++i)
     if (std::isfinite(s.mem[i])) m.mem_values.emplace_back(s.mem[i], lab[i]);

@@ -49,8 +49,8 @@ struct NnRatioInput {
 struct ReportInput {
   /// The run directory (shown, never read).
   std::string run_dir;
-  /// config.json of the run.
-  nlohmann::json config;
+  /// config.json of the run (a bank: what was read, in config).
+  RunRecord record;
   /// The examples as the run preprocessed them.
   Dataset data;
   /// Examples are images (C x H x W with H > 1): the report shows them.
