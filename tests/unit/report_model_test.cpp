@@ -247,6 +247,10 @@ TEST(ReportModel, PageShowsSectionsChartsAndEscapedText) {
   std::string html = render_html(m, assets);
   EXPECT_NE(html.find("runs/&lt;b&gt;planted&lt;/b&gt;"), std::string::npos);
   EXPECT_EQ(html.find("<b>planted</b>"), std::string::npos);
+  // The configuration as a table a person reads: a row per section, keys and values unquoted.
+  EXPECT_NE(html.find("<tr><th>model</th><td>family mlp_vae</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><th>seed</th><td>4</td></tr>"), std::string::npos);
+  EXPECT_LT(html.find("<th>model</th>"), html.find("<th>seed</th>"));
   EXPECT_NE(html.find("Content-Security-Policy"), std::string::npos);
   EXPECT_NE(html.find("<script>/*vega-lite*/</script>"), std::string::npos);
   EXPECT_NE(html.find("vegaEmbed("), std::string::npos);  // web/page.js, compiled in

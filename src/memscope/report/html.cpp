@@ -116,24 +116,23 @@ std::string readable(const json& j) {
 
 std::string run_section(const ReportModel& m) {
   const RunFacts& r = m.run;
-  const json& cj = r.config;
   json failed = json::array();
   for (const FailedJob& f : r.failed)
     failed.push_back({{"id", f.id}, {"status", f.status}, {"diverged_epoch", f.diverged_epoch}});
-  const std::string facts =
-      fact("run directory", r.dir) +
-      fact("data", fmt::format("{} ({} examples of shape {})", r.data, r.n, json(r.shape).dump())) +
-      fact("model", readable(cj.value("model", json::object()))) +
-      fact("training", readable(cj.value("train", json::object()))) +
-      fact("plan", readable(cj.value("plan", json::object())) + fmt::format("; {} jobs", r.jobs)) +
-      fact("evaluation", readable(cj.value("eval", json::object()))) + fact("seed", cj.value("seed", json(0)).dump()) +
-      fact("versions", fmt::format("memscope {}, LibTorch {}", r.memscope_version, r.torch_version)) +
-      fact("time",
-           fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", r.train_seconds, r.eval_seconds)) +
-      fact("failed or diverged jobs", failed.empty() ? "none" : readable(failed)) +
-      fact("examples on fewer models", fmt::format("{} (at most {} of {} models lost; n_in and n_out say how many "
-                                                   "remain)",
-                                                   r.lost_examples, r.lost_most, r.jobs));
+  std::string facts = fact("run directory", r.dir) +
+                      fact("examples", fmt::format("{} ({} of shape {})", r.data, r.n, json(r.shape).dump())) +
+                      fact("jobs", std::to_string(r.jobs));
+  // The configuration as config.json holds it, one row per section (sections first, then single settings).
+  for (const bool sections : {true, false})
+    for (auto it = r.config.begin(); it != r.config.end(); ++it)
+      if (it->is_object() == sections) facts += fact(it.key(), readable(*it));
+  facts += fact("versions", fmt::format("memscope {}, LibTorch {}", r.memscope_version, r.torch_version)) +
+           fact("time", fmt::format("training {:.1f} s, evaluation {:.1f} s (summed over jobs)", r.train_seconds,
+                                    r.eval_seconds)) +
+           fact("failed or diverged jobs", failed.empty() ? "none" : readable(failed)) +
+           fact("examples on fewer models", fmt::format("{} (at most {} of {} models lost; n_in and n_out say how many "
+                                                        "remain)",
+                                                        r.lost_examples, r.lost_most, r.jobs));
   return "<section id=\"run\"><h2>Run</h2><table class=\"facts\">" + facts +
          "</table><h3>Training and held-out loss per job</h3><div class=\"chart\" id=\"chart-loss\"></div></section>";
 }
