@@ -24,8 +24,6 @@ using namespace memscope;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 /// Clusters of `size` points (spread 0.1) whose centres lie 20 apart on a line: [clusters * size, 2].
 torch::Tensor clusters(int64_t count, int64_t size) {
   torch::manual_seed(11);

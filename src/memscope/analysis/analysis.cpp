@@ -107,9 +107,9 @@ std::set<int64_t> top_set(const std::vector<double>& v, double share) {
   return std::set<int64_t>(idx.begin(), idx.begin() + std::min(k, idx.size()));
 }
 
-torch::Tensor as_tensor(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
-
 }  // namespace
+
+torch::Tensor as_tensor(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
 
 MemAnalysis analyse_memorization(const Scores& s, const torch::Tensor& labels, const torch::Tensor& mem_by_epoch,
                                  const std::vector<int64_t>& epochs, double high_quantile, double fdr, int64_t bins) {

@@ -11,6 +11,9 @@
 
 namespace memscope {
 
+/// v as a float64 tensor.
+torch::Tensor as_tensor(const std::vector<double>& v);
+
 /// The q-quantile of the finite values of v (linear interpolation between order statistics).
 double quantile(std::vector<double> v, double q);
 

@@ -9,6 +9,7 @@
 
 #include "memscope/analysis/neighbours.h"
 #include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
 #include "memscope/core/seeds.h"
 #include "memscope/models/gaussian.h"
 
@@ -16,7 +17,6 @@ namespace memscope {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 /// Seed of the control's random examples (fixed: the control is part of the scores).
 constexpr uint64_t kControlSeed = 0x5b111;
 

@@ -15,8 +15,6 @@ using json = nlohmann::json;
 
 namespace {
 
-torch::Tensor as_tensor(const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); }
-
 /// Share of the top `share` of a that is also in the top `share` of b (finite pairs only).
 double top_overlap(const std::vector<double>& a, const std::vector<double>& b, double share) {
   return top_share_agreement(as_tensor(a), as_tensor(b), share);

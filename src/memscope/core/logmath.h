@@ -1,9 +1,15 @@
 #pragma once
 // Log-space arithmetic on plain vectors, stable at any magnitude.
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 namespace memscope {
+
+/// A quiet NaN: "no value" in the score vectors.
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+/// log(2 pi).
+inline constexpr double kLog2Pi = 1.8378770664093453;
 
 /// log(sum exp(v)); -inf for an empty vector or all -inf; NaN if any value is NaN.
 double logsumexp(const std::vector<double>& v);

@@ -6,14 +6,12 @@
 #include <vector>
 
 #include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
 #include "memscope/core/threads.h"
 
 namespace memscope {
 
 namespace {
-
-constexpr double kLog2Pi = 1.8378770664093453;
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 torch::Tensor eye(int64_t d) { return torch::eye(d, torch::kFloat64); }
 

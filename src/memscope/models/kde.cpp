@@ -5,12 +5,12 @@
 #include <limits>
 
 #include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
 
 namespace memscope {
 
 namespace {
 
-constexpr double kLog2Pi = 1.8378770664093453;
 constexpr int64_t kBlock = 1024;
 
 /// log(mean over the columns where keep is true) of exp(logk). logk: [B, n], keep: [n] or [B, n] bool -> [B].

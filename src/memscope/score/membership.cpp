@@ -16,7 +16,6 @@ namespace memscope {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kMinVar = 1e-12;
 
 /// log P(Z >= z) for a standard normal Z, accurate far into the upper tail.

@@ -6,14 +6,13 @@
 #include <limits>
 
 #include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
 #include "memscope/score/compare.h"
 #include "memscope/score/scores.h"
 
 namespace memscope {
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 /// x: [N] with NaN where `keep` is false. keep: [N] bool.
 torch::Tensor masked(const std::vector<double>& v, const torch::Tensor& keep) {

@@ -4,12 +4,11 @@
 #include <limits>
 
 #include "memscope/core/error.h"
+#include "memscope/core/logmath.h"
 
 namespace memscope {
 
 namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 RocSplit split_of(const std::vector<double>& score, const std::vector<char>& member) {
   MEMSCOPE_CHECK(score.size() == member.size(), "roc: ", score.size(), " scores for ", member.size(), " labels");

@@ -13,8 +13,6 @@ namespace memscope {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 /// log p of one neighbour y under the models that train on y, split by whether they train on x; with
 /// each model's group.
 struct PairSides {

@@ -16,7 +16,6 @@ namespace memscope {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kGridStep = 0.1;
 constexpr int64_t kDraws = 10000;
 
