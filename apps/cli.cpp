@@ -10,6 +10,8 @@
 #include <set>
 #include <type_traits>
 
+#include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"
 #include "memscope/core/version.h"

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "memscope/bench/bench.h"
+#include "memscope/config/names.h"
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"

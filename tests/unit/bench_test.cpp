@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "memscope/config/names.h"
 #include "memscope/core/config.h"
 #include "test_util.h"
 

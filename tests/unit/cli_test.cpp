@@ -8,6 +8,9 @@
 #include <iterator>
 #include <type_traits>
 
+#include "memscope/config/config_json.h"
+#include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"
 #include "memscope/io/atomic.h"

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/data/dataset.h"
 #include "memscope/plan/plan.h"

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <sstream>
 
+#include "memscope/config/config_json.h"
+#include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"
 #include "memscope/data/dataset.h"

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"

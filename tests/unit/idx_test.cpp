@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "memscope/config/names.h"
 #include "memscope/core/config.h"
 #include "memscope/core/error.h"
 #include "memscope/data/loaders.h"

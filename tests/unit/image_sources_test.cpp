@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/npy.h"

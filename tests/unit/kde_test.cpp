@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "memscope/config/names.h"
 #include "memscope/core/config.h"
 #include "memscope/core/error.h"
 #include "memscope/models/factory.h"

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "memscope/config/config_json.h"
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 

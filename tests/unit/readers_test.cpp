@@ -8,6 +8,7 @@
 #include "memscope/core/config.h"
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
+#include "memscope/pipeline/run_config_file.h"
 #include "test_util.h"
 
 using namespace memscope;

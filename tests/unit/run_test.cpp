@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/npy.h"

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "memscope/config/config_json.h"
 #include "memscope/core/threads.h"
 #include "memscope/core/version.h"
 #include "memscope/pipeline/run.h"

@@ -1,14 +1,11 @@
 #pragma once
 // Plain configuration structs. The program fills them (from flags and TOML, through the option
 // table of core/options.h); the library never reads flags. Choices are typed: text becomes an enum
-// once, at the boundary (parse_* below), and only there.
+// once, at the boundary (the parsers of config/names.h), and only there. Their JSON forms are in
+// config/config_json.h, their checks in config/validate.h.
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "memscope/core/error.h"
 
 namespace memscope {
 
@@ -213,47 +210,13 @@ struct RunConfig {
   ProgressMode progress = ProgressMode::kAuto;
 };
 
-// Text forms (as in flags, TOML and config.json) and their parsers; a parser throws ConfigError
-// naming key and listing the accepted forms.
-std::string to_string(const DataSource& s);
-std::string to_string(Binarize b);
-std::string to_string(const ModelFamily& f);
-std::string to_string(Decoder d);
-std::string to_string(ProgressMode p);
-std::string to_string(Draw d);
-std::string to_string(Design d);
-std::string to_string(LiraVariance v);
-std::string to_string(Schedule s);
-std::string to_string(Sampler s);
-DataSource parse_data_source(const std::string& text, const std::string& key = "data");
-Binarize parse_binarize(const std::string& text, const std::string& key = "binarize");
-ModelFamily parse_model_family(const std::string& text, const std::string& key = "model");
-Decoder parse_decoder(const std::string& text, const std::string& key = "decoder");
-ProgressMode parse_progress(const std::string& text, const std::string& key = "progress");
-Draw parse_draw(const std::string& text, const std::string& key = "draw");
-Design parse_design(const std::string& text, const std::string& key = "design");
-LiraVariance parse_lira_variance(const std::string& text, const std::string& key = "lira_variance");
-Schedule parse_schedule(const std::string& text, const std::string& key = "schedule");
-Sampler parse_sampler(const std::string& text, const std::string& key = "sampler");
-
-/// c with "auto" settings made explicit (binarize).
-RunConfig resolved(RunConfig c);
-
-/// What determines the results of a run's jobs (the options of the identity kind, see
-/// core/options.h), as JSON.
-nlohmann::json identity_json(const RunConfig& c);
-/// The whole resolved configuration as JSON.
-nlohmann::json to_json(const RunConfig& c);
-/// The configuration to_json wrote (missing keys keep their defaults). Throws memscope::Error
-/// naming the key for a value of the wrong type or out of range (never nlohmann's exceptions).
-RunConfig run_config_from_json(const nlohmann::json& j);
-/// The configuration stored in a run's config.json (its "config" section); throws memscope::Error
-/// naming path when the file is not JSON, not an object, or holds a malformed configuration.
-RunConfig read_run_config_file(const std::string& path);
-/// Checks every option's range and the options' consistency; throws ConfigError naming the key
-/// ("folds: must be >= 2, got 0").
-void validate(const RunConfig& c);
 /// Epochs at which every job is evaluated: multiples of eval_every, and the last epoch.
-std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e);
+inline std::vector<int64_t> eval_epochs(const TrainConfig& t, const EvalConfig& e) {
+  std::vector<int64_t> epochs;
+  if (e.eval_every > 0)
+    for (int64_t ep = e.eval_every; ep < t.epochs; ep += e.eval_every) epochs.push_back(ep);
+  epochs.push_back(t.epochs);
+  return epochs;
+}
 
 }  // namespace memscope

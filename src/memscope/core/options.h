@@ -1,8 +1,8 @@
 #pragma once
 // The option table: one declaration per option of a run (its key, config.json place, help, valid
 // range, and whether it is part of the run's identity). The program's flags and TOML keys
-// (apps/cli.cpp), config.json and the identity (to_json, identity_json, run_config_from_json) and
-// the range checks (validate) are all derived from it.
+// (apps/cli.cpp), config.json and the identity (to_json, identity_json, run_config_from_json in
+// config/config_json.h) and the range checks (validate, config/validate.h) are all derived from it.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -39,7 +39,12 @@ struct OptionSpec {
 };
 
 /// The flag of a configuration key: "--" and the key with '-' for '_'.
-std::string flag_of(const std::string& key);
+inline std::string flag_of(const std::string& key) {
+  std::string flag = "--" + key;
+  for (char& ch : flag)
+    if (ch == '_') ch = '-';
+  return flag;
+}
 
 /// The options of the analyses beside the scores (neighbours, membership attacks); part of for_each_option.
 template <typename Config, typename Visit>

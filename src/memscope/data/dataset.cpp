@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 

@@ -26,40 +26,21 @@
 // Noise of one training example (noise_dim() = D + 1 standard-normal draws): D for eps, and one
 // whose normal CDF u picks t = 1 + floor(u T). Dropout masks come from a generator per member
 // (seeded from its init seed, saved with its weights). Evaluation and sampling use the EMA weights.
+//
+// Files: this header and ddpm.cpp (the ensemble: construction, training and denoising losses, EMA,
+// save and load), ddpm_unet.cpp (the network), ddpm_schedule.h (the noise schedule), ddpm_bound.h
+// (the variational bound), ddpm_sampler.cpp (sampling).
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "memscope/core/config.h"
+#include "memscope/models/ddpm_bound.h"
+#include "memscope/models/ddpm_schedule.h"
 #include "memscope/models/density_model.h"
 
 namespace memscope {
-
-/// The noise schedule of T steps (float64). Index t = 0..T; beta[0] = 0, abar[0] = 1.
-struct DdpmSchedule {
-  DdpmSchedule(int64_t timesteps, Schedule kind);
-  int64_t T;
-  std::vector<double> beta, alpha, abar;
-  /// The posterior variance btilde_t = beta_t (1 - abar_{t-1}) / (1 - abar_t) (0 at t = 1).
-  double btilde(int64_t t) const { return beta[t] * (1 - abar[t - 1]) / (1 - abar[t]); }
-  /// The weight of ||eps - eps_theta||^2 in L_{t-1}: beta_t^2 / (2 btilde_t alpha_t (1 - abar_t)), t >= 2.
-  double kl_weight(int64_t t) const { return beta[t] * beta[t] / (2 * btilde(t) * alpha[t] * (1 - abar[t])); }
-};
-
-/// Per-pixel log of the mass that N(mu, sigma^2) gives the bin [x0 - 1/255, x0 + 1/255] of an 8-bit
-/// pixel x0 in [-1, 1] (open below at x0 = -1 and above at x0 = 1), accurate in float64 far into the
-/// tails. x0, mu: broadcastable float64 -> their broadcast shape.
-torch::Tensor log_discretized_gaussian(const torch::Tensor& x0, const torch::Tensor& mu, double sigma);
-
-/// The stratified timesteps of S samples: stratum s holds t in [floor(s T / S) + 1, floor((s + 1) T / S)]
-/// (sizes n_s, S <= T), and u in [0, 1) picks t = first + floor(u n_s). u: [..., S] -> (t [..., S]
-/// int64, n [S] float64).
-std::pair<torch::Tensor, torch::Tensor> stratified_timesteps(const torch::Tensor& u, int64_t T);
-
-/// The Monte Carlo standard error of a stratified sum of strata totals y ([..., S], one draw per
-/// stratum), from collapsed strata (consecutive pairs, a triple at the end for odd S): conservative.
-/// NaN for S = 1.
-torch::Tensor collapsed_strata_se(const torch::Tensor& y);
 
 class DdpmEnsemble : public TrainableEnsemble {
  public:
@@ -125,6 +106,8 @@ class DdpmEnsemble : public TrainableEnsemble {
   int64_t norm(const std::string& name, int64_t ch);
   Res res_block(const std::string& name, int64_t in, int64_t out, int64_t side);
   Attn attention(const std::string& name, int64_t ch, int64_t side);
+  /// Registers the U-Net's layers for the configured levels (the layout described above).
+  void build_unet();
 
   torch::Tensor apply_conv(const std::vector<torch::Tensor>& P, int64_t i, const torch::Tensor& h,
                            int64_t stride) const;

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/core/threads.h"
 #include "memscope/core/version.h"
@@ -20,6 +22,7 @@
 #include "memscope/plan/plan.h"
 #include "memscope/score/compare.h"
 #include "memscope/score/scores.h"
+#include "memscope/train/device.h"
 
 namespace memscope {
 
@@ -58,6 +61,7 @@ torch::Tensor family_fold_log_prob(const torch::Tensor& x, const torch::Tensor& 
 
 ExactOutcome exact(const RunConfig& cfg_in, const std::string& compare_dir) {
   validate(cfg_in);
+  check_device(cfg_in.device);
   const RunConfig cfg = resolved(cfg_in);
   MEMSCOPE_CHECK_KEY(cfg.model.family.closed_form(), "model", "exact needs gaussian, ppca:Q or kde:H, got '",
                      to_string(cfg.model.family), "'");

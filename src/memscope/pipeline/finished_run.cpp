@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/csv.h"
 #include "memscope/io/npy.h"
 #include "memscope/models/factory.h"
+#include "memscope/pipeline/run_config_file.h"
 #include "memscope/plan/plan.h"
 #include "memscope/train/trainer.h"
 

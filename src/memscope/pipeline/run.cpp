@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "memscope/analysis/diagnostics.h"
+#include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/cluster.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
@@ -23,6 +25,7 @@
 #include "memscope/score/membership.h"
 #include "memscope/score/membership_json.h"
 #include "memscope/score/null.h"
+#include "memscope/train/device.h"
 #include "memscope/train/trainer.h"
 
 namespace memscope {
@@ -194,6 +197,7 @@ RunConfig with_subset_blocks(RunConfig cfg) {
 static RunOutcome run_plan(const RunConfig& cfg_in) {
   const auto t0 = std::chrono::steady_clock::now();
   validate(cfg_in);
+  check_device(cfg_in.device);
   const RunConfig cfg = with_subset_blocks(resolved(cfg_in));
 
   Dataset data = load_dataset(cfg.data, cfg.seed);

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "memscope/config/config_json.h"
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/version.h"

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <limits>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/core/logmath.h"
 #include "memscope/core/seeds.h"

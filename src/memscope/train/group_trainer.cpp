@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"

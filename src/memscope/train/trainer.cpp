@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
