@@ -10,6 +10,7 @@
 #include "memscope/analysis/analysis.h"
 #include "memscope/analysis/neighbours.h"
 #include "memscope/analysis/verdict.h"
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/io/json.h"
 #include "memscope/report/images.h"

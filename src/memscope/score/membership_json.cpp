@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/json.h"
