@@ -106,14 +106,9 @@ void add_run_options(CLI::App& app, RunConfig& c) {
       app.add_option_function<std::string>(
              flag,
              [&field, key = o.key](const std::string& text) {
-               if constexpr (std::is_same_v<T, Binarize>) field = parse_binarize(text, key);
-               if constexpr (std::is_same_v<T, Decoder>) field = parse_decoder(text, key);
-               if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, key);
+               if constexpr (is_choice_v<T>) field = parse_choice<T>(text, key);
                if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, key);
                if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
-               if constexpr (std::is_same_v<T, Design>) field = parse_design(text, key);
-               if constexpr (std::is_same_v<T, LiraVariance>) field = parse_lira_variance(text, key);
-               if constexpr (std::is_same_v<T, Schedule>) field = parse_schedule(text, key);
              },
              o.help)
           ->default_str(to_string(field));
@@ -175,7 +170,7 @@ CLI::App* add_extract(CLI::App& app, Command& cmd) {
   extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
   extract
       ->add_option_function<std::string>(
-          "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_draw(text); },
+          "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_choice<Draw>(text); },
           "mean (decoder means) | bernoulli")
       ->default_str("mean");
   extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
@@ -185,7 +180,7 @@ CLI::App* add_extract(CLI::App& app, Command& cmd) {
   extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
   extract
       ->add_option_function<std::string>(
-          "--sampler", [&cmd](const std::string& text) { cmd.extract.sampler = parse_sampler(text); },
+          "--sampler", [&cmd](const std::string& text) { cmd.extract.sampler = parse_choice<Sampler>(text); },
           "ddpm: ancestral | ddim (deterministic)")
       ->default_str("ddpm");
   extract->add_option("--sample-steps", cmd.extract.sample_steps, "ddpm: sampling steps (0: all --timesteps)")
@@ -238,7 +233,8 @@ CLI::App* add_score(CLI::App& app, Command& cmd) {
   score->add_option("--out", cmd.bank_out, "--bank: where the results go (default: the bank directory)")
       ->needs(score_bank);
   score->add_option_function<std::string>(
-      "--lira-variance", [&cmd](const std::string& t) { cmd.run.membership.lira_variance = parse_lira_variance(t); },
+      "--lira-variance",
+      [&cmd](const std::string& t) { cmd.run.membership.lira_variance = parse_choice<LiraVariance>(t); },
       "LiRA Gaussians: per-example | global (default: the run's setting, or per-example)");
   score->add_option("--rmia-gamma", cmd.run.membership.rmia_gamma, "RMIA: x beats z when r(x) - r(z) >= log gamma")
       ->capture_default_str();
@@ -258,7 +254,7 @@ CLI::App* add_null_bank(CLI::App& app, Command& cmd) {
   nb->add_option("--n", cmd.null_n, "examples N")->capture_default_str();
   PlanConfig& p = cmd.run.plan;
   nb->add_option_function<std::string>(
-        "--design", [&p](const std::string& t) { p.design = parse_design(t, "design"); }, "kfold | subsets")
+        "--design", [&p](const std::string& t) { p.design = parse_choice<Design>(t, "design"); }, "kfold | subsets")
       ->default_str("kfold");
   nb->add_option("--folds", p.folds, "kfold: folds K")->capture_default_str();
   nb->add_option("--repeats", p.repeats, "kfold: repeats R")->capture_default_str();

@@ -80,7 +80,9 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
               c.model.hidden = {64, 0};
             }).find("hidden: values must be >= 1, got 0"),
             std::string::npos);
-  EXPECT_NE(test::error_of([] { parse_binarize("maybe"); }).find("binarize: expected sample, threshold, none or auto"),
+  EXPECT_NE(test::error_of([] {
+              parse_choice<Binarize>("maybe");
+            }).find("binarize: expected sample, threshold, none or auto"),
             std::string::npos);
   EXPECT_EQ(message([](RunConfig&) {}), "");
   EXPECT_EQ(eval_epochs({7, 64, 1e-3, 0}, {8, 3}), (std::vector<int64_t>{3, 6, 7}));
@@ -116,7 +118,7 @@ TEST(Cli, ImageOptionsParseFromFlagsAndToml) {
     }
     return std::string();
   };
-  EXPECT_NE(test::error_of([] { parse_decoder("poisson"); }).find("decoder: "), std::string::npos);
+  EXPECT_NE(test::error_of([] { parse_choice<Decoder>("poisson"); }).find("decoder: "), std::string::npos);
   EXPECT_NE(message([](RunConfig& c) {
               c.model.decoder = Decoder::kGaussian;
             }).find("MLP VAE has the Bernoulli decoder only"),

@@ -19,7 +19,7 @@ namespace {
 ModelConfig conv_model(const std::string& decoder) {
   ModelConfig c;
   c.family = {Family::kConvVae, 0};
-  c.decoder = parse_decoder(decoder);
+  c.decoder = parse_choice<Decoder>(decoder);
   c.latent = 4;
   return c;
 }

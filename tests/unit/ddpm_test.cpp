@@ -323,7 +323,7 @@ TEST(Ddpm, ConfigRoundTripsAndDefaultsStayOutOfTheIdentity) {
   RunConfig c;
   EXPECT_FALSE(identity_json(c)["model"].contains("timesteps"));
   c.model.family = parse_model_family("ddpm");
-  c.model.schedule = parse_schedule("cosine");
+  c.model.schedule = parse_choice<Schedule>("cosine");
   c.model.channels = {32, 64, 64};
   c.eval.loss_timesteps = {50, 100, 200};
   const RunConfig back = run_config_from_json(to_json(c));

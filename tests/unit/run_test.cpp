@@ -280,7 +280,7 @@ TEST(Run, EveryVaeRunsOnATinyRgbImageFolder) {
     RunConfig c;
     c.data.source = parse_data_source("images:" + dir);
     c.model.family = parse_model_family(model);
-    c.model.decoder = parse_decoder(decoder);
+    c.model.decoder = parse_choice<Decoder>(decoder);
     c.model.hidden = {32, 16};
     c.model.latent = 4;
     c.train.epochs = 2;

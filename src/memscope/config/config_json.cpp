@@ -59,14 +59,9 @@ void get_checked(const nlohmann::json& v, T& field, const std::string& name) {
     const std::string text = v.get<std::string>();
     try {
       if constexpr (std::is_same_v<T, std::string>) field = text;
-      if constexpr (std::is_same_v<T, Binarize>) field = parse_binarize(text, name);
-      if constexpr (std::is_same_v<T, Decoder>) field = parse_decoder(text, name);
-      if constexpr (std::is_same_v<T, ProgressMode>) field = parse_progress(text, name);
+      if constexpr (is_choice_v<T>) field = parse_choice<T>(text, name);
       if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, name);
       if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, name);
-      if constexpr (std::is_same_v<T, Design>) field = parse_design(text, name);
-      if constexpr (std::is_same_v<T, LiraVariance>) field = parse_lira_variance(text, name);
-      if constexpr (std::is_same_v<T, Schedule>) field = parse_schedule(text, name);
     } catch (const ConfigError& e) {
       throw Error(str("config: ", e.what()));
     }

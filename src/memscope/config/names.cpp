@@ -17,22 +17,6 @@ namespace {
 template <typename E>
 using Names = std::vector<std::pair<E, const char*>>;
 
-const Names<Binarize> kBinarizeNames = {{Binarize::kSample, "sample"},
-                                        {Binarize::kThreshold, "threshold"},
-                                        {Binarize::kNone, "none"},
-                                        {Binarize::kAuto, "auto"}};
-const Names<Decoder> kDecoderNames = {
-    {Decoder::kBernoulli, "bernoulli"}, {Decoder::kLogitGaussian, "logit-gaussian"}, {Decoder::kGaussian, "gaussian"}};
-const Names<ProgressMode> kProgressNames = {{ProgressMode::kAuto, "auto"},
-                                            {ProgressMode::kBar, "bar"},
-                                            {ProgressMode::kLog, "log"},
-                                            {ProgressMode::kNone, "none"}};
-const Names<Design> kDesignNames = {{Design::kKfold, "kfold"}, {Design::kSubsets, "subsets"}};
-const Names<LiraVariance> kLiraVarianceNames = {{LiraVariance::kPerExample, "per-example"},
-                                                {LiraVariance::kGlobal, "global"}};
-const Names<Schedule> kScheduleNames = {{Schedule::kLinear, "linear"}, {Schedule::kCosine, "cosine"}};
-const Names<Sampler> kSamplerNames = {{Sampler::kDdpm, "ddpm"}, {Sampler::kDdim, "ddim"}};
-const Names<Draw> kDrawNames = {{Draw::kMean, "mean"}, {Draw::kBernoulli, "bernoulli"}};
 const Names<Family> kFamilyNames = {{Family::kMlpVae, "mlp-vae"},
                                     {Family::kConvVae, "conv-vae"},
                                     {Family::kGaussian, "gaussian"},
@@ -54,34 +38,10 @@ const char* name_of(const Names<E>& names, E e) {
   return "?";
 }
 
-/// "a, b or c".
-template <typename E>
-std::string listing(const Names<E>& names) {
-  std::string s;
-  for (size_t k = 0; k < names.size(); ++k)
-    s += str(k == 0 ? "" : k + 1 == names.size() ? " or " : ", ", names[k].second);
-  return s;
-}
-
-template <typename E>
-E parse_name(const Names<E>& names, const std::string& text, const std::string& key) {
-  for (const auto& [v, n] : names)
-    if (text == n) return v;
-  throw ConfigError(key, str("expected ", listing(names), ", got '", text, "'"));
-}
-
 bool has_path(DataKind k) { return k != DataKind::kFashionMnist && k != DataKind::kMnistDigits; }
 
 }  // namespace
 
-std::string to_string(Binarize b) { return name_of(kBinarizeNames, b); }
-std::string to_string(Decoder d) { return name_of(kDecoderNames, d); }
-std::string to_string(ProgressMode p) { return name_of(kProgressNames, p); }
-std::string to_string(Draw d) { return name_of(kDrawNames, d); }
-std::string to_string(Design d) { return name_of(kDesignNames, d); }
-std::string to_string(LiraVariance v) { return name_of(kLiraVarianceNames, v); }
-std::string to_string(Schedule s) { return name_of(kScheduleNames, s); }
-std::string to_string(Sampler s) { return name_of(kSamplerNames, s); }
 std::string to_string(const ModelFamily& f) {
   if (f.kind == Family::kPpca) return str("ppca:", f.components);
   if (f.kind == Family::kKde) return fmt::format("kde:{}", f.bandwidth);  // shortest text that reads back exactly
@@ -93,24 +53,6 @@ std::string to_string(const DataSource& s) {
   if (!s.labels.empty()) text += ":" + s.labels;
   return text;
 }
-
-Binarize parse_binarize(const std::string& text, const std::string& key) {
-  return parse_name(kBinarizeNames, text, key);
-}
-Decoder parse_decoder(const std::string& text, const std::string& key) { return parse_name(kDecoderNames, text, key); }
-ProgressMode parse_progress(const std::string& text, const std::string& key) {
-  return parse_name(kProgressNames, text, key);
-}
-
-Draw parse_draw(const std::string& text, const std::string& key) { return parse_name(kDrawNames, text, key); }
-Design parse_design(const std::string& text, const std::string& key) { return parse_name(kDesignNames, text, key); }
-LiraVariance parse_lira_variance(const std::string& text, const std::string& key) {
-  return parse_name(kLiraVarianceNames, text, key);
-}
-Schedule parse_schedule(const std::string& text, const std::string& key) {
-  return parse_name(kScheduleNames, text, key);
-}
-Sampler parse_sampler(const std::string& text, const std::string& key) { return parse_name(kSamplerNames, text, key); }
 
 ModelFamily parse_model_family(const std::string& text, const std::string& key) {
   if (text.rfind("ppca:", 0) == 0) {

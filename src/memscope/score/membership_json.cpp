@@ -116,9 +116,9 @@ MemNull mem_null_from(const JsonFields& f) {
 }
 
 template <typename E>
-E choice(const JsonFields& f, const char* key, const std::function<E(const std::string&, const std::string&)>& parse) {
+E choice(const JsonFields& f, const char* key) {
   try {
-    return parse(f.string(key), key);
+    return parse_choice<E>(f.string(key), key);
   } catch (const ConfigError& e) {
     throw Error(str(f.path(), ": ", e.what()));
   }
@@ -189,7 +189,7 @@ MembershipResult membership_from_json(const json& j, const std::string& path) {
   r.models = f.integer("models");
   r.fdr = f.real("fdr");
   if (!f.at("null").is_null()) r.mem_null = mem_null_from(f.object("null"));
-  r.config.lira_variance = choice<LiraVariance>(f, "lira_variance", parse_lira_variance);
+  r.config.lira_variance = choice<LiraVariance>(f, "lira_variance");
   r.config.rmia_gamma = f.real("rmia_gamma");
   const std::string risk = f.string("risk_attack");
   for (Attack a : all_attacks())

@@ -8,6 +8,7 @@
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
 #include "memscope/models/ddpm.h"
+#include "memscope/train/lanes.h"
 
 namespace memscope {
 
@@ -16,8 +17,6 @@ namespace {
 // An evaluation tile: about kEvalTileRows examples x samples, and at most kEvalTileExamples
 // examples, so that even few samples make enough tiles to keep every core busy.
 constexpr int64_t kEvalTileRows = 16384, kEvalTileExamples = 256;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "memscope/models/factory.h"
 #include "memscope/train/checkpoint.h"
 #include "memscope/train/evaluate.h"
+#include "memscope/train/lanes.h"
 
 namespace memscope {
 
@@ -25,8 +26,6 @@ namespace {
 // Work units for progress, in decoder passes: one evaluated sample is one; a training example
 // (encoder and decoder, forward and backward, optimizer) measured about 12.
 constexpr double kTrainCost = 12;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /// Rows idx ([G, B] int64) of X ([N, D]) as [G, B, D], with zeros where weight ([G, B] bool, on X's
 /// device) is false: padding rows (members with fewer examples left) are never real data.

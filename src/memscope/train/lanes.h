@@ -5,6 +5,9 @@
 
 namespace memscope {
 
+/// ceil(a / b) for a >= 0, b > 0: batches of b that hold a items.
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 /// Lanes of a group of G members.
 struct LanePlan {
   /// Lane l holds members [bounds[l], bounds[l + 1]); bounds[0] = 0 and bounds.back() = G.
