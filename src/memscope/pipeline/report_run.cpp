@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "memscope/analysis/neighbours.h"
+#include "memscope/core/build_paths.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
 #include "memscope/core/seeds.h"
@@ -105,7 +106,7 @@ ReportInput load_report_input(const std::string& dir) {
 
 std::string default_asset_dir() {
   const char* env = std::getenv("MEMSCOPE_ASSETS");
-  return env && *env ? env : MEMSCOPE_ASSET_DIR;
+  return env && *env ? env : kAssetDir;
 }
 
 std::pair<std::string, std::string> render_report(const ReportModel& m, const std::string& asset_dir) {
