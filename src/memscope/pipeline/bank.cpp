@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "memscope/config/names.h"
 #include "memscope/core/error.h"
 #include "memscope/core/threads.h"
 #include "memscope/core/version.h"
