@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <type_traits>
@@ -91,31 +92,6 @@ void check_toml_input(const std::string& path) {
   }
 }
 
-/// A flag for every option of the table (core/options.h), bound to c's member.
-void add_run_options(CLI::App& app, RunConfig& c) {
-  for_each_option(c, [&](const OptionSpec& o, auto& field) {
-    using T = std::decay_t<decltype(field)>;
-    const std::string flag = flag_of(o.key);
-    if constexpr (std::is_same_v<T, bool>) {
-      app.add_flag((o.negated ? "!" : "") + flag, field, o.help);
-    } else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>) {
-      app.add_option(flag, field, o.help)->capture_default_str();
-    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-      app.add_option(flag, field, o.help)->delimiter(',')->capture_default_str();
-    } else {  // a typed choice: parsed from its text once, here
-      app.add_option_function<std::string>(
-             flag,
-             [&field, key = o.key](const std::string& text) {
-               if constexpr (is_choice_v<T>) field = parse_choice<T>(text, key);
-               if constexpr (std::is_same_v<T, ModelFamily>) field = parse_model_family(text, key);
-               if constexpr (std::is_same_v<T, DataSource>) field = parse_data_source(text, key);
-             },
-             o.help)
-          ->default_str(to_string(field));
-    }
-  });
-}
-
 }  // namespace
 
 RunConfig fmnist_6k() {
@@ -161,35 +137,6 @@ std::vector<std::string> toml_to_flags(const std::string& path) {
 
 namespace {
 
-/// The extract subcommand, bound to cmd.extract.
-CLI::App* add_extract(CLI::App& app, Command& cmd) {
-  CLI::App* extract =
-      app.add_subcommand("extract", "sample the models of a run and find the training images they copy");
-  extract->add_option("--run", cmd.extract.run_dir, "run directory")->required();
-  extract->add_option("--samples", cmd.extract.samples, "samples per model")->capture_default_str();
-  extract->add_option("--jobs", cmd.extract.jobs, "jobs to sample, e.g. 0,3 (default: all)")->delimiter(',');
-  extract
-      ->add_option_function<std::string>(
-          "--draw", [&cmd](const std::string& text) { cmd.extract.draw = parse_choice<Draw>(text); },
-          "mean (decoder means) | bernoulli")
-      ->default_str("mean");
-  extract->add_option("--delta", cmd.extract.delta, "plain rule: l2 <= delta")->capture_default_str();
-  extract->add_option("--alpha", cmd.extract.alpha, "adaptive rule: l2 / (alpha mean l2 to the n nearest) <= 1")
-      ->capture_default_str();
-  extract->add_option("--n-nearest", cmd.extract.n_nearest, "n of the adaptive rule")->capture_default_str();
-  extract->add_option("--cells", cmd.extract.cells, "k-means cells of the data-copying test")->capture_default_str();
-  extract
-      ->add_option_function<std::string>(
-          "--sampler", [&cmd](const std::string& text) { cmd.extract.sampler = parse_choice<Sampler>(text); },
-          "ddpm: ancestral | ddim (deterministic)")
-      ->default_str("ddpm");
-  extract->add_option("--sample-steps", cmd.extract.sample_steps, "ddpm: sampling steps (0: all --timesteps)")
-      ->capture_default_str();
-  extract->add_flag("--no-report", cmd.no_report, "do not rewrite the run's report afterwards");
-
-  return extract;
-}
-
 /// The name of a flag ("--epochs" of "--epochs=3"), or "" for a value.
 std::string flag_name(const std::string& a) { return a.rfind("--", 0) == 0 ? a.substr(0, a.find('=')) : ""; }
 
@@ -222,114 +169,304 @@ std::vector<std::string> with_toml(const std::vector<std::string>& args, const C
   return full;
 }
 
-/// score: --run DIR or --bank DIR [--out DIR], and the membership settings.
-CLI::App* add_score(CLI::App& app, Command& cmd) {
-  CLI::App* score = app.add_subcommand(
-      "score", "aggregate the finished jobs of a run (or an external bank) into scores, membership tests and a report");
-  CLI::Option* score_run = score->add_option("--run", cmd.run_dir, "run directory");
-  CLI::Option* score_bank =
-      score->add_option("--bank", cmd.bank_dir, "external bank: DIR with logp.npy, mask.npy[, labels.npy, images.npy]");
-  score_run->excludes(score_bank);
-  score->add_option("--out", cmd.bank_out, "--bank: where the results go (default: the bank directory)")
-      ->needs(score_bank);
-  score->add_option_function<std::string>(
-      "--lira-variance",
-      [&cmd](const std::string& t) { cmd.run.membership.lira_variance = parse_choice<LiraVariance>(t); },
-      "LiRA Gaussians: per-example | global (default: the run's setting, or per-example)");
-  score->add_option("--rmia-gamma", cmd.run.membership.rmia_gamma, "RMIA: x beats z when r(x) - r(z) >= log gamma")
-      ->capture_default_str();
-  score->add_option("--fdr", cmd.run.analysis.fdr, "false-discovery rate of the examples reported as memorized")
-      ->capture_default_str();
-  score->add_option("--null-draws", cmd.run.analysis.null_draws, "draws of the permutation null (0: none)")
-      ->capture_default_str();
-  return score;
+/// A typed choice from its text (config/names.h); an error names key.
+template <typename T>
+T parse_typed(const std::string& text, const std::string& key) {
+  if constexpr (std::is_same_v<T, ModelFamily>)
+    return parse_model_family(text, key);
+  else if constexpr (std::is_same_v<T, DataSource>)
+    return parse_data_source(text, key);
+  else
+    return parse_choice<T>(text, key);
 }
 
-/// null-bank: a bank in which membership has no effect, for the design of run's options or a mask file.
-CLI::App* add_null_bank(CLI::App& app, Command& cmd) {
-  CLI::App* nb = app.add_subcommand(
-      "null-bank", "write a bank in which membership has no effect (check a design with score --bank DIR)");
-  nb->add_option("--out", cmd.bank_dir, "where logp.npy and mask.npy go")->required();
-  nb->add_option("--mask", cmd.null_mask, "mask.npy [N, J] of a design (default: the design options below)");
-  nb->add_option("--n", cmd.null_n, "examples N")->capture_default_str();
-  PlanConfig& p = cmd.run.plan;
-  nb->add_option_function<std::string>(
-        "--design", [&p](const std::string& t) { p.design = parse_choice<Design>(t, "design"); }, "kfold | subsets")
-      ->default_str("kfold");
-  nb->add_option("--folds", p.folds, "kfold: folds K")->capture_default_str();
-  nb->add_option("--repeats", p.repeats, "kfold: repeats R")->capture_default_str();
-  nb->add_option("--models", p.models, "subsets: models M")->capture_default_str();
-  nb->add_option("--subset-blocks", p.subset_blocks, "subsets: block sizes summing to M")->delimiter(',');
-  nb->add_option("--subset-fraction", p.subset_fraction, "subsets: share of models per example")->capture_default_str();
-  NullBankConfig& b = cmd.null_bank;
-  nb->add_option("--scale-lo", b.scale_lo, "per-example spread of log p, low end (nats)")->capture_default_str();
-  nb->add_option("--scale-hi", b.scale_hi, "per-example spread of log p, high end (nats)")->capture_default_str();
-  nb->add_option("--offset-sd", b.model_offset_sd, "per-model offset sd (nats)")->capture_default_str();
-  nb->add_option("--tail-df", b.tail_df, "Student t noise degrees of freedom, an integer above 2 (0: normal)")
-      ->capture_default_str();
-  nb->add_option("--missing", b.missing, "share of models missing (NaN columns)")->capture_default_str();
-  nb->add_option("--effect", b.effect, "planted in-versus-out shift of log p (nats)")->capture_default_str();
-  nb->add_option("--planted", b.planted, "examples with the planted shift (the first ones)")->capture_default_str();
-  nb->add_option("--seed", cmd.run.seed, "root seed of the plan and the noise")->capture_default_str();
-  return nb;
+/// A value as the help and docs/options.md show it: "" for a flag and for an empty text or list.
+template <typename T>
+std::string value_text(const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return "";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return v;
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    std::string joined;
+    for (int64_t e : v) joined += (joined.empty() ? "" : ",") + std::to_string(e);
+    return joined;
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    return str(v);
+  } else {
+    return to_string(v);
+  }
 }
 
-/// After score was parsed: one of --run and --bank, and whether the membership settings were given.
-void finish_score(CLI::App& score, Command& cmd) {
+/// The flag of option o on app, bound to field: a flag for a bool (--no-X sets it false), a comma-separated list
+/// for a list, a typed choice parsed from its text once, here, a number or text otherwise.
+template <typename T>
+void add_flag(CLI::App& app, const OptionSpec& o, T& field) {
+  const std::string flag = flag_of(o.key);
+  CLI::Option* added = nullptr;
+  if constexpr (std::is_same_v<T, bool>) {
+    added = app.add_flag((o.negated ? "!" : "") + flag, field, o.help);
+  } else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>) {
+    added = app.add_option(flag, field, o.help);
+  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+    added = app.add_option(flag, field, o.help)->delimiter(',');
+  } else {
+    added = app.add_option_function<std::string>(
+        flag, [&field, key = std::string(o.key)](const std::string& text) { field = parse_typed<T>(text, key); },
+        o.help);
+  }
+  added->default_str(value_text(field));
+  if (o.required) added->required();
+}
+
+/// The valid values of option o as docs/options.md says them ("" for none; "each >= 1" for a list).
+template <typename T>
+std::string valid_values(const OptionSpec& o, const T&) {
+  if (std::isinf(o.range.lo) && std::isinf(o.range.hi)) return "";
+  return (std::is_same_v<T, std::vector<int64_t>> ? "each " : "") + range_text(o.range);
+}
+
+/// An option of a command's own table as docs/options.md shows it.
+struct Row {
+  OptionSpec spec;
+  std::string default_value, valid;
+};
+
+/// A command: its CLI11 subcommand, derived from its option table.
+struct Sub {
+  CLI::App* app = nullptr;
+  /// What docs/options.md says of it beside its one-line description.
+  std::string notes;
+  /// Where it takes every option of a run (null: it takes none but those of its own table).
+  const RunConfig* run = nullptr;
+  /// Its own table, with the defaults.
+  std::vector<Row> own;
+  /// Checks every option's value against its range (check_range, config/validate.h: the run's checks).
+  std::function<void()> check;
+};
+
+/// The subcommand `name`: a flag for every option that table(visit) visits (visit(spec, field), field being where
+/// the value goes), and for every option of a run into *run unless run is null.
+template <typename Table>
+Sub add_command(CLI::App& app, const char* name, const char* description, const char* notes, RunConfig* run,
+                Table table) {
+  Sub s;
+  s.app = app.add_subcommand(name, description);
+  s.notes = notes;
+  s.run = run;
+  auto every = [run, table](auto&& visit) {
+    table(visit);
+    if (run != nullptr) for_each_option(*run, visit);
+  };
+  every([&s](const OptionSpec& o, auto& field) { add_flag(*s.app, o, field); });
+  table([&s](const OptionSpec& o, const auto& field) {
+    s.own.push_back({o, value_text(field), valid_values(o, field)});
+  });
+  s.check = [every] { every([](const OptionSpec& o, const auto& field) { check_range(o, field); }); };
+  return s;
+}
+
+/// The options of the program itself (not of a library's configuration), each declared once here.
+const OptionSpec kConfigOption = command_option(
+    "config",
+    "TOML file of options of a run, keys as the flags without the dashes (iw_samples = 8); flags override it");
+const OptionSpec kShardOption = command_option("shard", "I/N: only the jobs with id % N == I");
+const OptionSpec kRunDirOption = command_option("run", "a finished run directory");
+
+/// What parse binds besides cmd: the settings of the commands that take the options of a run with other
+/// defaults (or not into cmd.run), and the values read after parsing.
+struct Bound {
+  RunConfig train, bench = fmnist_6k(), exact = [] {
+    RunConfig c;
+    c.model.family = {Family::kGaussian, 0, 0};
+    c.out = "runs/exact";
+    return c;
+  }();
+  std::string config_file, shard = "0/1";
+  bool markdown = false;
+};
+
+/// The commands of the program and their option tables, in the order of the help.
+std::vector<Sub> add_commands(CLI::App& app, Command& cmd, Bound& b) {
+  std::vector<Sub> subs;
+  subs.push_back(
+      add_command(app, "run", "train the K-fold plan, estimate log p, write scores", "", &cmd.run, [&](auto&& visit) {
+        visit(kConfigOption, b.config_file);
+        visit(kShardOption, b.shard);
+        for_each_report_option(cmd.report, visit);
+      }));
+  subs.push_back(add_command(
+      app, "train", "train only shard I of N of a plan (scheduler job arrays); no scores",
+      "With `--run DIR` the configuration is that run directory's, and the flags set only `--threads`, `--device`, "
+      "`--progress` and `--shard`.",
+      &b.train, [&](auto&& visit) {
+        visit(kConfigOption, b.config_file);
+        visit(command_option("run", "an existing run directory whose configuration to use"), cmd.run_dir);
+        visit(kShardOption, b.shard);
+      }));
+  subs.push_back(add_command(
+      app, "bench", "time the fmnist-6k workload (or any plan) per phase against the sgemm peak",
+      "Its defaults are the fmnist-6k workload, in a temporary directory removed afterwards unless `--out` names a "
+      "fresh one.",
+      &b.bench, [&](auto&& visit) {
+        visit(kConfigOption, b.config_file);
+        visit(command_option("json", "write the figures as JSON to this file (default: bench.json in --out, if given)"),
+              cmd.json_out);
+      }));
+  subs.push_back(add_command(app, "exact", "exact leave-one-out and K-fold target for gaussian, ppca:Q or kde:H", "",
+                             &b.exact, [&](auto&& visit) {
+                               visit(kConfigOption, b.config_file);
+                               visit(command_option("compare",
+                                                    "a run directory whose K-fold scores to check against the exact "
+                                                    "values (writes its validation.json)"),
+                                     cmd.compare_dir);
+                             }));
+  subs.push_back(add_command(
+      app, "score",
+      "aggregate the finished jobs of a run (or an external bank) into scores, membership tests and a report",
+      "It takes `--run` or `--bank`. Its other options are options of a run: given, they replace the run's stored "
+      "settings; else a run keeps its own, and a bank takes the defaults.",
+      nullptr, [&](auto&& visit) {
+        visit(kRunDirOption, cmd.run_dir);
+        visit(command_option("bank", "external bank: DIR with logp.npy, mask.npy[, labels.npy, images.npy]"),
+              cmd.bank_dir);
+        visit(command_option("out", "--bank: where the results go (default: the bank directory)"), cmd.bank_out);
+        for_each_scoring_option(cmd.run, visit);
+      }));
+  subs.push_back(add_command(app, "report", "write DIR/report.html and DIR/summary.json for a finished run", "",
+                             nullptr, [&](auto&& visit) {
+                               visit(required(kRunDirOption), cmd.report.run_dir);
+                               for_each_report_option(cmd.report, visit);
+                             }));
+  subs.push_back(
+      add_command(app, "extract", "sample the models of a run and find the training images they copy",
+                  "Afterwards it rewrites the run's report, which shows what it found.", nullptr, [&](auto&& visit) {
+                    visit(required(kRunDirOption), cmd.extract.run_dir);
+                    for_each_extract_option(cmd.extract, visit);
+                    visit(command_option("no_report", "do not rewrite the run's report afterwards"), cmd.no_report);
+                  }));
+  subs.push_back(add_command(
+      app, "null-bank", "write a bank in which membership has no effect (check a design with score --bank DIR)",
+      "The design is that of `--mask` or of the design options, which are options of a run; `--seed` seeds that "
+      "design, not the noise (whose seed is always 0).",
+      nullptr, [&](auto&& visit) {
+        visit(required(command_option("out", "where logp.npy and mask.npy go")), cmd.bank_dir);
+        visit(command_option("mask", "mask.npy [N, J] of a design (default: the design of the options below)"),
+              cmd.null_mask);
+        visit(command_option("n", "examples N of the design", {1}), cmd.null_n);
+        for_each_plan_option(cmd.run, visit);
+        for_each_null_bank_option(cmd.null_bank, visit);
+      }));
+  subs.push_back(add_command(
+      app, "help", "every option of every command (--markdown: as docs/options.md)", "", nullptr, [&](auto&& visit) {
+        visit(command_option("markdown", "as markdown, by command (docs/options.md)"), b.markdown);
+      }));
+  // How options of score go together (one of --run and --bank: finish_score).
+  CLI::App& score = *app.get_subcommand("score");
+  score.get_option("--run")->excludes(score.get_option("--bank"));
+  score.get_option("--out")->needs(score.get_option("--bank"));
+  return subs;
+}
+
+/// After score was parsed: one of --run and --bank, and whether the settings of a run were given.
+void finish_score(const CLI::App& score, Command& cmd) {
   cmd.command = Subcommand::kScore;
   if (cmd.run_dir.empty() && cmd.bank_dir.empty()) throw CLI::RequiredError("--run or --bank");
   cmd.membership_set = score.count("--lira-variance") + score.count("--rmia-gamma") > 0;
   cmd.analysis_set = score.count("--fdr") + score.count("--null-draws") > 0;
-  MEMSCOPE_CHECK_KEY(cmd.run.membership.rmia_gamma > 0 && std::isfinite(cmd.run.membership.rmia_gamma), "rmia_gamma",
-                     "must be > 0, got ", cmd.run.membership.rmia_gamma);
-  validate(cmd.run);  // the ranges of the option table (--fdr, --null-draws, ...)
 }
 
-/// report --run DIR, and the quantile of the paper's "highly memorized" set on report and run.
-CLI::App* add_report(CLI::App& app, CLI::App& run, Command& cmd) {
-  CLI::App* report = app.add_subcommand("report", "write DIR/report.html and DIR/summary.json for a finished run");
-  report->add_option("--run", cmd.report.run_dir, "run directory")->required();
-  for (CLI::App* sub : {report, &run})
-    sub->add_option("--high-quantile", cmd.report.high_quantile,
-                    "the paper's \"highly memorized\" (its Figure 3 only): M above this quantile")
-        ->capture_default_str();
-  return report;
-}
-
-/// Every option of every command as one markdown table (docs/options.md): a row per flag, description and
-/// default, with the commands that take it.
-std::string options_markdown(const CLI::App& app) {
-  struct Row {
-    std::string flag, description, default_value;
-    std::vector<std::string> commands;
-  };
-  std::vector<Row> rows;
-  for (const CLI::App* sub : app.get_subcommands({})) {
-    if (sub->get_name() == "help") continue;
-    for (const CLI::Option* o : sub->get_options()) {
-      std::string flag = o->get_name();
-      if (flag == "--help" || flag.empty()) continue;
-      std::string d = o->get_description(), def = o->get_default_str();
-      for (std::string* text : {&d, &def})
-        for (size_t k = 0; (k = text->find('|', k)) != std::string::npos; k += 2) text->insert(k, "\\");
-      auto same = [&](const Row& r) { return r.flag == flag && r.description == d && r.default_value == def; };
-      auto it = std::find_if(rows.begin(), rows.end(), same);
-      if (it == rows.end()) it = rows.insert(rows.end(), Row{flag, d, def, {}});
-      it->commands.push_back(sub->get_name());
-    }
+/// I/N of --shard into the run's shard_index and shard_count (validate checks that I < N).
+void parse_shard(const std::string& shard, RunConfig& run) {
+  const size_t slash = shard.find('/');
+  try {
+    MEMSCOPE_CHECK(slash != std::string::npos, "");
+    run.shard_index = std::stoll(shard.substr(0, slash));
+    run.shard_count = std::stoll(shard.substr(slash + 1));
+  } catch (const std::exception&) {
+    throw ConfigError(kShardOption.key, str("expected I/N (e.g. 3/10), got '", shard, "'"));
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.flag < b.flag; });
-  std::string md =
-      "# Options\n\nEvery option of every command, generated by `memscope help --markdown` (a test fails when this "
-      "file differs from it). Keys of a `--config` TOML file are the flags of `run` without the dashes, with `_` "
-      "for `-`.\n\n| option | commands | default | what it does |\n|---|---|---|---|\n";
-  for (const Row& r : rows) {
-    std::string commands;
-    for (const std::string& c : r.commands) commands += (commands.empty() ? "" : ", ") + c;
-    md += "| `" + r.flag + "` | " + commands + " | " + (r.default_value.empty() ? "" : "`" + r.default_value + "`") +
-          " | " + r.description + " |\n";
+}
+
+/// text with '|' escaped for a markdown table.
+std::string cell(std::string text) {
+  for (size_t k = 0; (k = text.find('|', k)) != std::string::npos; k += 2) text.insert(k, "\\");
+  return text;
+}
+
+std::string code(const std::string& text) { return text.empty() ? "" : "`" + cell(text) + "`"; }
+
+/// The options of a run (for_each_option) as a table: one row per option, with its default, and with the
+/// default of each command (of those that take them) where that differs.
+std::string run_options_markdown(const std::vector<const Sub*>& takers) {
+  std::vector<Row> rows;
+  for_each_option(*takers.at(0)->run, [&](const OptionSpec& o, const auto& v) {
+    rows.push_back({o, "", valid_values(o, v)});
+  });
+  std::vector<std::vector<std::string>> defaults(takers.size());
+  for (size_t k = 0; k < takers.size(); ++k)
+    for_each_option(*takers[k]->run, [&](const OptionSpec&, const auto& v) { defaults[k].push_back(value_text(v)); });
+  std::string md = "| option | default | valid values | config.json | what it does |\n|---|---|---|---|---|\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const OptionSpec& o = rows[i].spec;
+    std::string def = code(defaults[0][i]), others;
+    for (size_t k = 1; k < takers.size(); ++k)
+      if (defaults[k][i] != defaults[0][i])
+        others += (others.empty() ? "" : "; ") + takers[k]->app->get_name() + ": " +
+                  (defaults[k][i].empty() ? "none" : code(defaults[k][i]));
+    if (!others.empty()) def += " (" + others + ")";
+    md += str("| `", flag_of(o.key), "` | ", def, " | ", rows[i].valid, " | `", o.section[0] ? o.section : "",
+              o.section[0] ? "." : "", o.name, "` | ", cell(o.help), " |\n");
   }
   return md;
+}
+
+/// Throws when sub has a flag that is in none of its tables (every option must come from one).
+void check_tabled(const Sub& sub) {
+  std::set<std::string> tabled;
+  for (const Row& r : sub.own) tabled.insert(flag_of(r.spec.key));
+  if (sub.run != nullptr)
+    for_each_option(*sub.run, [&](const OptionSpec& o, const auto&) { tabled.insert(flag_of(o.key)); });
+  for (const CLI::Option* o : sub.app->get_options())
+    MEMSCOPE_CHECK(o->get_name() == "--help" || tabled.count(o->get_name()), "help --markdown: option ", o->get_name(),
+                   " of ", sub.app->get_name(), " is in no option table");
+}
+
+/// Every option of every command (docs/options.md): a section per command with its own options, and the options
+/// of a run, which several commands take, in one table.
+std::string options_markdown(const std::vector<Sub>& subs) {
+  std::string md =
+      "# Options\n\nEvery option of every command, generated from the option tables by `memscope help --markdown` "
+      "(a test fails when this file differs from it).\n\n| command | what it does |\n|---|---|\n";
+  std::vector<const Sub*> takers, some;
+  for (const Sub& s : subs) {
+    check_tabled(s);
+    md += "| [`" + s.app->get_name() + "`](#" + s.app->get_name() + ") | " + cell(s.app->get_description()) + " |\n";
+    if (s.run != nullptr) takers.push_back(&s);
+    if (std::any_of(s.own.begin(), s.own.end(), [](const Row& r) { return r.spec.scope != Scope::kCommand; }))
+      some.push_back(&s);
+  }
+  for (const Sub& s : subs) {
+    md += "\n## " + s.app->get_name() + "\n\n`memscope " + s.app->get_name() + "`: " + s.app->get_description() + "." +
+          (s.notes.empty() ? "" : " " + s.notes) + "\n";
+    if (!s.own.empty()) md += "\n| option | default | valid values | what it does |\n|---|---|---|---|\n";
+    for (const Row& r : s.own)
+      md += "| `" + flag_of(r.spec.key) + "` | " + (r.spec.required ? "required" : code(r.default_value)) + " | " +
+            r.valid + " | " + cell(r.spec.help) +
+            (r.spec.scope == Scope::kCommand ? "" : "; an [option of a run](#options-of-a-run)") + " |\n";
+    if (s.run != nullptr) md += "\nAnd every [option of a run](#options-of-a-run).\n";
+  }
+  auto names = [](const std::vector<const Sub*>& v) {
+    std::string text;
+    for (size_t k = 0; k < v.size(); ++k)
+      text += (k == 0 ? "" : k + 1 == v.size() ? " and " : ", ") + ("`" + v[k]->app->get_name() + "`");
+    return text;
+  };
+  md += "\n## Options of a run\n\nThe options of " + names(takers) + "; " + names(some) +
+        " take some of them. They are the keys of a `--config` TOML file too (the flag without the dashes, with `_` "
+        "for `-`), and a run directory's config.json holds them under the names given. A default that differs by "
+        "command is given with the command.\n\n";
+  return md + run_options_markdown(takers);
 }
 
 }  // namespace
@@ -340,52 +477,10 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   app.set_version_flag("--version", std::string("memscope ") + kVersion);
   app.require_subcommand(1);
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  CLI::App* run = app.add_subcommand("run", "train the K-fold plan, estimate log p, write scores");
-  run->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  std::string config_file;
-  run->add_option("--config", config_file, "TOML file of options (flags override it)");
-  add_run_options(*run, cmd.run);
-
-  // bench: the same options, with the fmnist-6k workload as defaults and a fresh run directory.
-  RunConfig bench_cfg = fmnist_6k();
-  CLI::App* bench =
-      app.add_subcommand("bench", "time the fmnist-6k workload (or any plan) per phase against the sgemm peak");
-  bench->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  bench->add_option("--config", config_file, "TOML file of options (flags override it)");
-  add_run_options(*bench, bench_cfg);
-  bench->add_option("--json", cmd.json_out, "write the figures as JSON to this file")->capture_default_str();
-
-  // train: a shard of a plan, for job arrays; from a run directory's config or from options.
-  RunConfig train_cfg;
-  CLI::App* train = app.add_subcommand("train", "train only shard I of N of a plan (scheduler job arrays); no scores");
-  train->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  train->add_option("--config", config_file, "TOML file of options (flags override it)");
-  add_run_options(*train, train_cfg);
-  train->add_option("--run", cmd.run_dir, "an existing run directory whose configuration to use");
-  std::string shard = "0/1";
-  for (CLI::App* sub : {run, train})
-    sub->add_option("--shard", shard, "I/N: only the jobs with id % N == I")->capture_default_str();
-  CLI::App* score = add_score(app, cmd);
-
-  CLI::App* report = add_report(app, *run, cmd);
-
-  CLI::App* extract = add_extract(app, cmd);
-  CLI::App* null_bank = add_null_bank(app, cmd);
-
-  RunConfig exact_cfg;
-  exact_cfg.model.family = {Family::kGaussian, 0, 0};
-  exact_cfg.out = "runs/exact";
-  CLI::App* exact = app.add_subcommand("exact", "exact leave-one-out and K-fold target for gaussian, ppca:Q or kde:H");
-  exact->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  exact->add_option("--config", config_file, "TOML file of options (flags override it)");
-  add_run_options(*exact, exact_cfg);
-  exact->add_option("--compare", cmd.compare_dir,
-                    "a run directory whose K-fold scores to check against the exact values");
-
-  bool markdown = false;
-  CLI::App* help = app.add_subcommand("help", "every option of every command (--markdown: as docs/options.md)");
-  help->add_flag("--markdown", markdown, "as a markdown table");
-  std::vector<std::string> full = with_toml(args, *run);
+  Bound b;
+  const std::vector<Sub> subs = add_commands(app, cmd, b);
+  auto parsed = [&](const char* name) { return app.get_subcommand(name)->parsed(); };
+  std::vector<std::string> full = with_toml(args, *app.get_subcommand("run"));
   std::vector<std::string> reversed(full.rbegin(), full.rend());  // CLI11 parses a reversed vector
   try {
     app.parse(reversed);
@@ -401,36 +496,29 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
     *help_or_version = os.str();
     return cmd;
   }
-  if (help->parsed()) {
-    *help_or_version = markdown ? options_markdown(app) : app.help("", CLI::AppFormatMode::All);
+  if (parsed("help")) {
+    *help_or_version = b.markdown ? options_markdown(subs) : app.help("", CLI::AppFormatMode::All);
     return cmd;
   }
-  if (run->parsed()) cmd.command = Subcommand::kRun;
-  if (report->parsed()) cmd.command = Subcommand::kReport;
-  if (score->parsed()) finish_score(*score, cmd);
-  if (train->parsed()) {
+  for (const Sub& s : subs)
+    if (s.app->parsed()) s.check();
+  if (parsed("run")) cmd.command = Subcommand::kRun;
+  if (parsed("report")) cmd.command = Subcommand::kReport;
+  if (parsed("score")) finish_score(*app.get_subcommand("score"), cmd);
+  if (parsed("train")) {
     cmd.command = Subcommand::kTrain;
-    cmd.run = train_cfg;
+    cmd.run = b.train;
   }
-  if (run->parsed() || train->parsed()) {
-    const size_t slash = shard.find('/');
-    try {
-      MEMSCOPE_CHECK(slash != std::string::npos, "");
-      cmd.run.shard_index = std::stoll(shard.substr(0, slash));
-      cmd.run.shard_count = std::stoll(shard.substr(slash + 1));
-    } catch (const std::exception&) {
-      throw ConfigError("shard", str("expected I/N (e.g. 3/10), got '", shard, "'"));
-    }
-  }
-  if (extract->parsed()) cmd.command = Subcommand::kExtract;
-  if (null_bank->parsed()) cmd.command = Subcommand::kNullBank;
-  if (exact->parsed()) {
+  if (parsed("run") || parsed("train")) parse_shard(b.shard, cmd.run);
+  if (parsed("extract")) cmd.command = Subcommand::kExtract;
+  if (parsed("null-bank")) cmd.command = Subcommand::kNullBank;
+  if (parsed("exact")) {
     cmd.command = Subcommand::kExact;
-    cmd.run = exact_cfg;
+    cmd.run = b.exact;
   }
-  if (bench->parsed()) {
+  if (parsed("bench")) {
     cmd.command = Subcommand::kBench;
-    cmd.run = bench_cfg;
+    cmd.run = b.bench;
   }
   return cmd;
 }

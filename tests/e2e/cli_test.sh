@@ -129,6 +129,8 @@ expect_error "--epochs" run --epochs many
 expect_error "not empty" run "${common[@]}" --out "$work"
 expect_error "no config.json" extract --run "$work/nothing"
 expect_error "--jobs" extract --run "$work/a" --jobs 7
+expect_error "--samples: must be >= 1" extract --run "$work/a" --samples 0
+expect_error "--high-quantile: must be in (0, 1)" report --run "$work/a" --high-quantile 2
 expect_error "no config.json" report --run "$work/nothing"
 expect_error "--shard" train "${common[@]}" --out "$work/e6" --shard 2/2
 expect_error "--shard" train "${common[@]}" --out "$work/e7" --shard half

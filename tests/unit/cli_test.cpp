@@ -223,3 +223,143 @@ TEST(Cli, DocsOptionsIsTheGeneratedTable) {
   EXPECT_NE(shown.find("| `--fdr` |"), std::string::npos);
   EXPECT_EQ(committed, shown) << "docs/options.md is stale: build/memscope help --markdown > docs/options.md";
 }
+
+namespace {
+
+/// The section of docs/options.md (as help --markdown writes it) of one command.
+std::string markdown_section(const std::string& command) {
+  std::string md;
+  cli::parse({"help", "--markdown"}, &md);
+  const size_t start = md.find("\n## " + command + "\n");
+  if (start == std::string::npos) return "";
+  return md.substr(start, md.find("\n## ", start + 1) - start);
+}
+
+/// The flags that a table visits.
+template <typename Table>
+std::vector<std::string> flags_of(Table table) {
+  std::vector<std::string> flags;
+  table([&](const OptionSpec& o, const auto&) { flags.push_back(flag_of(o.key)); });
+  return flags;
+}
+
+/// The ConfigError that parsing args throws, as the program prints it ("--samples: must be ...").
+std::string parse_error(const std::vector<std::string>& args) {
+  std::string shown;
+  try {
+    cli::parse(args, &shown);
+  } catch (const ConfigError& e) {
+    return flag_of(e.key()) + std::string(e.what()).substr(e.key().size());
+  }
+  ADD_FAILURE() << "no ConfigError for " << args.at(0);
+  return "";
+}
+
+}  // namespace
+
+TEST(Cli, EveryOptionOfEveryCommandIsInTheGeneratedTable) {
+  ExtractConfig x;
+  ReportConfig r;
+  NullBankConfig nb;
+  RunConfig run;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> expected = {
+      {"extract", flags_of([&](auto&& v) { for_each_extract_option(x, v); })},
+      {"report", flags_of([&](auto&& v) { for_each_report_option(r, v); })},
+      {"run", flags_of([&](auto&& v) { for_each_report_option(r, v); })},
+      {"score", flags_of([&](auto&& v) { for_each_scoring_option(run, v); })},
+      {"null-bank", flags_of([&](auto&& v) { for_each_null_bank_option(nb, v); })},
+      {"null-bank", flags_of([&](auto&& v) { for_each_plan_option(run, v); })},
+      {"Options of a run", flags_of([&](auto&& v) { for_each_option(run, v); })},
+      {"extract", {"--run", "--no-report"}},
+      {"report", {"--run"}},
+      {"score", {"--run", "--bank", "--out"}},
+      {"null-bank", {"--out", "--mask", "--n"}},
+      {"run", {"--config", "--shard"}},
+      {"train", {"--config", "--run", "--shard"}},
+      {"bench", {"--config", "--json"}},
+      {"exact", {"--config", "--compare"}},
+      {"help", {"--markdown"}},
+  };
+  for (const auto& [command, flags] : expected) {
+    const std::string section = markdown_section(command);
+    EXPECT_FALSE(section.empty()) << command;
+    EXPECT_FALSE(flags.empty()) << command;
+    for (const std::string& flag : flags)
+      EXPECT_NE(section.find("\n| `" + flag + "` |"), std::string::npos) << command << " lacks " << flag;
+  }
+  EXPECT_NE(markdown_section("extract").find("| `--samples` | `10000` | >= 1 |"), std::string::npos);
+  EXPECT_NE(markdown_section("report").find("| `--run` | required |"), std::string::npos);
+  // A default that differs by command is given with the command.
+  EXPECT_NE(markdown_section("Options of a run").find("| `--epochs` | `100` (bench: `5`) | >= 1 | `train.epochs` |"),
+            std::string::npos);
+}
+
+TEST(Cli, BadValuesOfEveryCommandAreErrorsNamingTheFlag) {
+  EXPECT_EQ(parse_error({"extract", "--run", "r", "--samples", "0"}), "--samples: must be >= 1, got 0");
+  EXPECT_EQ(parse_error({"extract", "--run", "r", "--delta", "0"}), "--delta: must be > 0, got 0");
+  EXPECT_EQ(parse_error({"extract", "--run", "r", "--sample-steps", "-1"}), "--sample-steps: must be >= 0, got -1");
+  EXPECT_NE(parse_error({"extract", "--run", "r", "--draw", "maybe"}).find("--draw: expected mean or bernoulli"),
+            std::string::npos);
+  EXPECT_EQ(parse_error({"report", "--run", "r", "--high-quantile", "2"}), "--high-quantile: must be in (0, 1), got 2");
+  EXPECT_EQ(parse_error({"run", "--high-quantile", "0"}), "--high-quantile: must be in (0, 1), got 0");
+  EXPECT_EQ(parse_error({"score", "--run", "r", "--fdr", "1.5"}), "--fdr: must be in (0, 1), got 1.5");
+  EXPECT_EQ(parse_error({"score", "--bank", "b", "--rmia-gamma", "inf"}), "--rmia-gamma: must be > 0, got inf");
+  EXPECT_EQ(parse_error({"null-bank", "--out", "o", "--missing", "1"}), "--missing: must be in [0, 1), got 1");
+  EXPECT_EQ(parse_error({"null-bank", "--out", "o", "--folds", "1"}), "--folds: must be >= 2, got 1");
+  EXPECT_EQ(parse_error({"null-bank", "--out", "o", "--n", "0"}), "--n: must be >= 1, got 0");
+  EXPECT_EQ(parse_error({"bench", "--iw-samples", "0"}), "--iw-samples: must be >= 1, got 0");
+  std::string shown;
+  EXPECT_THROW(cli::parse({"extract", "--samples", "5"}, &shown), CLI::RequiredError);  // --run
+  EXPECT_THROW(cli::parse({"score"}, &shown), CLI::RequiredError);                      // --run or --bank
+  EXPECT_THROW(cli::parse({"score", "--run", "r", "--bank", "b"}, &shown), CLI::ExcludesError);
+  EXPECT_THROW(cli::parse({"extract", "--run", "r", "--samples", "many"}, &shown), CLI::ParseError);
+}
+
+TEST(Cli, OptionsOfEveryCommandReachTheirConfig) {
+  std::string shown;
+  cli::Command c = cli::parse({"extract", "--run", "r", "--samples", "5", "--jobs", "0,3", "--draw", "bernoulli",
+                               "--sampler", "ddim", "--sample-steps", "7", "--no-report"},
+                              &shown);
+  EXPECT_EQ(c.command, cli::Subcommand::kExtract);
+  EXPECT_EQ(c.extract.run_dir, "r");
+  EXPECT_EQ(c.extract.samples, 5);
+  EXPECT_EQ(c.extract.jobs, (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(c.extract.draw, Draw::kBernoulli);
+  EXPECT_EQ(c.extract.sampler, Sampler::kDdim);
+  EXPECT_EQ(c.extract.sample_steps, 7);
+  EXPECT_TRUE(c.no_report);
+  c = cli::parse({"score", "--bank", "b", "--out", "o", "--fdr", "0.1", "--lira-variance", "global"}, &shown);
+  EXPECT_EQ(c.command, cli::Subcommand::kScore);
+  EXPECT_EQ(c.bank_dir, "b");
+  EXPECT_EQ(c.bank_out, "o");
+  EXPECT_DOUBLE_EQ(c.run.analysis.fdr, 0.1);
+  EXPECT_EQ(c.run.membership.lira_variance, LiraVariance::kGlobal);
+  EXPECT_TRUE(c.analysis_set && c.membership_set);
+  c = cli::parse({"score", "--run", "r"}, &shown);
+  EXPECT_FALSE(c.analysis_set || c.membership_set);
+  c = cli::parse({"report", "--run", "r", "--high-quantile", "0.9"}, &shown);
+  EXPECT_EQ(c.command, cli::Subcommand::kReport);
+  EXPECT_DOUBLE_EQ(c.report.high_quantile, 0.9);
+  c = cli::parse({"null-bank", "--out", "o", "--n", "50", "--design", "subsets", "--models", "8", "--seed", "3",
+                  "--offset-sd", "2", "--tail-df", "0", "--planted", "4"},
+                 &shown);
+  EXPECT_EQ(c.command, cli::Subcommand::kNullBank);
+  EXPECT_EQ(c.null_n, 50);
+  EXPECT_EQ(c.run.plan.design, Design::kSubsets);
+  EXPECT_EQ(c.run.plan.models, 8);
+  EXPECT_EQ(c.run.seed, 3u);
+  EXPECT_DOUBLE_EQ(c.null_bank.model_offset_sd, 2);
+  EXPECT_DOUBLE_EQ(c.null_bank.tail_df, 0);
+  EXPECT_EQ(c.null_bank.planted, 4);
+  c = cli::parse({"bench", "--json", "b.json", "--epochs", "2"}, &shown);
+  EXPECT_EQ(c.json_out, "b.json");
+  EXPECT_EQ(c.run.train.epochs, 2);
+  EXPECT_EQ(c.run.data.limit, 6000);  // the fmnist-6k workload's
+  c = cli::parse({"exact", "--compare", "d"}, &shown);
+  EXPECT_EQ(c.compare_dir, "d");
+  EXPECT_EQ(c.run.model.family.kind, Family::kGaussian);
+  c = cli::parse({"train", "--run", "d", "--shard", "1/3"}, &shown);
+  EXPECT_EQ(c.run_dir, "d");
+  EXPECT_EQ(c.run.shard_index, 1);
+  EXPECT_EQ(c.run.shard_count, 3);
+}

@@ -14,28 +14,6 @@ namespace memscope {
 
 namespace {
 
-std::string range_text(const Range& r) {
-  if (std::isinf(r.hi)) return str(r.lo_open ? "> " : ">= ", r.lo);
-  return str("in ", r.lo_open ? "(" : "[", r.lo, ", ", r.hi, r.hi_open ? ")" : "]");
-}
-
-bool in_range(double v, const Range& r) {
-  return (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
-}
-
-/// Throws ConfigError when a numeric option (or an element of a list option) is out of its range.
-template <typename T>
-void check_range(const OptionSpec& o, const T& v) {
-  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
-    MEMSCOPE_CHECK_KEY(in_range(double(v), o.range), o.key, "must be ", range_text(o.range), ", got ", v);
-  } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
-    if (std::isinf(o.range.lo)) return;
-    MEMSCOPE_CHECK_KEY(!v.empty(), o.key, "needs at least one value");
-    for (int64_t e : v)
-      MEMSCOPE_CHECK_KEY(in_range(double(e), o.range), o.key, "values must be ", range_text(o.range), ", got ", e);
-  }
-}
-
 /// The diffusion options: consistent timesteps, and set only for --model ddpm.
 void validate_diffusion(const RunConfig& c) {
   const ModelConfig& m = c.model;
@@ -103,6 +81,15 @@ void validate_choices(const RunConfig& c) {
 }
 
 }  // namespace
+
+std::string range_text(const Range& r) {
+  if (std::isinf(r.hi)) return str(r.lo_open ? "> " : ">= ", r.lo);
+  return str("in ", r.lo_open ? "(" : "[", r.lo, ", ", r.hi, r.hi_open ? ")" : "]");
+}
+
+bool in_range(double v, const Range& r) {
+  return (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
+}
 
 void validate(const RunConfig& c) {
   for_each_option(c, [](const OptionSpec& o, const auto& field) { check_range(o, field); });

@@ -3,6 +3,8 @@
 // range, and whether it is part of the run's identity). The program's flags and TOML keys
 // (apps/cli.cpp), config.json and the identity (to_json, identity_json, run_config_from_json in
 // config/config_json.h) and the range checks (validate, config/validate.h) are all derived from it.
+// The other commands declare their options the same way, in tables beside their config structs
+// (for_each_extract_option, for_each_report_option, for_each_null_bank_option) and in apps/cli.cpp.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -17,6 +19,7 @@ enum class Scope {
   kIdentityWhenSet,  ///< likewise, but only when not at its default (options added after runs existed)
   kRun,              ///< stored and restored with the run, but results do not depend on it
   kProcess,          ///< how one process runs (threads, device, progress): stored, never restored
+  kCommand,          ///< an option of another command (extract, report, ...): not part of a run's configuration
 };
 
 /// Valid values of a numeric option (or of each element of a list option).
@@ -36,7 +39,20 @@ struct OptionSpec {
   Range range = {};
   /// A flag that sets the value false (no_pad -> pad32 = false).
   bool negated = false;
+  /// The command needs it (set where a command takes the option: required(spec)).
+  bool required = false;
 };
+
+/// An option of a command other than run: its key (and flag), help and valid range; no place in config.json.
+constexpr OptionSpec command_option(const char* key, const char* help, Range range = {}) {
+  return OptionSpec{key, "", key, help, Scope::kCommand, range};
+}
+
+/// o, which the command that takes it needs.
+constexpr OptionSpec required(OptionSpec o) {
+  o.required = true;
+  return o;
+}
 
 /// The flag of a configuration key: "--" and the key with '-' for '_'.
 inline std::string flag_of(const std::string& key) {
@@ -46,17 +62,11 @@ inline std::string flag_of(const std::string& key) {
   return flag;
 }
 
-/// The options of the analyses beside the scores (neighbours, membership attacks); part of for_each_option.
+/// The options that score takes too: the settings of the memorized-example test and of the membership
+/// attacks, with which a finished run can be scored again (the jobs' results do not depend on them).
 template <typename Config, typename Visit>
-void for_each_analysis_option(Config& c, Visit&& visit) {
+void for_each_scoring_option(Config& c, Visit&& visit) {
   using S = Scope;
-  visit(OptionSpec{"neighbours",
-                   "analysis",
-                   "neighbours",
-                   "nearest neighbours k per example behind outlierness and neighbour spillover",
-                   S::kRun,
-                   {1}},
-        c.analysis.neighbours);
   visit(OptionSpec{"fdr",
                    "analysis",
                    "fdr",
@@ -79,8 +89,21 @@ void for_each_analysis_option(Config& c, Visit&& visit) {
                    "rmia_gamma",
                    "RMIA: x beats population point z when r(x) - r(z) >= log gamma",
                    S::kRun,
-                   {0, std::numeric_limits<double>::infinity(), true}},
+                   {0, std::numeric_limits<double>::infinity(), true, true}},
         c.membership.rmia_gamma);
+}
+
+/// The options of the analyses beside the scores (neighbours, membership attacks); part of for_each_option.
+template <typename Config, typename Visit>
+void for_each_analysis_option(Config& c, Visit&& visit) {
+  visit(OptionSpec{"neighbours",
+                   "analysis",
+                   "neighbours",
+                   "nearest neighbours k per example behind outlierness and neighbour spillover",
+                   Scope::kRun,
+                   {1}},
+        c.analysis.neighbours);
+  for_each_scoring_option(c, visit);
 }
 
 /// The options of the diffusion family (--model ddpm); part of for_each_option. Added after runs
@@ -169,6 +192,37 @@ void for_each_data_option(Config& c, Visit&& visit) {
         c.data.duplicate);
 }
 
+/// The options of the plan, as make_plan (plan/plan.h) takes them: the design and the root seed; part of
+/// for_each_option, and the options of null-bank's design.
+template <typename Config, typename Visit>
+void for_each_plan_option(Config& c, Visit&& visit) {
+  using S = Scope;
+  visit(OptionSpec{"design", "plan", "design", "kfold (K folds x R repeats) | subsets (M models on random subsets)",
+                   S::kIdentityWhenSet},
+        c.plan.design);
+  visit(OptionSpec{"folds", "plan", "folds", "folds K per repeat", S::kIdentity, {2}}, c.plan.folds);
+  // Not part of the identity: repeat r's folds and jobs do not depend on how many repeats there
+  // are, so more repeats on a finished run train only the new jobs.
+  visit(OptionSpec{"repeats", "plan", "repeats", "repeats R (J = K R jobs)", S::kRun, {1}}, c.plan.repeats);
+  // The subsets of a balanced block depend on its size, so the first block's size is part of the identity
+  // (identity_json puts it in place of M: a run of one block has M there, as before blocks existed); the
+  // blocks after it add models whose jobs' keys hold their training sets, so they are not (as repeats).
+  visit(OptionSpec{"models", "plan", "models", "subsets: models M", S::kIdentityWhenSet, {2}}, c.plan.models);
+  visit(OptionSpec{"subset_blocks", "plan", "subset_blocks",
+                   "subsets: sizes of the blocks of models, each balanced within itself, summing to M (default: "
+                   "one block; a finished run keeps its blocks and more models add one)",
+                   S::kRun},
+        c.plan.subset_blocks);
+  visit(OptionSpec{"subset_fraction",
+                   "plan",
+                   "subset_fraction",
+                   "subsets: each example trains round(M f) of the M models",
+                   S::kIdentityWhenSet,
+                   {0, 1, true, true}},
+        c.plan.subset_fraction);
+  visit(OptionSpec{"seed", "", "seed", "root seed of every random choice", S::kIdentity}, c.seed);
+}
+
 /// Calls visit(spec, field) for every option of a run, field being the member of c it sets
 /// (c may be const).
 template <typename Config, typename Visit>
@@ -203,13 +257,7 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(OptionSpec{"hflip", "train", "hflip", "flip training images horizontally at random (never in evaluation)",
                    S::kIdentityWhenSet},
         c.train.hflip);
-  visit(OptionSpec{"design", "plan", "design", "kfold (K folds x R repeats) | subsets (M models on random subsets)",
-                   S::kIdentityWhenSet},
-        c.plan.design);
-  visit(OptionSpec{"folds", "plan", "folds", "folds K per repeat", S::kIdentity, {2}}, c.plan.folds);
-  // Not part of the identity: repeat r's folds and jobs do not depend on how many repeats there
-  // are, so more repeats on a finished run train only the new jobs.
-  visit(OptionSpec{"repeats", "plan", "repeats", "repeats R (J = K R jobs)", S::kRun, {1}}, c.plan.repeats);
+  for_each_plan_option(c, visit);
   visit(OptionSpec{"until_reliability",
                    "plan",
                    "until_reliability",
@@ -220,28 +268,11 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(
       OptionSpec{"max_repeats", "plan", "max_repeats", "the most repeats --until-reliability adds up to", S::kRun, {1}},
       c.plan.max_repeats);
-  // The subsets of a balanced block depend on its size, so the first block's size is part of the identity
-  // (identity_json puts it in place of M: a run of one block has M there, as before blocks existed); the
-  // blocks after it add models whose jobs' keys hold their training sets, so they are not (as repeats).
-  visit(OptionSpec{"models", "plan", "models", "subsets: models M", S::kIdentityWhenSet, {2}}, c.plan.models);
-  visit(OptionSpec{"subset_blocks", "plan", "subset_blocks",
-                   "subsets: sizes of the blocks of models, each balanced within itself, summing to M (default: "
-                   "one block; a finished run keeps its blocks and more models add one)",
-                   S::kRun},
-        c.plan.subset_blocks);
-  visit(OptionSpec{"subset_fraction",
-                   "plan",
-                   "subset_fraction",
-                   "subsets: each example trains round(M f) of the M models",
-                   S::kIdentityWhenSet,
-                   {0, 1, true, true}},
-        c.plan.subset_fraction);
   visit(OptionSpec{"iw_samples", "eval", "iw_samples", "importance samples per example", S::kIdentity, {1}},
         c.eval.iw_samples);
   visit(OptionSpec{"eval_every", "eval", "eval_every", "evaluate every E epochs (0: last only)", S::kIdentity, {0}},
         c.eval.eval_every);
   for_each_analysis_option(c, visit);
-  visit(OptionSpec{"seed", "", "seed", "root seed of every random choice", S::kIdentity}, c.seed);
   visit(OptionSpec{"out", "", "out", "run directory", S::kRun}, c.out);
   visit(OptionSpec{"threads", "", "threads", "CPU threads (0: all cores)", S::kProcess, {0}}, c.threads);
   visit(OptionSpec{"device", "", "device", "cpu | cuda | cuda:N", S::kProcess}, c.device);

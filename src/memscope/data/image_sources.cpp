@@ -25,7 +25,6 @@
 #include <stb/stb_image_resize.h>
 #pragma GCC diagnostic pop
 
-
 namespace fs = std::filesystem;
 
 namespace memscope {

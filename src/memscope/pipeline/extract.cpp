@@ -10,6 +10,7 @@
 
 #include "memscope/analysis/extraction.h"
 #include "memscope/config/names.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
 #include "memscope/core/seeds.h"
@@ -174,9 +175,7 @@ std::vector<ExtractionPair> shown_pairs(const FinishedRun& run, const std::vecto
 }  // namespace
 
 ExtractionFile extract(const ExtractConfig& c) {
-  MEMSCOPE_CHECK_KEY(c.samples >= 1, "samples", "must be >= 1, got ", c.samples);
-  MEMSCOPE_CHECK_KEY(c.delta > 0, "delta", "must be > 0, got ", c.delta);
-  MEMSCOPE_CHECK_KEY(c.sample_steps >= 0, "sample_steps", "must be >= 0, got ", c.sample_steps);
+  for_each_extract_option(c, [](const OptionSpec& o, const auto& field) { check_range(o, field); });
   const FinishedRun run = load_finished_run(c.run_dir);
   MEMSCOPE_CHECK_KEY(c.sample_steps <= run.cfg.model.timesteps || !run.cfg.model.family.diffusion(), "sample_steps",
                      "must be <= the model's --timesteps ", run.cfg.model.timesteps, ", got ", c.sample_steps);

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include <limits>
+
 #include "memscope/core/config.h"
+#include "memscope/core/options.h"
 #include "memscope/report/report_files.h"
 
 namespace memscope {
@@ -31,6 +34,28 @@ struct ExtractConfig {
   Sampler sampler = Sampler::kDdpm;
   int64_t sample_steps = 0;
 };
+
+/// The option table of extract (core/options.h): visit(spec, field) for each setting of c but run_dir (the
+/// program's --run), c may be const. extract() checks the ranges; apps/cli.cpp derives the flags.
+template <typename Config, typename Visit>
+void for_each_extract_option(Config& c, Visit&& visit) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  visit(command_option("samples", "samples drawn from each model", {1}), c.samples);
+  visit(command_option("jobs", "jobs whose models to sample, e.g. 0,3 (default: every finished one)"), c.jobs);
+  visit(command_option("draw", "what a sample is: mean (the decoder's means) | bernoulli (one Bernoulli draw of them)"),
+        c.draw);
+  visit(command_option("delta", "plain rule: a sample copies its nearest training image when l2 <= delta",
+                       {0, kInf, true}),
+        c.delta);
+  visit(
+      command_option("alpha", "adaptive rule: a copy when l2 / (alpha mean l2 to the n nearest) <= 1", {0, kInf, true}),
+      c.alpha);
+  visit(command_option("n_nearest", "n of the adaptive rule", {1}), c.n_nearest);
+  visit(command_option("cells", "k-means cells of the data-copying test", {1}), c.cells);
+  visit(command_option("sampler", "ddpm: ddpm (ancestral) | ddim (deterministic)"), c.sampler);
+  visit(command_option("sample_steps", "ddpm: sampling steps, evenly spaced (0: all --timesteps of the model)", {0}),
+        c.sample_steps);
+}
 
 /// Writes DIR/extraction.csv (job,sample,nearest_index,l2,ratio,in_training,extracted_l2,extracted),
 /// DIR/copies.csv (index,label,mem,models,samples: how many models and samples copy each example

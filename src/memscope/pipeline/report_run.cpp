@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "memscope/analysis/neighbours.h"
+#include "memscope/config/validate.h"
 #include "memscope/core/build_paths.h"
 #include "memscope/core/error.h"
 #include "memscope/core/progress.h"
@@ -118,6 +119,7 @@ std::pair<std::string, std::string> render_report(const ReportModel& m, const st
 }
 
 json write_report(const ReportConfig& c) {
+  for_each_report_option(c, [](const OptionSpec& o, const auto& field) { check_range(o, field); });
   const std::string& dir = c.run_dir;
   spdlog::info("report: reading {}", dir);
   const ReportModel m = build_report(load_report_input(dir), {c.high_quantile, c.grid, c.max_rows});

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "memscope/core/options.h"
+
 namespace memscope {
 
 struct ReportConfig {
@@ -22,6 +24,15 @@ struct ReportConfig {
   /// Where vega, vega-lite and vega-embed are (their node_modules folder; empty: default_asset_dir()).
   std::string asset_dir;
 };
+
+/// The option table of the report's settings that run and report take (core/options.h): visit(spec, field),
+/// c may be const. write_report checks the ranges; apps/cli.cpp derives the flags.
+template <typename Config, typename Visit>
+void for_each_report_option(Config& c, Visit&& visit) {
+  visit(command_option("high_quantile", "the paper's \"highly memorized\" (its Figure 3 only): M above this quantile",
+                       {0, 1, true, true}),
+        c.high_quantile);
+}
 
 /// Writes run_dir/report.html (one file, every script, style and image inlined, a Content
 /// Security Policy that forbids any network request) and run_dir/summary.json, each atomically.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "memscope/config/validate.h"
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 
@@ -10,10 +11,10 @@ namespace memscope {
 
 torch::Tensor null_bank_logp(const torch::Tensor& mask, const NullBankConfig& c) {
   MEMSCOPE_CHECK(mask.dim() == 2, "null bank: mask ", mask.sizes(), " must be [N, J]");
-  MEMSCOPE_CHECK(c.scale_lo > 0 && c.scale_hi >= c.scale_lo, "null bank: scales ", c.scale_lo, " to ", c.scale_hi);
-  MEMSCOPE_CHECK(c.tail_df == 0 || c.tail_df > 2, "null bank: tail_df ", c.tail_df,
-                 " (0 or above 2: a finite variance)");
-  MEMSCOPE_CHECK(c.missing >= 0 && c.missing < 1, "null bank: missing share ", c.missing);
+  for_each_null_bank_option(c, [](const OptionSpec& o, const auto& field) { check_range(o, field); });
+  MEMSCOPE_CHECK_KEY(c.scale_hi >= c.scale_lo, "scale_hi", "must be >= --scale-lo ", c.scale_lo, ", got ", c.scale_hi);
+  MEMSCOPE_CHECK_KEY(c.tail_df == 0 || c.tail_df > 2, "tail_df", "must be 0 or above 2 (a finite variance), got ",
+                     c.tail_df);
   const int64_t N = mask.size(0), J = mask.size(1);
   at::Generator gen = make_generator(derive_seed(c.seed, SeedTag::kNoise, {0x6e756c6cULL}));
   auto opt = torch::TensorOptions().dtype(torch::kFloat64);
