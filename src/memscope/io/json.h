@@ -69,6 +69,17 @@ class JsonFields {
     for (size_t i = 0; i < v.size(); ++i) out.push_back(as_integer(v[i], key, i));
     return out;
   }
+  /// An array of numbers, null read as NaN.
+  std::vector<double> reals(const char* key) const {
+    const nlohmann::json& a = array(key);
+    std::vector<double> out;
+    for (size_t i = 0; i < a.size(); ++i) {
+      MEMSCOPE_CHECK(a[i].is_number() || a[i].is_null(), path_, ": ", place(key), "[", i,
+                     "] should be a number or null, got ", a[i].type_name());
+      out.push_back(number_or(a[i]));
+    }
+    return out;
+  }
   const nlohmann::json& array(const char* key) const {
     const nlohmann::json& v = at(key);
     MEMSCOPE_CHECK(v.is_array(), path_, ": ", place(key), " should be an array, got ", v.type_name());

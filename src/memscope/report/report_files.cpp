@@ -85,19 +85,6 @@ ScoreAgreement parse_agreement(const Fields& f) {
   return a;
 }
 
-/// An optional array of numbers (null: NaN) of a job record.
-std::vector<double> losses(const Fields& f, const char* key) {
-  std::vector<double> out;
-  if (!f.has(key)) return out;
-  const json& a = f.array(key);
-  for (size_t i = 0; i < a.size(); ++i) {
-    MEMSCOPE_CHECK(a[i].is_number() || a[i].is_null(), f.path(), ": ", f.place(key), "[", i,
-                   "] should be a number or null, got ", a[i].type_name());
-    out.push_back(number_or(a[i]));
-  }
-  return out;
-}
-
 JobRecord parse_job(const Fields& f) {
   JobRecord r;
   r.id = f.integer("id");
@@ -105,8 +92,8 @@ JobRecord parse_job(const Fields& f) {
   if (f.has("diverged_epoch")) r.diverged_epoch = f.integer("diverged_epoch");
   if (f.has("train_seconds")) r.train_seconds = f.real("train_seconds");
   if (f.has("eval_seconds")) r.eval_seconds = f.real("eval_seconds");
-  r.train_loss = losses(f, "train_loss");
-  r.heldout_loss = losses(f, "heldout_loss");
+  if (f.has("train_loss")) r.train_loss = f.reals("train_loss");
+  if (f.has("heldout_loss")) r.heldout_loss = f.reals("heldout_loss");
   return r;
 }
 

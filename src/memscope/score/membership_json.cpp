@@ -56,17 +56,6 @@ std::array<Spread, 3> spreads_per_fpr(const JsonFields& f) {
   return per_fpr<Spread>(f, [](const JsonFields& g, const char* k) { return spread_from(g.object(k)); });
 }
 
-std::vector<double> reals(const JsonFields& f, const char* key) {
-  std::vector<double> out;
-  const json& a = f.array(key);
-  for (size_t i = 0; i < a.size(); ++i) {
-    MEMSCOPE_CHECK(a[i].is_number() || a[i].is_null(), f.path(), ": ", f.place(key), "[", i,
-                   "] should be a number or null, got ", a[i].type_name());
-    out.push_back(number_or(a[i]));
-  }
-  return out;
-}
-
 Attack attack_named(const JsonFields& f) {
   const std::string name = f.string("attack");
   for (Attack a : all_attacks())
@@ -83,8 +72,8 @@ AttackResult attack_from(const JsonFields& f) {
   a.pooled_auc = pooled.real("auc");
   a.pooled_tpr = reals_per_fpr(pooled.object("tpr_at_fpr"));
   const JsonFields roc = f.object("roc");
-  a.pooled_roc = reals(roc, "pooled_tpr");
-  a.mean_roc = reals(roc, "mean_tpr");
+  a.pooled_roc = roc.reals("pooled_tpr");
+  a.mean_roc = roc.reals("mean_tpr");
   a.pairs_without_score = f.integer("pairs_without_score");
   for (size_t i = 0; i < f.array("targets").size(); ++i) {
     const JsonFields t = f.element("targets", i);
@@ -97,7 +86,7 @@ AttackResult attack_from(const JsonFields& f) {
     a.null.draws = n.integer("draws");
     a.null.auc = spread_from(n.object("auc"));
     a.null.tpr = spreads_per_fpr(n.object("tpr_at_fpr"));
-    a.null.pooled_roc = reals(n, "pooled_tpr");
+    a.null.pooled_roc = n.reals("pooled_tpr");
   }
   return a;
 }
