@@ -358,6 +358,18 @@ std::vector<Sub> add_commands(CLI::App& app, Command& cmd, Bound& b) {
         for_each_null_bank_option(cmd.null_bank, visit);
       }));
   subs.push_back(add_command(
+      app, "plan",
+      "write the plan your own training code follows (mask.npy, keep.npy, train/model-NNNN.npy, plan.json)",
+      "With `--data` (the default when `--n` is not given) it loads the data as `run` does and writes the examples "
+      "as memscope's models see them (images.npy, labels.npy, index.npy); `--binarize auto` is `sample`, as for the "
+      "default VAE. The same design options and `--seed` give the masks `run` trains with.",
+      nullptr, [&](auto&& visit) {
+        visit(required(command_option("out", "where the plan's files go")), cmd.plan_out);
+        visit(command_option("n", "examples N (0: the examples of --data)", {0}), cmd.plan_n);
+        for_each_data_option(cmd.run, visit);
+        for_each_plan_option(cmd.run, visit);
+      }));
+  subs.push_back(add_command(
       app, "help", "every option of every command (--markdown: as docs/options.md)", "", nullptr, [&](auto&& visit) {
         visit(command_option("markdown", "as markdown, by command (docs/options.md)"), b.markdown);
       }));
@@ -512,6 +524,7 @@ Command parse(const std::vector<std::string>& args, std::string* help_or_version
   if (parsed("run") || parsed("train")) parse_shard(b.shard, cmd.run);
   if (parsed("extract")) cmd.command = Subcommand::kExtract;
   if (parsed("null-bank")) cmd.command = Subcommand::kNullBank;
+  if (parsed("plan")) cmd.command = Subcommand::kPlan;
   if (parsed("exact")) {
     cmd.command = Subcommand::kExact;
     cmd.run = b.exact;

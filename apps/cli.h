@@ -10,7 +10,7 @@
 
 namespace memscope::cli {
 
-enum class Subcommand { kNone, kRun, kTrain, kScore, kReport, kExtract, kExact, kBench, kNullBank };
+enum class Subcommand { kNone, kRun, kTrain, kScore, kReport, kExtract, kExact, kBench, kNullBank, kPlan };
 
 struct Command {
   /// kNone when only --help or --version was asked.
@@ -37,6 +37,9 @@ struct Command {
   int64_t null_n = 2000;
   std::string null_mask;
   NullBankConfig null_bank;
+  /// plan: where its files go, and N (0: the examples of cmd.run.data).
+  std::string plan_out;
+  int64_t plan_n = 0;
 };
 
 /// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE

@@ -21,6 +21,7 @@
 #include "memscope/pipeline/bank.h"
 #include "memscope/pipeline/exact.h"
 #include "memscope/pipeline/finished_run.h"
+#include "memscope/pipeline/plan_files.h"
 #include "memscope/pipeline/run.h"
 #include "memscope/pipeline/run_layout.h"
 #include "memscope/plan/plan.h"
@@ -67,9 +68,14 @@ std::string memorized_line(const memscope::Scores& s, const memscope::Membership
   for (size_t i = 0; i < s.mem.size(); ++i)
     if (std::isfinite(s.mem[i])) mean += s.mem[i], plugin += s.mem_plugin[i], n += 1;
   std::string line =
-      fmt::format("mean memorization M {:.3f} nats (the paper's plug-in {:.3f})\n", mean / n, plugin / n);
-  line += fmt::format("memorized (M > 0 at FDR {}): {} of {} examples", r.fdr, memscope::discoveries(s, r.fdr),
-                      s.mem.size());
+      s.difference ? fmt::format(
+                         "M is not defined (the statistic is not a log-likelihood); mean in-minus-out difference {:.3f}"
+                         "\nsignificant difference (> 0 at FDR {}): {} of {} examples",
+                         mean / n, r.fdr, memscope::discoveries(s, r.fdr), s.mem.size())
+                   : fmt::format(
+                         "mean memorization M {:.3f} nats (the paper's plug-in {:.3f})\nmemorized (M > 0 at FDR {}): "
+                         "{} of {} examples",
+                         mean / n, plugin / n, r.fdr, memscope::discoveries(s, r.fdr), s.mem.size());
   if (r.mem_null.draws > 0)
     line += fmt::format(" (noise alone: {:.1f} on average, any in {:.0f}% of {} permutations)",
                         r.mem_null.discoveries.mean, 100 * r.mem_null.any_discovery, r.mem_null.draws);
@@ -121,8 +127,9 @@ int bank_command(const memscope::cli::Command& cmd) {
   const memscope::BankOutcome o =
       memscope::score_bank(cmd.bank_dir, cmd.bank_out, cmd.run.membership, cmd.run.analysis);
   const memscope::RunLayout files(o.out);
-  std::cout << "memscope: bank of " << o.examples << " examples x " << o.models << " models scored in " << o.seconds
-            << " s\n"
+  std::cout << "memscope: bank of " << o.examples << " examples x " << o.models << " models (" << o.layout
+            << " layout; statistic " << o.statistic << ", " << memscope::to_string(o.direction) << " for a member"
+            << (o.plan_checked ? "; mask matches its plan" : "") << ") scored in " << o.seconds << " s\n"
             << memorized_line(o.scores, o.membership) << membership_lines(o.membership)
             << (o.reliability ? memscope::reliability_sentence(*o.reliability)
                               : memscope::unmeasured_reliability_sentence())
@@ -194,6 +201,20 @@ int train_command(const memscope::cli::Command& cmd) {
   return 0;
 }
 
+/// plan: the files a user's own training code follows.
+int plan_command(const memscope::cli::Command& cmd) {
+  const memscope::PlanOutcome o = memscope::write_plan(cmd.run, cmd.plan_n, cmd.plan_out);
+  const memscope::PlanLayout files(o.dir);
+  std::cout << fmt::format("memscope: plan of {} models over {} examples in {} (mask sha256 {}...)\n", o.models,
+                           o.examples, o.dir, o.mask_sha256.substr(0, 12))
+            << "mask:  " << files.mask() << " [N, J] (and keep.npy, [J, N])\n"
+            << "train: " << files.train(0) << " ... " << files.train(o.models - 1) << " (indices, int64)\n"
+            << (o.data ? "data:  " + files.images() + ", " + files.labels() + "\n" : "")
+            << "next:  train model j on its indices; write log p of every example under every model as BANK/logp.npy "
+               "[N, J] beside mask.npy and a bank.json with the plan's mask_sha256; then: memscope score --bank BANK\n";
+  return 0;
+}
+
 int report_command(const memscope::cli::Command& cmd) {
   memscope::write_report(cmd.report);
   const memscope::RunLayout files(cmd.report.run_dir);
@@ -253,6 +274,7 @@ int command(const std::vector<std::string>& args) {
                   << " (logp.npy, mask.npy); check it with: memscope score --bank " << cmd.bank_dir << "\n";
         return 0;
       }
+      case Subcommand::kPlan: return plan_command(cmd);
       case Subcommand::kTrain: return train_command(cmd);
       case Subcommand::kReport: return report_command(cmd);
       case Subcommand::kExtract: return extract_command(cmd);

@@ -14,6 +14,9 @@ packages=(
   libtoml11-dev           # --config FILE
   libspdlog-dev libfmt-dev  # logging and formatting
   zlib1g-dev              # gzip-compressed IDX files
+  libssl-dev              # SHA-256 of a plan's mask (OpenSSL), which a bank names to be checked against
+  python3-dev pybind11-dev python3-pybind11 python3-numpy  # the Python module memscope (for /usr/bin/python3)
+  python3-torch           # examples/pytorch: a user's own PyTorch training, run by the test suite
   libopenmpi-dev openmpi-bin  # mpirun -np P memscope run: jobs handed to MPI ranks
   libpng-dev              # PNG images in the report
   libstb-dev              # --data images:/celeba: read PNG and JPEG and resize (single-header stb_image, stb_image_resize)

@@ -57,6 +57,11 @@ struct Choice<LiraVariance> {
                                                          {LiraVariance::kGlobal, "global"}};
 };
 template <>
+struct Choice<Direction> {
+  static constexpr const char* key = "direction";
+  static inline const ChoiceNames<Direction> names = {{Direction::kHigher, "higher"}, {Direction::kLower, "lower"}};
+};
+template <>
 struct Choice<Schedule> {
   static constexpr const char* key = "schedule";
   static inline const ChoiceNames<Schedule> names = {{Schedule::kLinear, "linear"}, {Schedule::kCosine, "cosine"}};

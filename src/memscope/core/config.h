@@ -171,6 +171,8 @@ struct AnalysisConfig {
 
 /// LiRA: a variance per example (from its reference models) or one pooled over all examples.
 enum class LiraVariance { kPerExample, kGlobal };
+/// Which way a bank's statistic points: higher (a log-likelihood, a confidence) or lower (a loss) for a member.
+enum class Direction { kHigher, kLower };
 
 struct MembershipConfig {
   /// LiRA's Gaussians: per-example variances, or one global (pooled) variance per side.

@@ -23,6 +23,8 @@
 //                              checkpoint-KEY.pt while training (--checkpoint-every)
 //   DIR/jobs/job-NNNNN.lock    the claim of a process training the job
 //   BANK/logp.npy, mask.npy, labels.npy, images.npy   memscope score --bank BANK (an external bank)
+//   BANK/bank.json             what BANK holds: the statistic, its direction, the plan it was trained from
+//   PLAN/...                   memscope plan (PlanLayout below; pipeline/plan_files.h)
 //   EXACT/scores.csv, kfold_target.csv, logp_kfold.npy, mask.npy, summary.json   memscope exact
 #include <cstdint>
 #include <string>
@@ -43,6 +45,8 @@ class RunLayout {
   /// An external bank's [N, C, H, W] images.
   std::string images() const { return file("images.npy"); }
   std::string mask() const { return file("mask.npy"); }
+  /// An external bank's description (statistic, direction, plan hash).
+  std::string bank() const { return file("bank.json"); }
   std::string epochs() const { return file("epochs.npy"); }
   std::string logp() const { return file("logp.npy"); }
   std::string logp_se() const { return file("logp_se.npy"); }
@@ -81,6 +85,25 @@ class RunLayout {
 
  private:
   std::string file(const std::string& name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+/// The files of a plan directory (memscope plan).
+class PlanLayout {
+ public:
+  explicit PlanLayout(std::string dir) : dir_(std::move(dir)) {}
+  std::string plan() const { return dir_ + "/plan.json"; }
+  std::string mask() const { return dir_ + "/mask.npy"; }
+  std::string keep() const { return dir_ + "/keep.npy"; }
+  std::string images() const { return dir_ + "/images.npy"; }
+  std::string labels() const { return dir_ + "/labels.npy"; }
+  std::string index() const { return dir_ + "/index.npy"; }
+  std::string train() const { return dir_ + "/train"; }
+  /// Model j's training indices, relative to the plan directory, and its path.
+  static std::string train_name(int64_t j) { return fmt::format("train/model-{:04d}.npy", j); }
+  std::string train(int64_t j) const { return dir_ + "/" + train_name(j); }
+
+ private:
   std::string dir_;
 };
 

@@ -151,9 +151,15 @@ std::string bank_section(const ReportModel& m) {
   return "<section id=\"run\"><h2>Bank</h2><p>An external bank of models: log p of every example under every model "
          "and which models trained on it, from another pipeline; the models are taken as independent draws. What needs "
          "a memscope run is not available: training and held-out losses, the nearest-neighbour ratio (models to "
-         "sample) and \"Is it memorization?\" (the models' training data and its neighbours).</p>"
-         "<table class=\"facts\">" +
-         facts + "</table></section>";
+         "sample) and \"Is it memorization?\" (the models' training data and its neighbours).</p>" +
+         (r.statistic.empty()
+              ? ""
+              : "<p class=\"note\">The bank's statistic is " + html_escape(r.statistic) +
+                    ", not a log-likelihood, so M is not defined: wherever this report shows M, it is the "
+                    "in-minus-out difference of the statistic (its mean under the models that trained on the example "
+                    "minus its mean under those that did not, turned so that higher means member; counterfactual "
+                    "memorization, Zhang et al. 2021), with its error bar, test and null.</p>") +
+         "<table class=\"facts\">" + facts + "</table></section>";
 }
 
 /// "How reproducible is this ranking": the split-half figures first, before any list of examples.
@@ -452,6 +458,11 @@ std::string headline(const ReportModel& m) {
   if (m.mem_null && m.mem_null->draws > 0)
     noise = fmt::format("noise alone (membership permuted among examples, {} draws) gives {} on average",
                         m.mem_null->draws, fmt_num(m.mem_null->discoveries.mean, 2));
+  if (!m.run.statistic.empty())
+    return fmt::format(
+        "<p class=\"headline\"><b>{} of {} examples with a significant in-minus-out difference</b> of {} (M is not "
+        "defined: not a log-likelihood), above 0 at a false-discovery rate of {} (Benjamini-Hochberg); {}.</p>",
+        m.analysis.n_discovered, m.analysis.n, html_escape(m.run.statistic), fmt_num(m.analysis.fdr), noise);
   return fmt::format(
       "<p class=\"headline\"><b>{} of {} examples memorized</b>: M significantly above 0 at a false-discovery rate "
       "of {} (Benjamini-Hochberg); {}.</p>",

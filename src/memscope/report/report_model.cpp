@@ -109,6 +109,7 @@ RunFacts run_facts(const ReportInput& in) {
   f.n = in.data.size();
   f.shape = in.data.shape;
   f.bank = in.bank;
+  f.statistic = in.statistic;
   f.config = in.record.config;
   f.memscope_version = in.record.memscope_version;
   f.torch_version = in.record.torch_version;

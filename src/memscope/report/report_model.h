@@ -87,6 +87,9 @@ struct ReportInput {
   /// models, config holds "bank" (what was read); data.x is images.npy flattened, or [N, 0] without one (no
   /// neighbours then).
   bool bank = false;
+  /// A bank of another statistic than log-likelihoods (a loss, a confidence): its name. The scores are then its
+  /// in-minus-out difference (Scores::difference) and M is not defined. Empty: log-likelihoods.
+  std::string statistic;
 };
 
 /// One example as the report shows it (NaN scores: null).
@@ -180,6 +183,8 @@ struct HalfPoint {
 struct RunFacts {
   /// An external bank (score --bank): jobs are its models, config is what was read (config.json's "bank").
   bool bank = false;
+  /// ReportInput::statistic: a bank's statistic other than a log-likelihood, whose difference stands for M.
+  std::string statistic;
   /// The run directory, the data's name, examples and shape of one example.
   std::string dir, data;
   int64_t n = 0;

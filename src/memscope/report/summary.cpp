@@ -22,6 +22,7 @@ json run_json(const RunFacts& r) {
     failed.push_back({{"id", f.id}, {"status", f.status}, {"diverged_epoch", f.diverged_epoch}});
   return {{"dir", r.dir},
           {"bank", r.bank},
+          {"score", r.statistic.empty() ? "M" : "in-minus-out difference of " + r.statistic + " (M not defined)"},
           {"data", r.data},
           {"n", r.n},
           {"shape", r.shape},

@@ -47,7 +47,7 @@ double tail_scale(const std::vector<DrawZ>& draws, bool mem) {
 
 void permutation_null(const torch::Tensor& logp, const torch::Tensor& in_mask,
                       const std::vector<int64_t>& repeat_of_job, const std::vector<int64_t>& groups,
-                      MembershipResult& r, Scores* scores, int64_t draws, uint64_t seed, double fdr) {
+                      MembershipResult& r, Scores* scores, int64_t draws, uint64_t seed, double fdr, bool difference) {
   MEMSCOPE_CHECK(draws >= 0, "null: ", draws, " draws");
   MemNull& m = r.mem_null;
   m = MemNull{};
@@ -65,7 +65,8 @@ void permutation_null(const torch::Tensor& logp, const torch::Tensor& in_mask,
     at::Generator gen = make_generator(derive_seed(seed, SeedTag::kPermutation, {0x6e756c6cULL, uint64_t(d)}));
     const torch::Tensor perm = torch::randperm(N, gen, torch::kInt64);
     const torch::Tensor mask = in_mask.index_select(0, perm);
-    const Scores s = compute_scores(logp, mask, repeat_of_job);
+    Scores s = compute_scores(logp, mask, repeat_of_job);
+    if (difference) as_difference(s);
     double sum = 0, n = 0;
     DrawZ z;
     for (size_t i = 0; i < s.mem.size(); ++i) {

@@ -19,9 +19,11 @@ namespace memscope {
 /// two-sided 5% point of Student's t (the model-based error bars assume normal tails; heavy tails and the
 /// design's structure change how far a log-mean-exp spreads), applied to scores when given
 /// (calibrate_error_bars). M's null (its discoveries at fdr counted with the calibrated error bars), the
-/// factors and fdr go into r.mem_null and r.fdr.
+/// factors and fdr go into r.mem_null and r.fdr. difference: logp is another statistic, scored as its in-minus-out
+/// difference (as_difference) in every draw.
 void permutation_null(const torch::Tensor& logp, const torch::Tensor& in_mask,
                       const std::vector<int64_t>& repeat_of_job, const std::vector<int64_t>& groups,
-                      MembershipResult& r, Scores* scores, int64_t draws, uint64_t seed, double fdr);
+                      MembershipResult& r, Scores* scores, int64_t draws, uint64_t seed, double fdr,
+                      bool difference = false);
 
 }  // namespace memscope

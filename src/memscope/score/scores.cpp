@@ -149,6 +149,14 @@ void calibrate_error_bars(Scores& s, double mem_scale, double mem_log_scale) {
   add_significance(s);
 }
 
+void as_difference(Scores& s) {
+  s.difference = true;
+  s.mem = s.mem_log, s.mem_se = s.mem_log_se;
+  for (auto* column : {&s.logp_in, &s.logp_out, &s.mem_plugin, &s.mem_se_delta})
+    column->assign(column->size(), std::numeric_limits<double>::quiet_NaN());
+  add_significance(s);
+}
+
 void add_significance(Scores& s) {
   const size_t N = s.mem.size();
   s.mem_p.assign(N, std::numeric_limits<double>::quiet_NaN());
@@ -175,6 +183,9 @@ void write_scores_csv(const std::string& path, const torch::Tensor& index, const
   const int64_t* lp = lab.data_ptr<int64_t>();
   std::vector<std::string> header = {"index", "label",   "logp_in",    "logp_out", "mem",        "mem_se", "n_in",
                                      "n_out", "mem_log", "mem_log_se", "mia_risk", "mem_plugin", "mem_p",  "mem_q"};
+  if (s.difference)
+    for (std::string& name : header)
+      if (name == "mem" || name == "mem_se" || name == "mem_p" || name == "mem_q") name = "diff" + name.substr(3);
   for (const auto& [name, values] : extra) {
     MEMSCOPE_CHECK(int64_t(values.size()) == N, "scores: column ", name, " has ", values.size(), " rows, not ", N);
     header.push_back(name);

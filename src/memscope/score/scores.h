@@ -54,6 +54,10 @@ struct Scores {
   /// The Monte Carlo part of mem_se where each log p is itself an estimate with a standard error
   /// (diffusion models' bound; see add_monte_carlo_error); empty otherwise.
   std::vector<double> mem_mc_se;
+  /// The statistic is not a log-likelihood (a loss, a confidence), oriented so that higher means member: M is
+  /// not defined, and mem, mem_se, mem_p and mem_q are those of the in-minus-out difference mem_log
+  /// (as_difference; counterfactual memorization, Zhang et al. 2021). logp_in, logp_out and mem_plugin are NaN.
+  bool difference = false;
 };
 
 /// Examples whose q-value is at most fdr (discoveries at that false-discovery rate).
@@ -93,6 +97,10 @@ Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask);
 Scores compute_scores(const torch::Tensor& logp, const torch::Tensor& in_mask,
                       const std::vector<int64_t>& repeat_of_job);
 
+/// The scores of a statistic that is not a log-likelihood: mem and mem_se become mem_log and mem_log_se, the
+/// log-mean-exps NaN, and the p- and q-values follow (Scores::difference).
+void as_difference(Scores& s);
+
 /// Fills df, mem_p and mem_q from mem, mem_se and the moderation prior (compute_scores and
 /// add_monte_carlo_error call it; call it again after changing mem_se).
 void add_significance(Scores& s);
@@ -114,6 +122,7 @@ void add_monte_carlo_error(Scores& s, const torch::Tensor& logp_se, const torch:
 
 /// Writes scores.csv atomically: index,label,logp_in,logp_out,mem,mem_se,n_in,n_out,mem_log,mem_log_se,mia_risk,
 /// mem_plugin,mem_p,mem_q (mia_risk empty when s has none), then the extra columns, then mem_mc_se where s has it.
+/// For a difference (Scores::difference) mem, mem_se, mem_p and mem_q are named diff, diff_se, diff_p, diff_q.
 /// index, label: [N] int64.
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
                       std::vector<ScoreColumn> extra = {});
