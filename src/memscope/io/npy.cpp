@@ -1,5 +1,6 @@
 #include "memscope/io/npy.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -88,7 +89,7 @@ torch::Tensor read_npy(const std::string& path) {
   i = value_at("fortran_order");
   MEMSCOPE_CHECK(header.compare(i, 5, "False") == 0 || header.compare(i, 4, "True") == 0, "npy: ", path,
                  " has a malformed 'fortran_order' in its header");
-  MEMSCOPE_CHECK(header[i] == 'F', "npy: ", path, " is in Fortran order; save it in C order");
+  const bool fortran = header[i] == 'T';  // numpy saves a transposed array so (keep.T): read back in C order
   i = value_at("shape");
   const size_t shape_end = header[i] == '(' ? header.find(')', i) : std::string::npos;
   MEMSCOPE_CHECK(shape_end != std::string::npos, "npy: ", path, " has a malformed 'shape' in its header");
@@ -116,9 +117,13 @@ torch::Tensor read_npy(const std::string& path) {
   const uint64_t want = count * uint64_t(item), have = bytes.size() - offset - header_len;
   MEMSCOPE_CHECK(have == want, "npy: ", path, " should hold ", want, " bytes of data for shape ",
                  c10::IntArrayRef(shape), " but holds ", have);
+  if (fortran) std::reverse(shape.begin(), shape.end());
   torch::Tensor t = torch::empty(shape, dtype->type);
   if (want) std::memcpy(t.data_ptr(), bytes.data() + offset + header_len, want);
-  return t;
+  if (!fortran) return t;
+  std::vector<int64_t> order(shape.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = int64_t(order.size() - 1 - k);
+  return t.permute(order).contiguous();
 }
 
 }  // namespace memscope

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The same plan trained by memscope's own MLP VAE and by examples/pytorch/train_bank.py (the same architecture
+# and training in plain PyTorch): do the two banks give the same distribution of M? memscope with a second seed
+# is the yardstick of how much two honest banks differ.
+# Usage: scripts/crosscheck-pytorch.sh [OUT=runs/crosscheck] [LIMIT=2000]   (after scripts/setup.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/crosscheck}
+limit=${2:-2000}
+design=(--limit "$limit" --folds 5 --repeats 2 --binarize sample)
+training=(--epochs 5 --batch-size 64 --lr 1e-3 --hidden 512,256 --latent 16 --iw-samples 256)
+mkdir -p "$out"
+build/memscope plan "${design[@]}" --seed 0 --out "$out/plan"
+for seed in 0 1; do
+  [[ -f $out/memscope-$seed/scores.csv ]] ||
+    build/memscope run "${design[@]}" "${training[@]}" --seed "$seed" --out "$out/memscope-$seed" --progress none \
+      > "$out/memscope-$seed.log"
+done
+start=$(date +%s)
+/usr/bin/python3 examples/pytorch/train_bank.py --plan "$out/plan" --out "$out/pytorch" --epochs 5 --batch-size 64 \
+  --lr 1e-3 --hidden 512,256 --latent 16 --iw-samples 256 --seed 0 --threads "$(nproc)" 2> "$out/pytorch.log"
+echo "pytorch: $(($(date +%s) - start)) s for 10 models" | tee "$out/pytorch-seconds.txt"
+build/memscope score --bank "$out/pytorch" > "$out/pytorch-score.log"
+/usr/bin/python3 - "$out" << 'PY'
+import csv, sys
+import numpy as np
+out = sys.argv[1]
+def mem(path):
+    with open(path) as f:
+        return np.array([float(r["mem"]) for r in csv.DictReader(f)])
+rows = {"memscope seed 0": mem(f"{out}/memscope-0/scores.csv"), "memscope seed 1": mem(f"{out}/memscope-1/scores.csv"),
+        "pytorch (plan of seed 0)": mem(f"{out}/pytorch/scores.csv")}
+qs = [0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
+print("| bank | mean M (se) | " + " | ".join(f"q{q}" for q in qs) + " |")
+print("|---|---|" + "---|" * len(qs))
+for name, m in rows.items():
+    se = m.std(ddof=1) / np.sqrt(len(m))
+    print(f"| {name} | {m.mean():.3f} ({se:.3f}) | " + " | ".join(f"{np.quantile(m, q):.3f}" for q in qs) + " |")
+a, b = rows["memscope seed 0"], rows["pytorch (plan of seed 0)"]
+print(f"\nper example, memscope seed 0 vs pytorch: Spearman {np.corrcoef(a.argsort().argsort(), b.argsort().argsort())[0, 1]:.2f}")
+PY
