@@ -133,11 +133,7 @@ Call bank_call(const py::handle& logp, const py::handle& mask, const py::handle&
   b.labels = as_tensor("labels", labels, {torch::kInt64, torch::kInt32}, "ui", c.holder);
   b.images = as_tensor("images", images, {torch::kFloat32, torch::kUInt8, torch::kFloat64}, "f", c.holder);
   b.statistic = statistic;
-  b.direction = direction.empty() ? memscope::Direction::kHigher : memscope::parse_choice<memscope::Direction>(direction);
-  if (statistic != memscope::kLogLikelihood && direction.empty())
-    throw memscope::Error("the statistic '" + statistic + "' needs a direction: 'lower' (a loss) or 'higher'");
-  if (statistic == memscope::kLogLikelihood && b.direction == memscope::Direction::kLower)
-    throw memscope::Error("a log-likelihood is higher for a member, not lower (a loss? statistic='loss')");
+  if (!direction.empty()) b.direction = memscope::parse_choice<memscope::Direction>(direction);
   b.plan_sha256 = plan_sha256;
   return c;
 }

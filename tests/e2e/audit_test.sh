@@ -74,4 +74,9 @@ PY
 "$bin" score --bank "$work/lira" > "$work/lira.out" || fail "score --bank of LiRA's layout"
 grep -q "lira layout; statistic lira-score" "$work/lira.out" || fail "LiRA layout: $(head -n 1 "$work/lira.out")"
 grep -q "significant difference (> 0 at FDR 0.05): 0 of 400" "$work/lira.out" || fail "a null LiRA bank found something"
+# cmake --install puts the module where that prefix's Python finds it.
+cmake --install "$(dirname "$bin")" --prefix "$work/inst" > /dev/null || fail "cmake --install"
+site=$("$py" -c "import sysconfig; print(sysconfig.get_path('platlib', 'posix_prefix', vars={'platbase': '$work/inst'}))")
+(cd "$work" && PYTHONPATH=${site/site-packages/dist-packages}:$site "$py" -c "import memscope; memscope.plan(10)") ||
+  fail "the installed module does not import"
 echo "audit: ok"

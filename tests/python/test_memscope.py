@@ -89,8 +89,10 @@ class Score(unittest.TestCase):
             (lambda: memscope.score(self.logp.astype(np.int64), self.mask), "logp: numpy dtype int64"),
             (lambda: memscope.score(self.logp, self.mask.T), "transpose"),
             (lambda: memscope.score(self.logp, self.mask[:10]), "expected \\[300, 8\\]"),
-            (lambda: memscope.score(self.logp, self.mask, statistic="loss"), "needs a direction"),
+            (lambda: memscope.score(self.logp, self.mask, statistic="loss"), "has no direction"),
             (lambda: memscope.score(self.logp, self.mask, plan_sha256="0" * 64), "not the mask of the plan"),
+            (lambda: memscope.score(self.logp, self.mask, direction="lower"), "higher for a member"),
+            (lambda: memscope.score(self.logp, self.mask, direction="down"), "direction"),
             (lambda: memscope.score(self.logp, self.mask, fdr=2), "fdr"),
             (lambda: memscope.score(self.logp, self.mask, bogus=1), "bogus"),
         ]

@@ -123,14 +123,14 @@ TEST(Bank, DescriptionSaysWhichWayTheStatisticPoints) {
   write_npy(dir + "/loss.npy", torch::rand({20, 4}));
   write_npy(dir + "/mask.npy", mask);
   write_atomic(dir + "/bank.json", R"({"statistic": "loss", "file": "loss.npy"})");
-  EXPECT_NE(error_of([&] { read_bank(dir); }).find("has no direction"), std::string::npos);
+  EXPECT_NE(error_of([&] { score_bank(read_bank(dir), {}); }).find("has no direction"), std::string::npos);
   write_atomic(dir + "/bank.json", R"({"statistic": "log-likelihood", "direction": "lower", "file": "loss.npy"})");
-  EXPECT_NE(error_of([&] { read_bank(dir); }).find("higher for a member"), std::string::npos);
+  EXPECT_NE(error_of([&] { score_bank(read_bank(dir), {}); }).find("higher for a member"), std::string::npos);
   write_atomic(dir + "/bank.json", R"({"statistic": "loss", "direction": "down", "file": "loss.npy"})");
   EXPECT_NE(error_of([&] { read_bank(dir); }).find("bank.json"), std::string::npos);
   write_atomic(dir + "/bank.json", R"({"statistic": "loss", "direction": "lower", "file": "loss.npy"})");
   const BankArrays b = read_bank(dir);
-  EXPECT_EQ(b.direction, Direction::kLower);
+  EXPECT_EQ(b.direction.value(), Direction::kLower);
   EXPECT_EQ(b.layout, "memscope");
   EXPECT_TRUE(torch::equal(b.mask, mask));
 }
@@ -149,7 +149,7 @@ TEST(Bank, ReadsLiraExperimentDirectories) {
   const BankArrays b = read_bank(dir);
   EXPECT_EQ(b.layout, "lira");
   EXPECT_EQ(b.statistic, "lira-score");
-  EXPECT_EQ(b.direction, Direction::kHigher);
+  EXPECT_EQ(b.direction.value(), Direction::kHigher);
   EXPECT_TRUE(torch::equal(b.mask, mask));
   EXPECT_TRUE(torch::allclose(b.stat, scores.mean({2, 3}).t()));
   std::filesystem::remove(dir + "/experiment-3_of_12/keep.npy");

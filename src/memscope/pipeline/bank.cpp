@@ -151,32 +151,23 @@ std::pair<std::string, std::string> bank_report(const BankOutcome& o, const Repo
   return render_report(build_report(in, opt), assets);
 }
 
-/// What bank.json (path, object j) says of b: the statistic (default_statistic when it names none), its direction
-/// (default_direction where the statistic is the default one), and the plan's mask hash.
+/// What bank.json (path, object j) says of b: the statistic (default_statistic, of direction default_direction, when
+/// it names none), its direction and the plan's mask hash.
 void describe_bank(BankArrays& b, const nlohmann::json& j, const std::string& path,
-                   const std::string& default_statistic, Direction default_direction) {
+                   const std::string& default_statistic, std::optional<Direction> default_direction) {
+  b.described_by = path;
   b.statistic = json_string(j, "statistic", path, default_statistic);
-  MEMSCOPE_CHECK(!b.statistic.empty(), "bank: ", path, ": \"statistic\" is empty");
   const std::string direction = json_string(j, "direction", path);
-  const bool likelihood = b.statistic == kLogLikelihood;
-  if (direction.empty()) {
-    MEMSCOPE_CHECK(likelihood || b.statistic == default_statistic, "bank: ", path, ": the statistic \"", b.statistic,
-                   "\" has no direction; add \"direction\": \"lower\" (members score lower, as with a loss) or "
-                   "\"higher\"");
-    b.direction = likelihood ? Direction::kHigher : default_direction;
-  } else {
+  if (!direction.empty()) {
     try {
       b.direction = parse_choice<Direction>(direction);
     } catch (const ConfigError& e) {
       throw Error(str("bank: ", path, ": ", e.what()));
     }
+  } else if (b.statistic == default_statistic) {
+    b.direction = default_direction;
   }
-  MEMSCOPE_CHECK(!likelihood || b.direction == Direction::kHigher, "bank: ", path,
-                 ": a log-likelihood is higher for a member, not lower (a loss? say \"statistic\": \"loss\")");
   b.plan_sha256 = json_string(j, "plan_sha256", path);
-  MEMSCOPE_CHECK(b.plan_sha256.empty() || (b.plan_sha256.size() == 64 &&
-                                           b.plan_sha256.find_first_not_of("0123456789abcdef") == std::string::npos),
-                 "bank: ", path, ": \"plan_sha256\" should be 64 lower-case hex digits (plan.json's mask_sha256)");
 }
 
 /// LiRA's experiment directories in dir (experiment-*), in the order of the first number in their names.
@@ -235,11 +226,11 @@ BankArrays read_bank(const std::string& dir) {
   const std::vector<fs::path> experiments = lira_experiments(dir);
   if (!j.contains("file") && !fs::exists(in.logp()) && !experiments.empty()) {
     b.layout = "lira";
-    describe_bank(b, j, in.bank(), "lira-score", Direction::kHigher);
+    describe_bank(b, j, in.bank(), "lira-score", Direction::kHigher);  // LiRA's scores: higher for a member
     read_lira(b, experiments);
   } else {
     b.layout = "memscope";
-    describe_bank(b, j, in.bank(), kLogLikelihood, Direction::kHigher);
+    describe_bank(b, j, in.bank(), kLogLikelihood, std::nullopt);
     b.stat_name = dir + "/" + json_string(j, "file", in.bank(), "logp.npy");
     b.mask_name = dir + "/" + json_string(j, "mask", in.bank(), "mask.npy");
     for (const std::string& f : {b.stat_name, b.mask_name})
@@ -260,11 +251,21 @@ BankOutcome score_bank(const BankArrays& b, const MembershipConfig& c, const Ana
   set_threads(resolve_threads(0));
   BankOutcome o;
   o.dir = b.source;
-  o.layout = b.layout, o.statistic = b.statistic, o.direction = b.direction;
+  MEMSCOPE_CHECK(!b.statistic.empty(), "bank: ", b.described_by, ": the statistic has no name");
+  MEMSCOPE_CHECK(b.direction || b.statistic == kLogLikelihood, "bank: ", b.described_by, ": the statistic \"",
+                 b.statistic, "\" has no direction; say direction \"lower\" (members score lower, as with a loss) or "
+                 "\"higher\"");
+  o.layout = b.layout, o.statistic = b.statistic, o.direction = b.direction.value_or(Direction::kHigher);
+  MEMSCOPE_CHECK(b.statistic != kLogLikelihood || o.direction == Direction::kHigher, "bank: ", b.described_by,
+                 ": a log-likelihood is higher for a member, not lower (a loss? call the statistic \"loss\")");
+  MEMSCOPE_CHECK(b.plan_sha256.empty() || (b.plan_sha256.size() == 64 &&
+                                           b.plan_sha256.find_first_not_of("0123456789abcdef") == std::string::npos),
+                 "bank: ", b.described_by, ": the plan's sha256 should be 64 lower-case hex digits (plan.json's "
+                 "mask_sha256), got \"", b.plan_sha256.substr(0, 70), "\"");
   MEMSCOPE_CHECK(b.stat.defined() && b.mask.defined(), "bank: ", b.source, " lacks the statistic or the mask");
   MEMSCOPE_CHECK(b.stat.is_floating_point(), "bank: ", b.stat_name, " holds ", b.stat.dtype(),
                  ", expected float32 or float64");
-  o.stat = b.direction == Direction::kLower ? -b.stat : b.stat;
+  o.stat = o.direction == Direction::kLower ? -b.stat : b.stat;
   const torch::Tensor logp = checked_logp(b.stat_name, o.stat);
   o.epochs = o.stat.dim() == 3 ? o.stat.size(0) : 1;
   o.examples = logp.size(0), o.models = logp.size(1);

@@ -29,11 +29,13 @@ struct BankArrays {
   /// kLogLikelihood (M is defined), or the name of another statistic (a loss, a confidence), which is scored as
   /// its in-minus-out difference (Scores::difference) after turning it by direction so that higher means member.
   std::string statistic = kLogLikelihood;
-  Direction direction = Direction::kHigher;
+  /// Which way it points; unstated (nullopt) is refused for anything but a log-likelihood.
+  std::optional<Direction> direction;
   /// The SHA-256 of the plan's mask the bank says it was trained from (plan_files.h; empty: none said).
   std::string plan_sha256;
-  /// Where it came from (a directory, or "arrays") and its layout ("memscope", "lira", "arrays").
-  std::string source = "arrays", layout = "arrays";
+  /// Where it came from (a directory, or "arrays"), its layout ("memscope", "lira", "arrays") and what said what
+  /// the statistic is (bank.json's path, or "arrays").
+  std::string source = "arrays", layout = "arrays", described_by = "arrays";
   /// Each array's name in messages.
   std::string stat_name = "logp", mask_name = "mask", labels_name = "labels", images_name = "images";
 };
@@ -73,8 +75,9 @@ struct BankOutcome {
   double seconds = 0;
 };
 
-/// Scores a bank: checks everything first (shapes, a mask given transposed, a non-finite statistic, a mask value
-/// other than 0/1 or not the plan's, an example without in- or out-models, images out of range), each problem one
+/// Scores a bank: checks everything first (a statistic of unstated direction, or a log-likelihood said to be lower
+/// for a member; shapes, a mask given transposed, a non-finite statistic, a mask value other than 0/1 or not the
+/// plan's, an example without in- or out-models, images out of range), each problem one
 /// memscope::Error naming the array; then M (or, for another statistic than a log-likelihood, the in-minus-out
 /// difference), the membership attacks, the permutation null and the reliability. The models are taken as
 /// independent draws (no repeats). Nothing is written.
