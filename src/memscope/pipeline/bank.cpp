@@ -253,15 +253,18 @@ BankOutcome score_bank(const BankArrays& b, const MembershipConfig& c, const Ana
   o.dir = b.source;
   MEMSCOPE_CHECK(!b.statistic.empty(), "bank: ", b.described_by, ": the statistic has no name");
   MEMSCOPE_CHECK(b.direction || b.statistic == kLogLikelihood, "bank: ", b.described_by, ": the statistic \"",
-                 b.statistic, "\" has no direction; say direction \"lower\" (members score lower, as with a loss) or "
+                 b.statistic,
+                 "\" has no direction; say direction \"lower\" (members score lower, as with a loss) or "
                  "\"higher\"");
   o.layout = b.layout, o.statistic = b.statistic, o.direction = b.direction.value_or(Direction::kHigher);
   MEMSCOPE_CHECK(b.statistic != kLogLikelihood || o.direction == Direction::kHigher, "bank: ", b.described_by,
                  ": a log-likelihood is higher for a member, not lower (a loss? call the statistic \"loss\")");
   MEMSCOPE_CHECK(b.plan_sha256.empty() || (b.plan_sha256.size() == 64 &&
                                            b.plan_sha256.find_first_not_of("0123456789abcdef") == std::string::npos),
-                 "bank: ", b.described_by, ": the plan's sha256 should be 64 lower-case hex digits (plan.json's "
-                 "mask_sha256), got \"", b.plan_sha256.substr(0, 70), "\"");
+                 "bank: ", b.described_by,
+                 ": the plan's sha256 should be 64 lower-case hex digits (plan.json's "
+                 "mask_sha256), got \"",
+                 b.plan_sha256.substr(0, 70), "\"");
   MEMSCOPE_CHECK(b.stat.defined() && b.mask.defined(), "bank: ", b.source, " lacks the statistic or the mask");
   MEMSCOPE_CHECK(b.stat.is_floating_point(), "bank: ", b.stat_name, " holds ", b.stat.dtype(),
                  ", expected float32 or float64");
