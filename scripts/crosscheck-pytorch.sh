@@ -21,21 +21,7 @@ start=$(date +%s)
   --lr 1e-3 --hidden 512,256 --latent 16 --iw-samples 256 --seed 0 --threads "$(nproc)" 2> "$out/pytorch.log"
 echo "pytorch: $(($(date +%s) - start)) s for 10 models" | tee "$out/pytorch-seconds.txt"
 build/memscope score --bank "$out/pytorch" > "$out/pytorch-score.log"
-/usr/bin/python3 - "$out" << 'PY'
-import csv, sys
-import numpy as np
-out = sys.argv[1]
-def mem(path):
-    with open(path) as f:
-        return np.array([float(r["mem"]) for r in csv.DictReader(f)])
-rows = {"memscope seed 0": mem(f"{out}/memscope-0/scores.csv"), "memscope seed 1": mem(f"{out}/memscope-1/scores.csv"),
-        "pytorch (plan of seed 0)": mem(f"{out}/pytorch/scores.csv")}
-qs = [0.05, 0.25, 0.5, 0.75, 0.95, 0.99]
-print("| bank | mean M (se) | " + " | ".join(f"q{q}" for q in qs) + " |")
-print("|---|---|" + "---|" * len(qs))
-for name, m in rows.items():
-    se = m.std(ddof=1) / np.sqrt(len(m))
-    print(f"| {name} | {m.mean():.3f} ({se:.3f}) | " + " | ".join(f"{np.quantile(m, q):.3f}" for q in qs) + " |")
-a, b = rows["memscope seed 0"], rows["pytorch (plan of seed 0)"]
-print(f"\nper example, memscope seed 0 vs pytorch: Spearman {np.corrcoef(a.argsort().argsort(), b.argsort().argsort())[0, 1]:.2f}")
-PY
+for b in pytorch memscope-1; do  # each against memscope seed 0: distributions (KS), ranks, error bars
+  echo "== memscope-0 (A) against $b (B)"
+  python3 scripts/compare-scores.py "$out/memscope-0/scores.csv" "$out/$b/scores.csv"
+done
