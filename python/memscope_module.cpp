@@ -19,6 +19,7 @@
 #include "memscope/pipeline/run_layout.h"
 #include "memscope/plan/plan.h"
 #include "memscope/score/membership_json.h"
+#include "memscope/score/score_columns.h"
 
 namespace py = pybind11;
 
@@ -96,22 +97,17 @@ py::object from_json(const nlohmann::json& j) { return py::module_::import("json
 
 py::array_t<double> column(const std::vector<double>& v) { return py::array_t<double>(v.size(), v.data()); }
 
+/// The columns of scores.csv as numpy arrays (n_in and n_out as integers).
 py::dict scores_dict(const memscope::Scores& s) {
   py::dict d;
-  const bool diff = s.difference;
-  auto ints = [](const std::vector<int64_t>& v) { return py::array_t<int64_t>(v.size(), v.data()); };
-  d[diff ? "diff" : "mem"] = column(s.mem);
-  d[diff ? "diff_se" : "mem_se"] = column(s.mem_se);
-  d[diff ? "diff_p" : "mem_p"] = column(s.mem_p);
-  d[diff ? "diff_q" : "mem_q"] = column(s.mem_q);
-  d["mem_log"] = column(s.mem_log);
-  d["mem_log_se"] = column(s.mem_log_se);
-  d["logp_in"] = column(s.logp_in);
-  d["logp_out"] = column(s.logp_out);
-  d["mem_plugin"] = column(s.mem_plugin);
-  d["mia_risk"] = column(s.mia_risk);
-  d["n_in"] = ints(s.n_in);
-  d["n_out"] = ints(s.n_out);
+  for (const auto& [name, values] : memscope::score_columns(s)) {
+    if (name == "n_in" || name == "n_out") {
+      const std::vector<int64_t> counts(values.begin(), values.end());
+      d[name.c_str()] = py::array_t<int64_t>(counts.size(), counts.data());
+    } else {
+      d[name.c_str()] = column(values);
+    }
+  }
   return d;
 }
 

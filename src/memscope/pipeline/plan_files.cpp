@@ -11,7 +11,6 @@
 #include "memscope/data/loaders.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/hash.h"
-#include "memscope/io/json.h"
 #include "memscope/io/npy.h"
 #include "memscope/pipeline/run_layout.h"
 #include "memscope/plan/plan.h"
@@ -72,13 +71,6 @@ PlanOutcome write_plan(const RunConfig& c, int64_t n, const std::string& dir) {
                                      .dump(1) +
                                  "\n");
   return o;
-}
-
-std::string plan_mask_sha256(const std::string& path) {
-  const nlohmann::json j = read_json_object(path);
-  const std::string hash = json_string(j, "mask_sha256", path);
-  MEMSCOPE_CHECK(hash.size() == 64, "plan: ", path, " has no mask_sha256 of 64 hex digits");
-  return hash;
 }
 
 }  // namespace memscope

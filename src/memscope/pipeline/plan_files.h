@@ -34,7 +34,4 @@ struct PlanOutcome {
 /// written too. The masks are those `memscope run` trains with the same options and seed.
 PlanOutcome write_plan(const RunConfig& c, int64_t n, const std::string& dir);
 
-/// The mask's SHA-256 recorded in a plan.json (path), or a memscope::Error naming the file.
-std::string plan_mask_sha256(const std::string& path);
-
 }  // namespace memscope

@@ -10,6 +10,7 @@
 #include "memscope/core/logmath.h"
 #include "memscope/io/atomic.h"
 #include "memscope/io/csv.h"
+#include "memscope/score/score_columns.h"
 #include "memscope/score/uncertainty.h"
 
 namespace memscope {
@@ -172,34 +173,40 @@ int64_t discoveries(const Scores& s, double fdr) {
   return n;
 }
 
+std::vector<ScoreColumn> score_columns(const Scores& s) {
+  const size_t N = s.mem.size();
+  auto full = [N](const std::vector<double>& v) {
+    return v.size() == N ? v : std::vector<double>(N, std::numeric_limits<double>::quiet_NaN());
+  };
+  auto counts = [](const std::vector<int64_t>& v) { return std::vector<double>(v.begin(), v.end()); };
+  const std::string m = s.difference ? "diff" : "mem";
+  return {{"logp_in", full(s.logp_in)},       {"logp_out", full(s.logp_out)},     {m, full(s.mem)},
+          {m + "_se", full(s.mem_se)},        {"n_in", counts(s.n_in)},           {"n_out", counts(s.n_out)},
+          {"mem_log", full(s.mem_log)},       {"mem_log_se", full(s.mem_log_se)}, {"mia_risk", full(s.mia_risk)},
+          {"mem_plugin", full(s.mem_plugin)}, {m + "_p", full(s.mem_p)},          {m + "_q", full(s.mem_q)}};
+}
+
 void write_scores_csv(const std::string& path, const torch::Tensor& index, const torch::Tensor& label, const Scores& s,
                       std::vector<ScoreColumn> extra) {
-  if (!s.mem_mc_se.empty()) extra.emplace_back("mem_mc_se", s.mem_mc_se);
   torch::Tensor idx = index.to(torch::kInt64).contiguous(), lab = label.to(torch::kInt64).contiguous();
   const int64_t N = idx.size(0);
   MEMSCOPE_CHECK(int64_t(s.mem.size()) == N && lab.size(0) == N, "scores: ", N, " indices for ", s.mem.size(),
                  " scores");
-  const int64_t* ip = idx.data_ptr<int64_t>();
-  const int64_t* lp = lab.data_ptr<int64_t>();
-  std::vector<std::string> header = {"index", "label",   "logp_in",    "logp_out", "mem",        "mem_se", "n_in",
-                                     "n_out", "mem_log", "mem_log_se", "mia_risk", "mem_plugin", "mem_p",  "mem_q"};
-  if (s.difference)
-    for (std::string& name : header)
-      if (name == "mem" || name == "mem_se" || name == "mem_p" || name == "mem_q") name = "diff" + name.substr(3);
-  for (const auto& [name, values] : extra) {
+  std::vector<ScoreColumn> columns = score_columns(s);
+  if (!s.mem_mc_se.empty()) extra.emplace_back("mem_mc_se", s.mem_mc_se);
+  columns.insert(columns.end(), extra.begin(), extra.end());
+  std::vector<std::string> header = {"index", "label"};
+  for (const auto& [name, values] : columns) {
     MEMSCOPE_CHECK(int64_t(values.size()) == N, "scores: column ", name, " has ", values.size(), " rows, not ", N);
     header.push_back(name);
   }
   CsvWriter out(header);
-  const bool risk = int64_t(s.mia_risk.size()) == N;
-  std::vector<double> tail(4 + extra.size());
+  const int64_t* ip = idx.data_ptr<int64_t>();
+  const int64_t* lp = lab.data_ptr<int64_t>();
+  std::vector<double> row(columns.size());
   for (int64_t i = 0; i < N; ++i) {
-    tail[0] = risk ? s.mia_risk[i] : std::numeric_limits<double>::quiet_NaN();
-    for (const auto& [c, column] : {std::pair{1, &s.mem_plugin}, std::pair{2, &s.mem_p}, std::pair{3, &s.mem_q}})
-      tail[size_t(c)] = int64_t(column->size()) == N ? (*column)[size_t(i)] : std::numeric_limits<double>::quiet_NaN();
-    for (size_t c = 0; c < extra.size(); ++c) tail[4 + c] = extra[c].second[size_t(i)];
-    out.row_and(tail, ip[i], lp[i], s.logp_in[i], s.logp_out[i], s.mem[i], s.mem_se[i], s.n_in[i], s.n_out[i],
-                s.mem_log[i], s.mem_log_se[i]);
+    for (size_t c = 0; c < columns.size(); ++c) row[c] = columns[c].second[size_t(i)];
+    out.row_and(row, ip[i], lp[i]);
   }
   out.write(path);
 }
