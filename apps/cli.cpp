@@ -216,6 +216,7 @@ void add_flag(CLI::App& app, const OptionSpec& o, T& field) {
         o.help);
   }
   added->default_str(value_text(field));
+  if (o.zero_word != nullptr) added->transform(CLI::Transformer({{o.zero_word, "0"}}));
   if (o.required) added->required();
 }
 

@@ -161,7 +161,10 @@ int bench_command(memscope::RunConfig cfg, const std::string& json_out) {
   };
   fmt::print("workload: {}, {} examples, {} folds x {} repeats, {} epochs, S = {}, {} threads\n",
              memscope::to_string(cfg.model.family), cfg.data.limit, cfg.plan.folds, cfg.plan.repeats, cfg.train.epochs,
-             memscope::eval_samples(cfg.model, cfg.eval), r.threads);
+             memscope::eval_samples(cfg.model, cfg.eval) > 0
+                 ? std::to_string(memscope::eval_samples(cfg.model, cfg.eval))
+                 : "auto",
+             r.threads);
   if (r.reference_workload)
     fmt::print("total    {:7.1f} s   ({:.2f}x the paper's code, {} s)\n", r.total_seconds,
                j["speedup_vs_reference"].get<double>(), memscope::kReferenceSeconds);

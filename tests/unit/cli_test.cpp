@@ -32,6 +32,11 @@ TEST(Cli, FlagsOverrideTheTomlFile) {
   EXPECT_EQ(c.run.data.source, (DataSource{DataKind::kIdx, "a.idx", ""}));
   EXPECT_FALSE(c.run.data.pad32);
   EXPECT_EQ(c.run.plan.repeats, 1);  // default kept
+  // "auto" is the word for 0 importance samples, on the command line and in the file.
+  EXPECT_EQ(cli::parse({"run", "--iw-samples", "auto"}, &shown).run.eval.iw_samples, 0);
+  write_atomic(dir + "/auto.toml", "iw_samples = \"auto\"\n");
+  EXPECT_EQ(cli::parse({"run", "--config", dir + "/auto.toml"}, &shown).run.eval.iw_samples, 0);
+  EXPECT_EQ(cli::parse({"run", "--iw-samples", "64"}, &shown).run.eval.iw_samples, 64);
   // A list on the command line replaces the file's (it used to be appended to it), in both spellings.
   for (const std::string& flag : {"--hidden=16", "--hidden"}) {
     std::vector<std::string> args = {"run", "--config", dir + "/c.toml", flag};
@@ -74,7 +79,7 @@ TEST(Config, NonsenseValuesAreRejectedNamingTheOption) {
   };
   EXPECT_NE(message([](RunConfig& c) { c.plan.folds = 0; }).find("folds: "), std::string::npos);
   EXPECT_NE(message([](RunConfig& c) { c.train.lr = -1; }).find("lr: must be in (0, 1000)"), std::string::npos);
-  EXPECT_NE(message([](RunConfig& c) { c.eval.iw_samples = 0; }).find("iw_samples: must be >= 1, got 0"),
+  EXPECT_NE(message([](RunConfig& c) { c.eval.iw_samples = -1; }).find("iw_samples: must be >= 0, got -1"),
             std::string::npos);
   EXPECT_NE(message([](RunConfig& c) {
               c.model.hidden = {64, 0};
@@ -169,7 +174,7 @@ TEST(Options, TheTableDerivesFlagsJsonAndIdentity) {
     }
     identity += o.scope == Scope::kIdentity;
   });
-  EXPECT_EQ(options, 47);
+  EXPECT_EQ(options, 48);
   EXPECT_EQ(j.at("data").at("source"), "idx:a.idx:b.idx");
   EXPECT_EQ(j.at("model").at("family"), "ppca:7");
   std::string shown;
@@ -307,7 +312,7 @@ TEST(Cli, BadValuesOfEveryCommandAreErrorsNamingTheFlag) {
   EXPECT_EQ(parse_error({"null-bank", "--out", "o", "--missing", "1"}), "--missing: must be in [0, 1), got 1");
   EXPECT_EQ(parse_error({"null-bank", "--out", "o", "--folds", "1"}), "--folds: must be >= 2, got 1");
   EXPECT_EQ(parse_error({"null-bank", "--out", "o", "--n", "0"}), "--n: must be >= 1, got 0");
-  EXPECT_EQ(parse_error({"bench", "--iw-samples", "0"}), "--iw-samples: must be >= 1, got 0");
+  EXPECT_EQ(parse_error({"bench", "--iw-samples", "-1"}), "--iw-samples: must be >= 0, got -1");
   std::string shown;
   EXPECT_THROW(cli::parse({"extract", "--samples", "5"}, &shown), CLI::RequiredError);  // --run
   EXPECT_THROW(cli::parse({"score"}, &shown), CLI::RequiredError);                      // --run or --bank

@@ -1,4 +1,5 @@
 #include "memscope/models/iw.h"
+#include "memscope/train/evaluate.h"
 
 #include <gtest/gtest.h>
 
@@ -68,4 +69,38 @@ TEST(ImportanceWeighting, WrongProposalIsBiasedLowAndConvergesWithS) {
   // Many samples: close to the truth.
   torch::Tensor many = iw_log_prob(q_mu, q_logvar, torch::randn({4, 20000, lg.L}, torch::kFloat64), ll);
   EXPECT_TRUE(torch::allclose(many, exact, 0, 0.03)) << many << exact;
+}
+
+TEST(ImportanceWeighting, AutoSamplesMakeTheMonteCarloShareOfThePlantedVariances) {
+  // G models x n examples, twice per level: log p = example effect + model effect (variance 4 between
+  // models) + Monte Carlo noise of variance 16 S^-0.5 (the slow decay of heavy-tailed weights). For a
+  // share of 20%, mc(S) <= 0.25 * 4 = 1 needs S >= 16^2 = 256.
+  torch::manual_seed(4);
+  const int64_t G = 12, n = 2000;
+  const torch::Tensor example = torch::randn({1, n}, torch::kFloat64) * 30;
+  const torch::Tensor model = example + torch::randn({G, n}, torch::kFloat64) * 2;
+  auto mc = [](double S) { return 16 / std::sqrt(S); };
+  std::vector<PilotLevel> pilot;
+  for (int64_t S : {8, 32, 128})
+    pilot.push_back({S, model + torch::randn({G, n}, torch::kFloat64) * std::sqrt(mc(S)),
+                     model + torch::randn({G, n}, torch::kFloat64) * std::sqrt(mc(S))});
+  SampleChoice c = choose_iw_samples(pilot, 0.2);
+  EXPECT_TRUE(c.fallback.empty());
+  EXPECT_NEAR(c.decay, 0.5, 0.05);
+  EXPECT_NEAR(c.between, 4, 0.2);
+  EXPECT_GE(c.samples, 200);
+  EXPECT_LE(c.samples, 330);
+  EXPECT_NEAR(c.share, 0.2, 0.01);
+  // A stricter share needs more, up to the bound; a looser one fewer, down to the other.
+  EXPECT_EQ(choose_iw_samples(pilot, 0.05).samples, 1024);
+  EXPECT_EQ(choose_iw_samples(pilot, 0.6).samples, 8);
+  // A diverged model (NaN) is left out; one model alone cannot be compared with others.
+  std::vector<PilotLevel> with_nan = pilot;
+  for (PilotLevel& p : with_nan) p.a = p.a.clone(), p.a[3].fill_(NAN);
+  EXPECT_NEAR(double(choose_iw_samples(with_nan, 0.2).samples), double(c.samples), 0.2 * double(c.samples));
+  std::vector<PilotLevel> one;
+  for (const PilotLevel& p : pilot) one.push_back({p.samples, p.a.slice(0, 0, 1), p.b.slice(0, 0, 1)});
+  SampleChoice alone = choose_iw_samples(one, 0.2);
+  EXPECT_FALSE(alone.fallback.empty());
+  EXPECT_EQ(alone.samples, 128);
 }

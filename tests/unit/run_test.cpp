@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
@@ -69,6 +72,23 @@ TEST(Run, EndToEndOnAFewHundredExamples) {
   const std::string config = read_file(RunLayout(c.out).config());
   EXPECT_NE(config.find("\"train_loss\""), std::string::npos);
   EXPECT_NE(config.find("\"memscope_version\""), std::string::npos);
+}
+
+TEST(Run, AutoImportanceSamplesAreChosenFromAPilotAndRecorded) {
+  const std::string dir = test::scratch_dir();
+  RunConfig c = tiny_run(dir);
+  c.eval.iw_samples = 0;
+  c.eval.eval_every = 0;
+  RunOutcome o = run(c);
+  ASSERT_EQ(o.scores.mem.size(), 160u);
+  const nlohmann::json cfg = nlohmann::json::parse(read_file(RunLayout(c.out).config()));
+  EXPECT_EQ(cfg["config"]["eval"]["iw_samples"], 0);
+  std::set<int64_t> chosen;
+  for (const auto& j : cfg["jobs"]) chosen.insert(j["eval_samples"].get<int64_t>());
+  ASSERT_EQ(chosen.size(), 1u);  // one group, one pilot
+  EXPECT_GE(*chosen.begin(), 8);
+  EXPECT_LE(*chosen.begin(), 1024);
+  EXPECT_TRUE(torch::isfinite(read_npy(RunLayout(c.out).logp())).all().item<bool>());
 }
 
 TEST(Run, ResumesSkippingFinishedJobsWithIdenticalScores) {

@@ -145,7 +145,8 @@ struct PlanConfig {
 };
 
 struct EvalConfig {
-  /// Importance samples S per example in the log p(x) estimate.
+  /// Importance samples S per example in the log p(x) estimate (0: auto, chosen per evaluation from a pilot so
+  /// that the Monte Carlo variance of log p is at most mc_share of the total; see choose_iw_samples).
   int64_t iw_samples = 128;
   /// Evaluate every E epochs (0: only at the last epoch, which is always evaluated).
   int64_t eval_every = 0;
@@ -153,6 +154,8 @@ struct EvalConfig {
   int64_t elbo_samples = 16;
   /// ddpm: timesteps at which the per-example denoising loss is written at the last epoch (empty: none).
   std::vector<int64_t> loss_timesteps;
+  /// iw_samples auto: the largest share of the variance of a model's log p that its Monte Carlo error may take.
+  double mc_share = 0.05;
 };
 
 /// Samples per example of the log p estimate: ELBO timesteps for diffusion models, importance samples otherwise.

@@ -41,6 +41,8 @@ struct OptionSpec {
   bool negated = false;
   /// The command needs it (set where a command takes the option: required(spec)).
   bool required = false;
+  /// A word the flag and TOML take for the value 0 of a number ("auto"); null: none.
+  const char* zero_word = nullptr;
 };
 
 /// An option of a command other than run: its key (and flag), help and valid range; no place in config.json.
@@ -268,8 +270,24 @@ void for_each_option(Config& c, Visit&& visit) {
   visit(
       OptionSpec{"max_repeats", "plan", "max_repeats", "the most repeats --until-reliability adds up to", S::kRun, {1}},
       c.plan.max_repeats);
-  visit(OptionSpec{"iw_samples", "eval", "iw_samples", "importance samples per example", S::kIdentity, {1}},
+  visit(OptionSpec{"iw_samples",
+                   "eval",
+                   "iw_samples",
+                   "importance samples per example; auto (or 0): chosen per evaluation from a pilot so that their "
+                   "Monte Carlo noise is at most --mc-share of the variance of log p",
+                   S::kIdentity,
+                   {0},
+                   false,
+                   false,
+                   "auto"},
         c.eval.iw_samples);
+  visit(OptionSpec{"mc_share",
+                   "eval",
+                   "mc_share",
+                   "--iw-samples auto: largest Monte Carlo share of the variance of each log p",
+                   S::kIdentityWhenSet,
+                   {0, 1, true, true}},
+        c.eval.mc_share);
   visit(OptionSpec{"eval_every", "eval", "eval_every", "evaluate every E epochs (0: last only)", S::kIdentity, {0}},
         c.eval.eval_every);
   for_each_analysis_option(c, visit);

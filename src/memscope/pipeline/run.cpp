@@ -46,21 +46,32 @@ nlohmann::json jobs_json(const RunDir& rd, const Plan& plan) {
   return jobs;
 }
 
-/// Stacks the finished jobs' standard errors of log p into logp_se.npy ([E, N, J]) and, with loss
-/// timesteps, their denoising losses into denoise_loss.npy ([T', N, J]; NaN where a job has none)
-/// and the membership attacks on those losses into membership-denoise.json.
-void write_diffusion_extras(const RunDir& rd, const Plan& plan, const RunConfig& cfg, int64_t E, int64_t N) {
-  const int64_t J = int64_t(plan.jobs.size()), K = int64_t(cfg.eval.loss_timesteps.size());
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  torch::Tensor se = torch::full({E, N, J}, nan), loss = torch::full({K, N, J}, nan);
+/// Stacks the finished jobs' standard errors of log p into logp_se.npy ([E, N, J]; NaN where a job has
+/// none) when any has them (families whose log p is a Monte Carlo estimate).
+void write_logp_se(const RunDir& rd, const Plan& plan, int64_t E, int64_t N) {
+  torch::Tensor se = torch::full({E, N, int64_t(plan.jobs.size())}, std::numeric_limits<float>::quiet_NaN());
+  bool any = false;
   for (const Job& job : plan.jobs) {
     if (!rd.job_done(job)) continue;
-    const torch::Tensor s = rd.job_logp_se(job), l = rd.job_denoise_loss(job);
-    if (s.defined() && s.sizes() == torch::IntArrayRef({E, N})) se.select(2, job.id).copy_(s);
-    if (K > 0 && l.defined() && l.sizes() == torch::IntArrayRef({K, N})) loss.select(2, job.id).copy_(l);
+    const torch::Tensor s = rd.job_logp_se(job);
+    if (!s.defined() || s.sizes() != torch::IntArrayRef({E, N})) continue;
+    se.select(2, job.id).copy_(s);
+    any = true;
   }
-  write_npy(rd.layout().logp_se(), se);
+  if (any) write_npy(rd.layout().logp_se(), se);
+}
+
+/// With loss timesteps, stacks the finished jobs' denoising losses into denoise_loss.npy ([T', N, J]; NaN
+/// where a job has none) and the membership attacks on those losses into membership-denoise.json.
+void write_denoise_losses(const RunDir& rd, const Plan& plan, const RunConfig& cfg, int64_t N) {
+  const int64_t J = int64_t(plan.jobs.size()), K = int64_t(cfg.eval.loss_timesteps.size());
   if (K == 0) return;
+  torch::Tensor loss = torch::full({K, N, J}, std::numeric_limits<float>::quiet_NaN());
+  for (const Job& job : plan.jobs) {
+    if (!rd.job_done(job)) continue;
+    const torch::Tensor l = rd.job_denoise_loss(job);
+    if (l.defined() && l.sizes() == torch::IntArrayRef({K, N})) loss.select(2, job.id).copy_(l);
+  }
   write_npy(rd.layout().denoise_loss(), loss);
   // The statistic of Carlini et al. (2023): a lower denoising loss says "member"; every attack on
   // minus the loss at each timestep, as on log p.
@@ -93,7 +104,8 @@ void aggregate(const RunDir& rd, const Plan& plan, const RunConfig& cfg, const D
     logp.select(2, job.id).copy_(lp);
   }
   write_npy(rd.layout().logp(), logp);
-  if (cfg.model.family.diffusion()) write_diffusion_extras(rd, plan, cfg, E, N);
+  write_logp_se(rd, plan, E, N);
+  write_denoise_losses(rd, plan, cfg, N);
   const torch::Tensor mask = plan.in_mask();
   const std::vector<int64_t> repeats = job_repeats(cfg.plan, J);
   torch::Tensor mem = torch::empty({E, N}, torch::kFloat64);
@@ -147,8 +159,7 @@ void claim_group(const RunDir& rd, const std::vector<Job>& candidates, int64_t g
 }
 
 /// Counts a trained job into out (time, FLOPs, status) and logs it.
-void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model, int64_t n, int64_t samples,
-                RunOutcome& out) {
+void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model, int64_t n, RunOutcome& out) {
   ++out.jobs_trained;
   if (r.status != "ok") ++out.jobs_diverged;
   out.train_seconds += r.train_seconds;
@@ -162,13 +173,13 @@ void record_job(const Job& job, const JobResult& r, const DensityEnsemble& model
   }
   if (const auto* c = dynamic_cast<const ClosedFormEnsemble*>(&model))
     out.train_flops += c->fit_flops_per_example() * n_train;
-  out.eval_flops += model.eval_flops_per_example(samples) * double(n) * double(r.logp.size());
+  out.eval_flops += model.eval_flops_per_example(r.eval_samples) * double(n) * double(r.logp.size());
   const double loss = r.train_loss.empty() ? std::nan("") : r.train_loss.back();
   spdlog::info(
       "job {} (repeat {}, fold {}): {}, final train loss {:.2f}, mean log p {:.2f}, {:.1f} s "
-      "(train {:.1f} s, evaluate {:.1f} s)",
+      "(train {:.1f} s, evaluate {:.1f} s{})",
       job.id, job.repeat, job.fold, r.status, loss, r.logp.back().nanmean().item<double>(), r.seconds, r.train_seconds,
-      r.eval_seconds);
+      r.eval_seconds, r.eval_samples > 0 ? fmt::format(" with {} samples", r.eval_samples) : "");
 }
 
 /// cfg with the blocks of a subsets design resolved against those of the run directory it continues (a new
@@ -267,7 +278,7 @@ static RunOutcome run_plan(const RunConfig& cfg_in) {
       const auto [model, k] = gr.member(g);
       rd.save_job(jobs[g], gr.jobs[g], epochs, *model, k);
       ++done;
-      record_job(jobs[g], gr.jobs[g], *model, data.size(), eval_samples(cfg.model, cfg.eval), out);
+      record_job(jobs[g], gr.jobs[g], *model, data.size(), out);
     }
     rd.write_config(data_json, jobs_json(rd, plan));
   }

@@ -119,6 +119,7 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"train_loss", r.train_loss},
                          {"heldout_loss", r.heldout_loss},
                          {"eval_epochs", epochs},
+                         {"eval_samples", r.eval_samples},
                          {"memscope_version", kVersion}};
   write_atomic(layout_.job_result(job.id), meta.dump(2) + "\n");
   remove_checkpoints(job);

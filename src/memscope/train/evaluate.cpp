@@ -61,6 +61,46 @@ std::pair<torch::Tensor, torch::Tensor> evaluate_log_prob_se(DensityEnsemble& mo
   return {out, se};
 }
 
+SampleChoice choose_iw_samples(const std::vector<PilotLevel>& pilot, double share, int64_t min_samples,
+                               int64_t max_samples) {
+  MEMSCOPE_CHECK(pilot.size() >= 2 && share > 0 && share < 1 && min_samples >= 1 && max_samples >= min_samples,
+                 "choose_iw_samples: ", pilot.size(), " pilot levels, share ", share);
+  SampleChoice c;
+  // Models whose every pilot value is finite (a diverged one is NaN).
+  torch::Tensor models = torch::ones({pilot[0].a.size(0)}, torch::kBool);
+  for (const PilotLevel& p : pilot) models &= (torch::isfinite(p.a) & torch::isfinite(p.b)).all(1);
+  const int64_t G = models.sum().item<int64_t>();
+  if (G < 2) {
+    c.samples = std::clamp<int64_t>(128, min_samples, max_samples);
+    c.fallback = str(G, " model(s) with finite pilot values: no spread between models to compare with");
+    return c;
+  }
+  // Least squares of log mc on log S.
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const PilotLevel& p : pilot) {
+    const torch::Tensor d = (p.a - p.b).index({models}).to(torch::kFloat64);
+    c.mc.push_back(std::max(1e-12, (d.square() / 2).mean().item<double>()));
+    const double x = std::log(double(p.samples)), y = std::log(c.mc.back());
+    sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double k = double(pilot.size());
+  c.decay = -(k * sxy - sx * sy) / (k * sxx - sx * sx);
+  c.scale = std::exp((sy + c.decay * sx) / k);
+  const PilotLevel& top = pilot.back();
+  const torch::Tensor mean = ((top.a + top.b) / 2).index({models}).to(torch::kFloat64);
+  c.between = std::max(0.0, mean.var(0).mean().item<double>() - c.mc.back() / 2);
+  auto mc_at = [&](double S) { return c.scale * std::pow(S, -c.decay); };
+  // mc(S) <= share (mc(S) + between)  <=>  mc(S) <= target
+  const double target = share / (1 - share) * c.between;
+  c.samples = max_samples;
+  if (c.decay > 0 && target > 0) {
+    const double need = std::pow(c.scale / target, 1 / c.decay);
+    if (need < double(max_samples)) c.samples = std::max<int64_t>(min_samples, int64_t(std::ceil(need)));
+  }
+  c.share = mc_at(double(c.samples)) / (mc_at(double(c.samples)) + c.between);
+  return c;
+}
+
 torch::Tensor evaluate_denoising_loss(DdpmEnsemble& model, const torch::Tensor& x,
                                       const std::vector<int64_t>& timesteps, uint64_t seed) {
   const int64_t G = model.members(), N = x.size(0), D = x.size(1), K = int64_t(timesteps.size());

@@ -124,7 +124,9 @@ GroupTrainer::GroupTrainer(const Dataset& data, const std::vector<Job>& jobs, co
   start_.assign(members_, 1);
   for (const auto& t : train_idx_) max_steps_ = std::max(max_steps_, ceil_div(t.size(0), batch_));
   const double train_units = double(cfg_.train.epochs) * max_steps_ * batch_ * kTrainCost;
-  const double eval_units = double(evals_.size()) * data_.size() * eval_samples(cfg_.model, cfg_.eval);
+  // auto: the progress bar assumes 128 samples until the pilot has chosen
+  const int64_t S = eval_samples(cfg_.model, cfg_.eval) > 0 ? eval_samples(cfg_.model, cfg_.eval) : 128;
+  const double eval_units = double(evals_.size()) * data_.size() * S;
   total_units_ = train_units + eval_units;
 }
 
@@ -274,9 +276,47 @@ void GroupTrainer::step(Lane& lane, Batch& batch, int64_t epoch, std::vector<dou
   model.after_step(update);
 }
 
+int64_t GroupTrainer::choose_samples(int64_t epoch) {
+  // The pilot: every model on the same evenly spaced examples, twice with independent noise at each level.
+  constexpr int64_t kPilotExamples = 256;
+  const int64_t N = data_.size(), step = std::max<int64_t>(1, N / kPilotExamples);
+  const torch::Tensor x = x_.index_select(0, torch::arange(0, N, step).to(device_));
+  std::vector<PilotLevel> pilot;
+  for (int64_t S : {8, 32, 128}) {
+    PilotLevel level{S, {}, {}};
+    for (uint64_t replicate : {0ULL, 1ULL}) {
+      std::vector<torch::Tensor> lps;
+      for (Lane& lane : lanes_) {
+        std::vector<uint64_t> seeds;
+        for (const Job& j : lane.jobs)
+          seeds.push_back(derive_seed(j.seed, SeedTag::kEval, {uint64_t(epoch), 0x9170ULL, uint64_t(S), replicate}));
+        lps.push_back(evaluate_log_prob(*lane.model, x, S, seeds));
+      }
+      torch::Tensor lp = torch::cat(lps, 0);
+      for (int64_t g = 0; g < members_; ++g)
+        if (!active_[g]) lp[g].fill_(std::numeric_limits<float>::quiet_NaN());
+      (replicate == 0 ? level.a : level.b) = lp;
+    }
+    pilot.push_back(level);
+  }
+  const SampleChoice c = choose_iw_samples(pilot, cfg_.eval.mc_share);
+  if (!c.fallback.empty()) {
+    spdlog::warn("importance samples: auto falls back to {}: {}", c.samples, c.fallback);
+    return c.samples;
+  }
+  spdlog::info(
+      "importance samples: auto chose {} at epoch {} (pilot of {} examples x {} models: Monte Carlo variance of log p "
+      "{:.3g} / {:.3g} / {:.3g} at 8 / 32 / 128 samples, fitted {:.3g} S^-{:.2f}; between models {:.3g}; Monte Carlo "
+      "share at {}: {:.1f}%)",
+      c.samples, epoch, x.size(0), members_, c.mc[0], c.mc[1], c.mc[2], c.scale, c.decay, c.between, c.samples,
+      100 * c.share);
+  return c.samples;
+}
+
 void GroupTrainer::evaluate(int64_t epoch) {
   const auto eval_start = std::chrono::steady_clock::now();
-  const int64_t S = eval_samples(cfg_.model, cfg_.eval);
+  int64_t S = eval_samples(cfg_.model, cfg_.eval);
+  if (S == 0) S = choose_samples(epoch);
   std::vector<torch::Tensor> lps, ses, losses;
   const bool last_epoch = epoch == cfg_.train.epochs;
   for (Lane& lane : lanes_) {  // one lane after another, each on all cores
@@ -308,6 +348,7 @@ void GroupTrainer::evaluate(int64_t epoch) {
     JobResult& r = result_.jobs[g];
     r.logp.push_back(active_[g] ? lp[g].clone() : torch::full({data_.size()}, nan));
     if (se.defined()) r.logp_se.push_back(active_[g] ? se[g].clone() : torch::full({data_.size()}, nan));
+    r.eval_samples = S;
     if (loss.defined()) r.denoise_loss = active_[g] ? loss[g].clone() : torch::full_like(loss[g], nan);
   }
   eval_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();

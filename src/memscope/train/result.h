@@ -25,8 +25,12 @@ struct JobResult {
   std::vector<double> heldout_loss;
   /// One [N] float32 tensor per evaluation epoch: log p of every example (NaN once diverged).
   std::vector<torch::Tensor> logp;
-  /// Beside logp, the Monte Carlo standard error of each value (families that have one: ddpm), or empty.
+  /// Beside logp, the Monte Carlo standard error of each value (families that have one: ddpm, the VAEs),
+  /// or empty.
   std::vector<torch::Tensor> logp_se;
+  /// Samples per example of the last evaluation (importance samples or ELBO timesteps; --iw-samples auto
+  /// chooses them per evaluation); 0 when there was none.
+  int64_t eval_samples = 0;
   /// ddpm with loss timesteps: [T', N] float32 denoising loss of every example at the last epoch
   /// (NaN once diverged); undefined otherwise.
   torch::Tensor denoise_loss;
