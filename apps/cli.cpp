@@ -294,6 +294,15 @@ std::vector<Sub> add_commands(CLI::App& app, Command& cmd, Bound& b) {
       add_command(app, "run", "train the K-fold plan, estimate log p, write scores", "", &cmd.run, [&](auto&& visit) {
         visit(kConfigOption, b.config_file);
         visit(kShardOption, b.shard);
+        visit(command_option("budget",
+                             "wall time to spend (90s, 10m, 1.5h): a pilot measures this machine and the noise, "
+                             "then the most reliable plan that fits runs (repeats and --iw-samples chosen)"),
+              cmd.budget);
+        visit(command_option("target_reliability",
+                             "with --budget: run the cheapest plan whose M reaches this projected reliability, "
+                             "if it fits (0: the most reliable that fits)",
+                             {0, 1, false, true}),
+              cmd.target_reliability);
         for_each_report_option(cmd.report, visit);
       }));
   subs.push_back(add_command(

@@ -40,6 +40,9 @@ struct Command {
   /// plan: where its files go, and N (0: the examples of cmd.run.data).
   std::string plan_out;
   int64_t plan_n = 0;
+  /// run --budget: the compute to spend ("10m"; empty: none), and the reliability of M to reach (0: none).
+  std::string budget;
+  double target_reliability = 0;
 };
 
 /// Parses the arguments (without the program name). Keys of a TOML file given by --config FILE

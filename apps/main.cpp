@@ -9,7 +9,9 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "cli.h"
 #include "memscope/bench/bench.h"
@@ -18,7 +20,9 @@
 #include "memscope/core/error.h"
 #include "memscope/core/options.h"
 #include "memscope/io/atomic.h"
+#include "memscope/io/json.h"
 #include "memscope/pipeline/bank.h"
+#include "memscope/pipeline/budget.h"
 #include "memscope/pipeline/exact.h"
 #include "memscope/pipeline/finished_run.h"
 #include "memscope/pipeline/plan_files.h"
@@ -205,6 +209,81 @@ int train_command(const memscope::cli::Command& cmd) {
 }
 
 /// plan: the files a user's own training code follows.
+std::string plan_text(const memscope::PlanPrediction& p, int64_t folds) {
+  return fmt::format(
+      "{} folds x {} repeats at {} importance samples: reliability of M {:.2f} ({:.2f} to {:.2f}; mem_log {:.2f}), "
+      "{:.0f} s",
+      folds, p.repeats, p.samples, p.mem, p.mem_lo, p.mem_hi, p.mem_log, p.seconds);
+}
+
+/// run --budget: the pilot, the proposal, the run, and the prediction beside what the run measured.
+int budget_command(const memscope::cli::Command& cmd) {
+  using memscope::PlanPrediction;
+  const double budget = memscope::parse_budget(cmd.budget);
+  const std::string pilot_dir = cmd.run.out + "-pilot";
+  const memscope::PilotFacts f = memscope::run_pilot(cmd.run, pilot_dir);
+  const double left = budget - f.pilot;
+  std::cout << fmt::format(
+      "pilot: {} folds x {} repeats in {:.0f} s ({}): per model {:.1f} s training, {:.3f} s per importance sample, "
+      "{:.1f} s the rest; reliability of M {:.2f} ({:.2f} to {:.2f}), mem_log {:.2f}; log p varies by {:.3g} between "
+      "models and {:.3g} S^-{:.2f} from its importance samples\n",
+      f.folds, f.repeats, f.pilot, pilot_dir, f.train_per_model, f.eval_per_sample, f.other_per_model, f.mem, f.mem_lo,
+      f.mem_hi, f.mem_log, f.mc.between, f.mc.scale, f.mc.decay);
+  const double target = cmd.target_reliability > 0 ? cmd.target_reliability : 0.9;
+  const memscope::BudgetProposal b = memscope::propose_plan(f, left, target);
+  std::cout << (b.for_target ? fmt::format("reliability {:.2f} needs {}\n", target, plan_text(*b.for_target, f.folds))
+                             : fmt::format("reliability {:.2f}: no plan up to 10000 repeats reaches it\n", target));
+  std::optional<PlanPrediction> chosen = b.best;
+  if (cmd.target_reliability > 0 && b.for_target && b.for_target->seconds <= left) chosen = b.for_target;
+  MEMSCOPE_CHECK_KEY(chosen.has_value(), "budget", cmd.budget, " leaves ", std::max(0.0, left),
+                     " s after the pilot; 2 repeats at 8 samples need ",
+                     std::ceil(memscope::predict_plan(f, 2, 8).seconds), " s");
+  std::cout << "running " << plan_text(*chosen, f.folds) << " (predicted) in " << cmd.run.out << "\n";
+  memscope::RunConfig rc = cmd.run;
+  rc.plan.repeats = chosen->repeats;
+  rc.eval.iw_samples = chosen->samples;
+  const auto t0 = std::chrono::steady_clock::now();
+  const memscope::RunOutcome o = memscope::run(rc);
+  const int status = finish(o, cmd.report);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double mem = o.reliability ? o.reliability->projected(o.reliability->mem, double(rc.plan.repeats)) : NAN;
+  const double mem_log =
+      o.reliability ? o.reliability->projected(o.reliability->mem_log, double(rc.plan.repeats)) : NAN;
+  std::cout << fmt::format(
+      "budget: predicted reliability of M {:.2f} (mem_log {:.2f}) in {:.0f} s; measured {:.2f} ({:.2f}) in {:.0f} s, "
+      "{:.0f} s with the pilot\n",
+      chosen->mem, chosen->mem_log, chosen->seconds, mem, mem_log, seconds, seconds + f.pilot);
+  const nlohmann::json facts = {
+      {"budget_seconds", budget},
+      {"target", target},
+      {"pilot",
+       {{"dir", pilot_dir},
+        {"seconds", f.pilot},
+        {"folds", f.folds},
+        {"repeats", f.repeats},
+        {"samples", f.samples},
+        {"reliability_mem", memscope::num(f.mem)},
+        {"reliability_mem_log", memscope::num(f.mem_log)},
+        {"reliability_mem_range", {memscope::num(f.mem_lo), memscope::num(f.mem_hi)}},
+        {"train_per_model", f.train_per_model},
+        {"eval_per_sample", f.eval_per_sample},
+        {"other_per_model", f.other_per_model},
+        {"monte_carlo", memscope::to_json(f.mc)}}},
+      {"predicted",
+       {{"repeats", chosen->repeats},
+        {"samples", chosen->samples},
+        {"seconds", chosen->seconds},
+        {"reliability_mem_range", {memscope::num(chosen->mem_lo), memscope::num(chosen->mem_hi)}},
+        {"reliability_mem", memscope::num(chosen->mem)},
+        {"reliability_mem_log", memscope::num(chosen->mem_log)}}},
+      {"measured",
+       {{"seconds", seconds},
+        {"reliability_mem", memscope::num(mem)},
+        {"reliability_mem_log", memscope::num(mem_log)}}}};
+  memscope::write_atomic(cmd.run.out + "/budget.json", facts.dump(1) + "\n");
+  return status;
+}
+
 int plan_command(const memscope::cli::Command& cmd) {
   const memscope::PlanOutcome o = memscope::write_plan(cmd.run, cmd.plan_n, cmd.plan_out);
   const memscope::PlanLayout files(o.dir);
@@ -259,7 +338,8 @@ int command(const std::vector<std::string>& args) {
     }
     using memscope::cli::Subcommand;
     switch (cmd.command) {
-      case Subcommand::kRun: return finish(memscope::run(cmd.run), cmd.report);
+      case Subcommand::kRun:
+        return cmd.budget.empty() ? finish(memscope::run(cmd.run), cmd.report) : budget_command(cmd);
       case Subcommand::kScore:
         if (!cmd.bank_dir.empty()) return bank_command(cmd);
         return finish(

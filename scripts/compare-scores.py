@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares the memorization scores of two runs of the same data: summary statistics of M, the
 two-sample Kolmogorov-Smirnov distance between the two distributions of M (with its 5% critical
-value), the per-example Spearman correlation and the overlap of the top 5%. For every score column
+value), the per-example Spearman correlation, the overlap of the top 5% and of the discoveries (q <= 0.05). For every score column
 with a standard error beside it (mem with mem_se, and where present mem_log with mem_log_se and spill
 with spill_se), the calibration of that error bar between the runs: z = (X_A - X_B) /
 sqrt(se_A^2 + se_B^2) per example, its standard deviation (1 when calibrated; 0.85 to 1.2 counts
@@ -67,6 +67,15 @@ def main():
     ta = set(sorted(keys, key=lambda i: -float(a[i]["mem"]))[:top])
     tb = set(sorted(keys, key=lambda i: -float(b[i]["mem"]))[:top])
     print(f"top-5% overlap {len(ta & tb) / top:.3f}")
+    q = "diff_q" if "diff_q" in a[keys[0]] else "mem_q"
+    da = {i for i in keys if float(a[i][q]) <= 0.05}
+    db = {i for i in keys if float(b[i][q]) <= 0.05}
+    if da or db:
+        print(f"discoveries ({q} <= 0.05): A {len(da)}, B {len(db)}, both {len(da & db)}; overlap (both / either) "
+              f"{len(da & db) / len(da | db):.3f}; A's found by B {len(da & db) / max(1, len(da)):.3f}, B's by A "
+              f"{len(da & db) / max(1, len(db)):.3f}")
+    else:
+        print(f"discoveries ({q} <= 0.05): none in either")
     for score, se in (("mem", "mem_se"), ("mem_log", "mem_log_se"), ("spill", "spill_se")):
         if all(c in a[keys[0]] and c in b[keys[0]] for c in (score, se)):
             print_z(a, b, keys, score, se)

@@ -121,6 +121,7 @@ void RunDir::save_job(const Job& job, const JobResult& r, const std::vector<int6
                          {"eval_epochs", epochs},
                          {"eval_samples", r.eval_samples},
                          {"memscope_version", kVersion}};
+  if (r.sample_choice) meta["sample_choice"] = to_json(*r.sample_choice);
   write_atomic(layout_.job_result(job.id), meta.dump(2) + "\n");
   remove_checkpoints(job);
 }

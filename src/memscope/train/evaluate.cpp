@@ -7,6 +7,7 @@
 #include "memscope/core/error.h"
 #include "memscope/core/seeds.h"
 #include "memscope/core/threads.h"
+#include "memscope/io/json.h"
 #include "memscope/models/ddpm.h"
 #include "memscope/train/lanes.h"
 
@@ -59,6 +60,29 @@ std::pair<torch::Tensor, torch::Tensor> evaluate_log_prob_se(DensityEnsemble& mo
     for (int64_t t = 0; t < tiles; ++t) run_tile(t);
   }
   return {out, se};
+}
+
+nlohmann::json to_json(const SampleChoice& c) {
+  nlohmann::json mc = nlohmann::json::array();
+  for (double v : c.mc) mc.push_back(num(v));
+  return {{"samples", c.samples},      {"mc", mc},
+          {"scale", num(c.scale)},     {"decay", num(c.decay)},
+          {"between", num(c.between)}, {"share", num(c.share)},
+          {"fallback", c.fallback},    {"seconds", c.seconds}};
+}
+
+SampleChoice sample_choice_from_json(const nlohmann::json& j) {
+  SampleChoice c;
+  MEMSCOPE_CHECK(j.is_object() && j.contains("samples") && j.contains("between"), "sample_choice: not a record");
+  c.samples = j.at("samples").get<int64_t>();
+  for (const auto& v : j.value("mc", nlohmann::json::array())) c.mc.push_back(number_or(v));
+  c.scale = number_or(j.value("scale", nlohmann::json()));
+  c.decay = number_or(j.value("decay", nlohmann::json()));
+  c.between = number_or(j.at("between"));
+  c.share = number_or(j.value("share", nlohmann::json()));
+  c.fallback = j.value("fallback", "");
+  c.seconds = j.value("seconds", 0.0);
+  return c;
 }
 
 SampleChoice choose_iw_samples(const std::vector<PilotLevel>& pilot, double share, int64_t min_samples,

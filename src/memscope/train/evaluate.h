@@ -1,6 +1,7 @@
 #pragma once
 // log p(x) of every example under every member of an ensemble.
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <functional>
@@ -46,7 +47,13 @@ struct SampleChoice {
   double share = NAN;
   /// Why the pilot could not decide (fewer than two models with finite values); samples is then the fallback.
   std::string fallback;
+  /// Wall seconds of the pilot (a job's record: its share of them).
+  double seconds = 0;
 };
+
+/// Every figure of c (non-finite ones as null), and back (an error names what is missing).
+nlohmann::json to_json(const SampleChoice& c);
+SampleChoice sample_choice_from_json(const nlohmann::json& j);
 
 /// Smallest S in [min_samples, max_samples] whose Monte Carlo variance mc(S), fitted through the pilot
 /// levels, is at most `share` of one model's total variance mc(S) + between. Measured from independent

@@ -276,7 +276,8 @@ void GroupTrainer::step(Lane& lane, Batch& batch, int64_t epoch, std::vector<dou
   model.after_step(update);
 }
 
-int64_t GroupTrainer::choose_samples(int64_t epoch) {
+SampleChoice GroupTrainer::choose_samples(int64_t epoch) {
+  const auto start = std::chrono::steady_clock::now();
   // The pilot: every model on the same evenly spaced examples, twice with independent noise at each level.
   constexpr int64_t kPilotExamples = 256;
   const int64_t N = data_.size(), step = std::max<int64_t>(1, N / kPilotExamples);
@@ -299,10 +300,11 @@ int64_t GroupTrainer::choose_samples(int64_t epoch) {
     }
     pilot.push_back(level);
   }
-  const SampleChoice c = choose_iw_samples(pilot, cfg_.eval.mc_share);
+  SampleChoice c = choose_iw_samples(pilot, cfg_.eval.mc_share);
+  c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / double(members_);
   if (!c.fallback.empty()) {
     spdlog::warn("importance samples: auto falls back to {}: {}", c.samples, c.fallback);
-    return c.samples;
+    return c;
   }
   spdlog::info(
       "importance samples: auto chose {} at epoch {} (pilot of {} examples x {} models: Monte Carlo variance of log p "
@@ -310,13 +312,14 @@ int64_t GroupTrainer::choose_samples(int64_t epoch) {
       "share at {}: {:.1f}%)",
       c.samples, epoch, x.size(0), members_, c.mc[0], c.mc[1], c.mc[2], c.scale, c.decay, c.between, c.samples,
       100 * c.share);
-  return c.samples;
+  return c;
 }
 
 void GroupTrainer::evaluate(int64_t epoch) {
   const auto eval_start = std::chrono::steady_clock::now();
   int64_t S = eval_samples(cfg_.model, cfg_.eval);
-  if (S == 0) S = choose_samples(epoch);
+  std::optional<SampleChoice> choice;
+  if (S == 0) S = (choice = choose_samples(epoch))->samples;
   std::vector<torch::Tensor> lps, ses, losses;
   const bool last_epoch = epoch == cfg_.train.epochs;
   for (Lane& lane : lanes_) {  // one lane after another, each on all cores
@@ -349,6 +352,7 @@ void GroupTrainer::evaluate(int64_t epoch) {
     r.logp.push_back(active_[g] ? lp[g].clone() : torch::full({data_.size()}, nan));
     if (se.defined()) r.logp_se.push_back(active_[g] ? se[g].clone() : torch::full({data_.size()}, nan));
     r.eval_samples = S;
+    r.sample_choice = choice;
     if (loss.defined()) r.denoise_loss = active_[g] ? loss[g].clone() : torch::full_like(loss[g], nan);
   }
   eval_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();

@@ -38,7 +38,7 @@ class GroupTrainer {
   /// this epoch (NaN for diverged ones).
   void evaluate(int64_t epoch);
   /// --iw-samples auto: the samples of this evaluation, from a pilot of every member (choose_iw_samples).
-  int64_t choose_samples(int64_t epoch);
+  SampleChoice choose_samples(int64_t epoch);
   /// Writes the checkpoint of every member that trained this epoch.
   void checkpoint(int64_t epoch);
   /// All of the above, from restore to the last epoch; then the results with their times.

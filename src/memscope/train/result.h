@@ -4,11 +4,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "memscope/models/density_model.h"
+#include "memscope/train/evaluate.h"
 
 namespace memscope {
 
@@ -31,6 +33,8 @@ struct JobResult {
   /// Samples per example of the last evaluation (importance samples or ELBO timesteps; --iw-samples auto
   /// chooses them per evaluation); 0 when there was none.
   int64_t eval_samples = 0;
+  /// --iw-samples auto: the last evaluation's choice (seconds: this job's share of its pilot).
+  std::optional<SampleChoice> sample_choice;
   /// ddpm with loss timesteps: [T', N] float32 denoising loss of every example at the last epoch
   /// (NaN once diverged); undefined otherwise.
   torch::Tensor denoise_loss;
