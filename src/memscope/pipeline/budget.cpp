@@ -40,8 +40,7 @@ PlanPrediction predict_plan(const PilotFacts& f, int64_t repeats, int64_t sample
   p.mem_log = project(f.mem_log, double(f.repeats), units);
   p.mem_lo = project(f.mem_lo, double(f.repeats), units);
   p.mem_hi = project(f.mem_hi, double(f.repeats), units);
-  p.seconds =
-      double(repeats * f.folds) * (f.train_per_model + f.eval_per_sample * double(samples) + f.other_per_model);
+  p.seconds = double(repeats * f.folds) * (f.train_per_model + f.eval_per_sample * double(samples) + f.other_per_model);
   return p;
 }
 
@@ -85,11 +84,13 @@ PilotFacts run_pilot(const RunConfig& c, const std::string& dir) {
   f.mem = rel.projected(rel.mem, double(f.repeats));
   f.mem_log = rel.projected(rel.mem_log, double(f.repeats));
   const double se = 1.03 / std::sqrt(std::max(1.0, double(rel.examples) - 3));
-  for (auto [r, out] : {std::pair{rel.mem.spearman - 2 * se, &f.mem_lo}, std::pair{rel.mem.spearman + 2 * se, &f.mem_hi}}) {
+  auto with_r = [&](double r) {  // M's whole-run reliability had the split-half r been r
     HalfAgreement h = rel.mem;
     h.spearman = std::clamp(r, -1.0, 1.0);
-    *out = rel.projected(h, double(f.repeats));
-  }
+    return rel.projected(h, double(f.repeats));
+  };
+  f.mem_lo = with_r(rel.mem.spearman - 2 * se);
+  f.mem_hi = with_r(rel.mem.spearman + 2 * se);
   // Per model, from the jobs' records (also when the pilot resumed finished jobs).
   const nlohmann::json cfg = read_json_object(RunLayout(dir).config());
   double train = 0, eval = 0, models = 0;
