@@ -273,6 +273,14 @@ const OptionSpec kConfigOption = command_option(
     "TOML file of options of a run, keys as the flags without the dashes (iw_samples = 8); flags override it");
 const OptionSpec kShardOption = command_option("shard", "I/N: only the jobs with id % N == I");
 const OptionSpec kRunDirOption = command_option("run", "a finished run directory");
+const OptionSpec kBudgetOption =
+    command_option("budget",
+                   "wall time to spend (90s, 10m, 1.5h): a pilot measures this machine and the noise, then the most "
+                   "reliable plan that fits runs (repeats and --iw-samples chosen)");
+const OptionSpec kTargetOption = command_option("target_reliability",
+                                                "with --budget: run the cheapest plan whose M reaches this projected "
+                                                "reliability, if it fits (0: the most reliable that fits)",
+                                                {0, 1, false, true});
 
 /// What parse binds besides cmd: the settings of the commands that take the options of a run with other
 /// defaults (or not into cmd.run), and the values read after parsing.
@@ -294,15 +302,8 @@ std::vector<Sub> add_commands(CLI::App& app, Command& cmd, Bound& b) {
       add_command(app, "run", "train the K-fold plan, estimate log p, write scores", "", &cmd.run, [&](auto&& visit) {
         visit(kConfigOption, b.config_file);
         visit(kShardOption, b.shard);
-        visit(command_option("budget",
-                             "wall time to spend (90s, 10m, 1.5h): a pilot measures this machine and the noise, "
-                             "then the most reliable plan that fits runs (repeats and --iw-samples chosen)"),
-              cmd.budget);
-        visit(command_option("target_reliability",
-                             "with --budget: run the cheapest plan whose M reaches this projected reliability, "
-                             "if it fits (0: the most reliable that fits)",
-                             {0, 1, false, true}),
-              cmd.target_reliability);
+        visit(kBudgetOption, cmd.budget);
+        visit(kTargetOption, cmd.target_reliability);
         for_each_report_option(cmd.report, visit);
       }));
   subs.push_back(add_command(
