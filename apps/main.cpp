@@ -87,6 +87,18 @@ std::string memorized_line(const memscope::Scores& s, const memscope::Membership
 }
 
 /// After run or score: the scores and the report, or what is missing.
+/// How many of the memorized examples a second seed would find again, when the run can tell ("" otherwise).
+std::string replication_line(const memscope::RunOutcome& o, double fdr) {
+  if (!o.reliability || o.scores.difference) return "";
+  const double share = memscope::predicted_replication(
+      o.scores, o.reliability->projected(o.reliability->mem, o.reliability->units), fdr);
+  return std::isfinite(share) ? fmt::format(
+                                    "a second run with another seed would find about {:.0f}% of them again "
+                                    "(predicted from the reliability of M)\n",
+                                    100 * share)
+                              : "";
+}
+
 int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
   if (memscope::cluster::rank() != 0) {  // rank 0 writes the scores and the report
     std::cout << "memscope: rank " << memscope::cluster::rank() << ": " << o.jobs_trained << " jobs trained\n";
@@ -109,7 +121,7 @@ int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
   const memscope::ModelsLost lost = memscope::models_lost(o.scores, o.jobs_total);
   std::cout << "memscope: " << o.jobs_trained << " jobs trained, " << o.jobs_skipped << " resumed, " << o.jobs_diverged
             << " diverged, in " << o.seconds << " s\n"
-            << (o.membership ? memorized_line(o.scores, *o.membership) : "")
+            << (o.membership ? memorized_line(o.scores, *o.membership) + replication_line(o, o.membership->fdr) : "")
             << (o.missing.empty() ? "" : "partial scores: " + missing_line(o) + "\n")
             << (lost.examples == 0 ? ""
                                    : fmt::format("{} examples rest on fewer models (at most {} of {} lost to diverged "

@@ -107,3 +107,36 @@ TEST(Reliability, ExamplesWithoutModelsOnASideInAHalfAreLeftOut) {
             }).find("reliability: halves"),
             std::string::npos);
 }
+
+TEST(Reliability, PredictedReplicationMatchesASecondSimulatedRun) {
+  // True M ~ N(0.5, 1.5^2); two runs estimate it with error bars of 1, so the reliability is 2.25 / 3.25. Each
+  // run discovers the examples with z above 2. The share of run one's discoveries that run two makes again is
+  // predicted from run one alone.
+  torch::manual_seed(12);
+  const int64_t n = 40000;
+  const torch::Tensor truth = 0.5 + torch::randn({n}, torch::kFloat64) * 1.5;
+  const torch::Tensor one = truth + torch::randn({n}, torch::kFloat64),
+                      two = truth + torch::randn({n}, torch::kFloat64);
+  Scores s;
+  for (int64_t i = 0; i < n; ++i) {
+    s.mem.push_back(one[i].item<double>());
+    s.mem_se.push_back(1);
+    s.mem_q.push_back(one[i].item<double>() > 2 ? 0 : 1);
+  }
+  const torch::Tensor found = one > 2, again = found & (two > 2);
+  const double measured = again.sum().item<double>() / found.sum().item<double>();
+  // The reliability of the whole set: var(truth) / var(estimate).
+  const double rho = truth.var().item<double>() / one.var().item<double>();
+  const double predicted = predicted_replication(s, rho, 0.05);
+  EXPECT_NEAR(predicted, measured, 0.03) << "rho " << rho << ", predicted " << predicted;
+  // Perfectly reliable and far from the threshold: found again; nothing discovered: unknown.
+  // The least significant discovery sits on the threshold: a second estimate passes it half the time.
+  Scores sure;
+  sure.mem = {50, 60, 5, -1};
+  sure.mem_se = {1, 1, 1, 1};
+  sure.mem_q = {0, 0, 0, 1};
+  EXPECT_NEAR(predicted_replication(sure, 1, 0.05), (1 + 1 + 0.5) / 3, 1e-9);
+  sure.mem_q = {1, 1, 1, 1};
+  EXPECT_TRUE(std::isnan(predicted_replication(sure, 1, 0.05)));
+  EXPECT_TRUE(std::isnan(predicted_replication(s, NAN, 0.05)));
+}

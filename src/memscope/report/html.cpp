@@ -463,10 +463,17 @@ std::string headline(const ReportModel& m) {
         "<p class=\"headline\"><b>{} of {} examples with a significant in-minus-out difference</b> of {} (M is not "
         "defined: not a log-likelihood), above 0 at a false-discovery rate of {} (Benjamini-Hochberg); {}.</p>",
         m.analysis.n_discovered, m.analysis.n, html_escape(m.run.statistic), fmt_num(m.analysis.fdr), noise);
+  const std::string again =
+      std::isfinite(m.replication)
+          ? fmt::format(
+                " A second run with another seed would find about <b>{:.0f}%</b> of them again (predicted "
+                "from the reliability of M, <a href=\"#reliability\">below</a>).",
+                100 * m.replication)
+          : "";
   return fmt::format(
       "<p class=\"headline\"><b>{} of {} examples memorized</b>: M significantly above 0 at a false-discovery rate "
-      "of {} (Benjamini-Hochberg); {}.</p>",
-      m.analysis.n_discovered, m.analysis.n, fmt_num(m.analysis.fdr), noise);
+      "of {} (Benjamini-Hochberg); {}.{}</p>",
+      m.analysis.n_discovered, m.analysis.n, fmt_num(m.analysis.fdr), noise, again);
 }
 
 }  // namespace

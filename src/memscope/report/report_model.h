@@ -280,6 +280,8 @@ struct ReportModel {
   std::optional<ValidationFile> validation;
   /// Split-half reliability of the rankings, when the run has two or more repeats.
   std::optional<Reliability> reliability;
+  /// The share of the memorized examples a second seed would find again (predicted_replication; NaN: unknown).
+  double replication = NAN;
   /// Its scatter: at most max_rows of the compared examples, evenly spread over them.
   std::vector<HalfPoint> split_half;
   /// "Is it memorization?", when the input had diagnostics.

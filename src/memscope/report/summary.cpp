@@ -61,6 +61,7 @@ json summary_json(const ReportModel& m) {
   summary["spearman_mem_logp_in"] = m.analysis.spearman_mem_logp_in;
   summary["spearman_mem_logp_out"] = m.analysis.spearman_mem_logp_out;
   summary["reliability"] = m.reliability ? to_json(*m.reliability) : json(nullptr);
+  summary["predicted_replication"] = num(m.replication);
   summary["reliability_sentence"] =
       m.reliability ? reliability_sentence(*m.reliability) : unmeasured_reliability_sentence();
   if (m.validation) summary["validation"] = to_json(*m.validation);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -106,6 +107,28 @@ nlohmann::json to_json(const HalfAgreement& a) {
 nlohmann::json to_json(const Reliability& r) {
   return {{"mem", to_json(r.mem)}, {"mem_log", to_json(r.mem_log)}, {"units", r.units}, {"unit", r.unit},
           {"target", r.target},    {"examples", r.examples}};
+}
+
+double predicted_replication(const Scores& s, double reliability, double fdr) {
+  if (!std::isfinite(reliability)) return NAN;
+  const double rho = std::clamp(reliability, 0.0, 1.0);
+  double threshold = INFINITY, mean = 0, n = 0;
+  for (size_t i = 0; i < s.mem.size(); ++i) {
+    if (!std::isfinite(s.mem[i]) || !(s.mem_se[i] > 0)) continue;
+    mean += s.mem[i], n += 1;
+    if (s.mem_q[i] <= fdr) threshold = std::min(threshold, s.mem[i] / s.mem_se[i]);
+  }
+  if (!std::isfinite(threshold)) return NAN;
+  mean /= n;
+  double found = 0, discovered = 0;
+  for (size_t i = 0; i < s.mem.size(); ++i) {
+    if (!(s.mem_q[i] <= fdr) || !std::isfinite(s.mem[i]) || !(s.mem_se[i] > 0)) continue;
+    const double truth = mean + rho * (s.mem[i] - mean), se = s.mem_se[i];
+    const double z = (truth - threshold * se) / std::sqrt(rho * se * se + se * se);
+    found += 0.5 * std::erfc(-z / std::sqrt(2.0));  // P(second estimate / se above the threshold)
+    discovered += 1;
+  }
+  return found / discovered;
 }
 
 std::string reliability_sentence(const Reliability& r) {

@@ -55,6 +55,14 @@ struct Reliability {
   double projected(const HalfAgreement& a, double units) const;
 };
 
+struct Scores;
+/// The share of the discoveries (mem_q <= fdr) that a second run of the same plan with another seed would discover
+/// again, predicted from this run alone: each example's true M is its estimate regressed toward the mean by the
+/// run's reliability rho (normal prior: mean m + rho (M - m), variance rho se^2), the second run estimates it with
+/// the same error bar, and discovers it above the z of this run's least significant discovery. NaN without
+/// discoveries or with a reliability that is not finite (clamped to [0, 1] otherwise).
+double predicted_replication(const Scores& s, double reliability, double fdr);
+
 /// One or two sentences on how reproducible the ranking by M is, for the terminal and the report.
 std::string reliability_sentence(const Reliability& r);
 /// The same for a run whose reliability cannot be measured (fewer than two repeats).
