@@ -86,7 +86,6 @@ std::string memorized_line(const memscope::Scores& s, const memscope::Membership
   return line + "\n";
 }
 
-/// After run or score: the scores and the report, or what is missing.
 /// How many of the memorized examples a second seed would find again, when the run can tell ("" otherwise).
 std::string replication_line(const memscope::RunOutcome& o, double fdr) {
   if (!o.reliability || o.scores.difference) return "";
@@ -99,6 +98,7 @@ std::string replication_line(const memscope::RunOutcome& o, double fdr) {
                               : "";
 }
 
+/// After run or score: the scores and the report, or what is missing.
 int finish(const memscope::RunOutcome& o, memscope::ReportConfig report) {
   if (memscope::cluster::rank() != 0) {  // rank 0 writes the scores and the report
     std::cout << "memscope: rank " << memscope::cluster::rank() << ": " << o.jobs_trained << " jobs trained\n";
@@ -220,7 +220,7 @@ int train_command(const memscope::cli::Command& cmd) {
   return 0;
 }
 
-/// plan: the files a user's own training code follows.
+/// A plan and its prediction, in one line.
 std::string plan_text(const memscope::PlanPrediction& p, int64_t folds) {
   return fmt::format(
       "{} folds x {} repeats at {} importance samples: reliability of M {:.2f} ({:.2f} to {:.2f}; mem_log {:.2f}), "
@@ -265,37 +265,20 @@ int budget_command(const memscope::cli::Command& cmd) {
       "budget: predicted reliability of M {:.2f} (mem_log {:.2f}) in {:.0f} s; measured {:.2f} ({:.2f}) in {:.0f} s, "
       "{:.0f} s with the pilot\n",
       chosen->mem, chosen->mem_log, chosen->seconds, mem, mem_log, seconds, seconds + f.pilot);
-  const nlohmann::json facts = {
-      {"budget_seconds", budget},
-      {"target", target},
-      {"pilot",
-       {{"dir", pilot_dir},
-        {"seconds", f.pilot},
-        {"folds", f.folds},
-        {"repeats", f.repeats},
-        {"samples", f.samples},
-        {"reliability_mem", memscope::num(f.mem)},
-        {"reliability_mem_log", memscope::num(f.mem_log)},
-        {"reliability_mem_range", {memscope::num(f.mem_lo), memscope::num(f.mem_hi)}},
-        {"train_per_model", f.train_per_model},
-        {"eval_per_sample", f.eval_per_sample},
-        {"other_per_model", f.other_per_model},
-        {"monte_carlo", memscope::to_json(f.mc)}}},
-      {"predicted",
-       {{"repeats", chosen->repeats},
-        {"samples", chosen->samples},
-        {"seconds", chosen->seconds},
-        {"reliability_mem_range", {memscope::num(chosen->mem_lo), memscope::num(chosen->mem_hi)}},
-        {"reliability_mem", memscope::num(chosen->mem)},
-        {"reliability_mem_log", memscope::num(chosen->mem_log)}}},
-      {"measured",
-       {{"seconds", seconds},
-        {"reliability_mem", memscope::num(mem)},
-        {"reliability_mem_log", memscope::num(mem_log)}}}};
+  nlohmann::json facts = {{"budget_seconds", budget},
+                          {"target", target},
+                          {"pilot", memscope::to_json(f)},
+                          {"predicted", memscope::to_json(*chosen)},
+                          {"measured",
+                           {{"seconds", seconds},
+                            {"reliability_mem", memscope::num(mem)},
+                            {"reliability_mem_log", memscope::num(mem_log)}}}};
+  facts["pilot"]["dir"] = pilot_dir;
   memscope::write_atomic(cmd.run.out + "/budget.json", facts.dump(1) + "\n");
   return status;
 }
 
+/// plan: the files a user's own training code follows.
 int plan_command(const memscope::cli::Command& cmd) {
   const memscope::PlanOutcome o = memscope::write_plan(cmd.run, cmd.plan_n, cmd.plan_out);
   const memscope::PlanLayout files(o.dir);

@@ -134,5 +134,22 @@ expect_error "--high-quantile: must be in (0, 1)" report --run "$work/a" --high-
 expect_error "no config.json" report --run "$work/nothing"
 expect_error "--shard" train "${common[@]}" --out "$work/e6" --shard 2/2
 expect_error "--shard" train "${common[@]}" --out "$work/e7" --shard half
+expect_error "--budget: expected a positive time" run "${common[@]}" --budget ten --out "$work/e8"
+expect_error "--budget: plans K-fold designs only" run "${common[@]}" --design subsets --budget 1m --out "$work/e9"
+expect_error "--iw-samples: must be >= 0" run --iw-samples -2 --out "$work/e10"
+
+# 3. A budget: the pilot, the plan it chose within what the pilot left, the prediction beside the measurement.
+"$bin" run "${common[@]}" --folds 3 --epochs 2 --budget 20s --out "$work/b" > "$work/b.out"
+grep -q "^pilot: 3 folds x 2 repeats" "$work/b.out" || fail "budget: no pilot line"
+grep -q "^budget: predicted reliability of M" "$work/b.out" || fail "budget: no prediction beside the measurement"
+/usr/bin/python3 - "$work/b" << 'PY' || fail "budget.json check failed"
+import json, sys
+j = json.load(open(sys.argv[1] + "/budget.json"))
+cfg = json.load(open(sys.argv[1] + "/config.json"))["config"]
+p = j["predicted"]
+assert cfg["plan"]["repeats"] == p["repeats"] >= 2 and cfg["eval"]["iw_samples"] == p["samples"] >= 8, (cfg, p)
+assert p["seconds"] <= j["budget_seconds"] - j["pilot"]["seconds"] + 1e-6, j
+assert j["measured"]["seconds"] > 0 and j["pilot"]["monte_carlo"]["between"] > 0, j
+PY
 [[ ! -e "$work/e1" && ! -e "$work/e3" ]] || fail "a failed run left a run directory behind"
 echo "e2e: all checks passed"

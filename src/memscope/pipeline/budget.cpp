@@ -113,6 +113,29 @@ PilotFacts run_pilot(const RunConfig& c, const std::string& dir) {
   return f;
 }
 
+nlohmann::json to_json(const PilotFacts& f) {
+  return {{"seconds", f.pilot},
+          {"folds", f.folds},
+          {"repeats", f.repeats},
+          {"samples", f.samples},
+          {"reliability_mem", num(f.mem)},
+          {"reliability_mem_log", num(f.mem_log)},
+          {"reliability_mem_range", {num(f.mem_lo), num(f.mem_hi)}},
+          {"train_per_model", f.train_per_model},
+          {"eval_per_sample", f.eval_per_sample},
+          {"other_per_model", f.other_per_model},
+          {"monte_carlo", to_json(f.mc)}};
+}
+
+nlohmann::json to_json(const PlanPrediction& p) {
+  return {{"repeats", p.repeats},
+          {"samples", p.samples},
+          {"seconds", p.seconds},
+          {"reliability_mem", num(p.mem)},
+          {"reliability_mem_log", num(p.mem_log)},
+          {"reliability_mem_range", {num(p.mem_lo), num(p.mem_hi)}}};
+}
+
 double parse_budget(const std::string& text) {
   size_t used = 0;
   double value = NAN;

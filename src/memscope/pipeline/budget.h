@@ -57,6 +57,10 @@ BudgetProposal propose_plan(const PilotFacts& f, double budget_seconds, double t
 /// Carlo share of 25% (few samples), its report included. K-fold designs only.
 PilotFacts run_pilot(const RunConfig& c, const std::string& dir);
 
+/// Every figure (non-finite ones as null).
+nlohmann::json to_json(const PilotFacts& f);
+nlohmann::json to_json(const PlanPrediction& p);
+
 /// "10m", "90s", "1.5h" or a number of seconds; an error names --budget.
 double parse_budget(const std::string& text);
 
