@@ -68,6 +68,16 @@ def main():
     tb = set(sorted(keys, key=lambda i: -float(b[i]["mem"]))[:top])
     print(f"top-5% overlap {len(ta & tb) / top:.3f}")
     q = "diff_q" if "diff_q" in a[keys[0]] else "mem_q"
+    if q not in a[keys[0]] or q not in b[keys[0]]:
+        print(f"discoveries: no {q} column in both files")
+    else:
+        print_discoveries(a, b, keys, q)
+    for score, se in (("mem", "mem_se"), ("mem_log", "mem_log_se"), ("spill", "spill_se")):
+        if all(c in a[keys[0]] and c in b[keys[0]] for c in (score, se)):
+            print_z(a, b, keys, score, se)
+
+
+def print_discoveries(a, b, keys, q):
     da = {i for i in keys if float(a[i][q]) <= 0.05}
     db = {i for i in keys if float(b[i][q]) <= 0.05}
     if da or db:
@@ -76,9 +86,6 @@ def main():
               f"{len(da & db) / max(1, len(db)):.3f}")
     else:
         print(f"discoveries ({q} <= 0.05): none in either")
-    for score, se in (("mem", "mem_se"), ("mem_log", "mem_log_se"), ("spill", "spill_se")):
-        if all(c in a[keys[0]] and c in b[keys[0]] for c in (score, se)):
-            print_z(a, b, keys, score, se)
 
 
 def print_z(a, b, keys, score, se):

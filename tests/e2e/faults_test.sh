@@ -112,7 +112,7 @@ expect_error "negative learning rate" "--lr" "$work/o2" run "${tiny[@]}" --lr -0
 expect_error "NaN learning rate" "--lr" "$work/o2" run "${tiny[@]}" --lr nan --out "$work/o2"
 expect_error "negative epochs" "--epochs" "$work/o2" run "${tiny[@]}" --epochs -1 --out "$work/o2"
 expect_error "non-numeric epochs" "--epochs" "$work/o2" run "${tiny[@]}" --epochs many --out "$work/o2"
-expect_error "0 importance samples" "--iw-samples" "$work/o2" run "${tiny[@]}" --iw-samples 0 --out "$work/o2"
+expect_error "negative importance samples" "--iw-samples" "$work/o2" run "${tiny[@]}" --iw-samples -1 --out "$work/o2"
 expect_error "negative threads" "--threads" "$work/o2" run "${tiny[@]}" --threads -2 --out "$work/o2"
 expect_error "0 batch size" "--batch-size" "$work/o2" run "${tiny[@]}" --batch-size 0 --out "$work/o2"
 expect_error "negative limit" "--limit" "$work/o2" run "${tiny[@]}" --limit -5 --out "$work/o2"
