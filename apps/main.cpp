@@ -89,8 +89,7 @@ std::string memorized_line(const memscope::Scores& s, const memscope::Membership
 /// How many of the memorized examples a second seed would find again, when the run can tell ("" otherwise).
 std::string replication_line(const memscope::RunOutcome& o, double fdr) {
   if (!o.reliability || o.scores.difference) return "";
-  const double share = memscope::predicted_replication(
-      o.scores, o.reliability->projected(o.reliability->mem, o.reliability->units), fdr);
+  const double share = memscope::predicted_replication(o.scores, o.reliability->mem.whole_run, fdr);
   return std::isfinite(share) ? fmt::format(
                                     "a second run with another seed would find about {:.0f}% of them again "
                                     "(predicted from the reliability of M)\n",
@@ -258,9 +257,8 @@ int budget_command(const memscope::cli::Command& cmd) {
   const memscope::RunOutcome o = memscope::run(rc);
   const int status = finish(o, cmd.report);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double mem = o.reliability ? o.reliability->projected(o.reliability->mem, double(rc.plan.repeats)) : NAN;
-  const double mem_log =
-      o.reliability ? o.reliability->projected(o.reliability->mem_log, double(rc.plan.repeats)) : NAN;
+  const double mem = o.reliability ? o.reliability->mem.whole_run : NAN;
+  const double mem_log = o.reliability ? o.reliability->mem_log.whole_run : NAN;
   std::cout << fmt::format(
       "budget: predicted reliability of M {:.2f} (mem_log {:.2f}) in {:.0f} s; measured {:.2f} ({:.2f}) in {:.0f} s, "
       "{:.0f} s with the pilot\n",

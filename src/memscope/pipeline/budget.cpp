@@ -81,16 +81,12 @@ PilotFacts run_pilot(const RunConfig& c, const std::string& dir) {
   f.folds = p.plan.folds;
   f.repeats = p.plan.repeats;
   const Reliability& rel = *o.reliability;
-  f.mem = rel.projected(rel.mem, double(f.repeats));
-  f.mem_log = rel.projected(rel.mem_log, double(f.repeats));
+  f.mem = rel.mem.whole_run;
+  f.mem_log = rel.mem_log.whole_run;
+  // M's whole-run reliability had the split-half r been two standard errors lower or higher.
   const double se = 1.03 / std::sqrt(std::max(1.0, double(rel.examples) - 3));
-  auto with_r = [&](double r) {  // M's whole-run reliability had the split-half r been r
-    HalfAgreement h = rel.mem;
-    h.spearman = std::clamp(r, -1.0, 1.0);
-    return rel.projected(h, double(f.repeats));
-  };
-  f.mem_lo = with_r(rel.mem.spearman - 2 * se);
-  f.mem_hi = with_r(rel.mem.spearman + 2 * se);
+  f.mem_lo = spearman_brown(std::clamp(rel.mem.spearman - 2 * se, -1.0, 1.0), 2);
+  f.mem_hi = spearman_brown(std::clamp(rel.mem.spearman + 2 * se, -1.0, 1.0), 2);
   // Per model, from the jobs' records (also when the pilot resumed finished jobs).
   const nlohmann::json cfg = read_json_object(RunLayout(dir).config());
   double train = 0, eval = 0, models = 0;

@@ -313,8 +313,7 @@ ReportModel build_report(const ReportInput& in, const ReportOptions& opt) {
   m.reliability = in.reliability;
   if (in.reliability) {
     m.split_half = split_half_points(*in.reliability, in.data, opt.max_rows);
-    m.replication =
-        predicted_replication(s, in.reliability->projected(in.reliability->mem, in.reliability->units), fdr);
+    m.replication = predicted_replication(s, in.reliability->mem.whole_run, fdr);
   }
   m.analysis = a;
   if (in.membership) m.mem_null = in.membership->mem_null;

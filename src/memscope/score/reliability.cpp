@@ -112,9 +112,10 @@ nlohmann::json to_json(const Reliability& r) {
 double predicted_replication(const Scores& s, double reliability, double fdr) {
   if (!std::isfinite(reliability)) return NAN;
   const double rho = std::clamp(reliability, 0.0, 1.0);
+  auto scored = [&](size_t i) { return std::isfinite(s.mem[i]) && s.mem_se[i] > 0; };
   double threshold = INFINITY, mean = 0, n = 0;
   for (size_t i = 0; i < s.mem.size(); ++i) {
-    if (!std::isfinite(s.mem[i]) || !(s.mem_se[i] > 0)) continue;
+    if (!scored(i)) continue;
     mean += s.mem[i], n += 1;
     if (s.mem_q[i] <= fdr) threshold = std::min(threshold, s.mem[i] / s.mem_se[i]);
   }
@@ -122,7 +123,7 @@ double predicted_replication(const Scores& s, double reliability, double fdr) {
   mean /= n;
   double found = 0, discovered = 0;
   for (size_t i = 0; i < s.mem.size(); ++i) {
-    if (!(s.mem_q[i] <= fdr) || !std::isfinite(s.mem[i]) || !(s.mem_se[i] > 0)) continue;
+    if (!scored(i) || !(s.mem_q[i] <= fdr)) continue;
     const double truth = mean + rho * (s.mem[i] - mean), se = s.mem_se[i];
     const double z = (truth - threshold * se) / std::sqrt(rho * se * se + se * se);
     found += 0.5 * std::erfc(-z / std::sqrt(2.0));  // P(second estimate / se above the threshold)
