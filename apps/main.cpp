@@ -231,8 +231,12 @@ std::string plan_text(const memscope::PlanPrediction& p, int64_t folds) {
 int budget_command(const memscope::cli::Command& cmd) {
   using memscope::PlanPrediction;
   const double budget = memscope::parse_budget(cmd.budget);
-  const std::string pilot_dir = cmd.run.out + "-pilot";
-  const memscope::PilotFacts f = memscope::run_pilot(cmd.run, pilot_dir);
+  // The pilot runs in the run's own directory, so that a plan at its samples keeps its models; a plan at other
+  // samples sets it aside in OUT-pilot first (where a later call finds it again).
+  const std::string aside = cmd.run.out + "-pilot";
+  std::string pilot_dir = std::filesystem::exists(aside) ? aside : cmd.run.out;
+  memscope::PilotFacts f = memscope::run_pilot(cmd.run, pilot_dir);
+  if (pilot_dir == cmd.run.out) f.kept_repeats = f.repeats;
   const double left = budget - f.pilot;
   std::cout << fmt::format(
       "pilot: {} folds x {} repeats in {:.0f} s ({}): per model {:.1f} s training, {:.3f} s per importance sample, "
@@ -249,7 +253,15 @@ int budget_command(const memscope::cli::Command& cmd) {
   MEMSCOPE_CHECK_KEY(chosen.has_value(), "budget", cmd.budget, " leaves ", std::max(0.0, left),
                      " s after the pilot; 2 repeats at 8 samples need ",
                      std::ceil(memscope::predict_plan(f, 2, 8).seconds), " s");
-  std::cout << "running " << plan_text(*chosen, f.folds) << " (predicted) in " << cmd.run.out << "\n";
+  if (chosen->samples != f.samples && pilot_dir == cmd.run.out) {
+    std::filesystem::rename(cmd.run.out, aside);
+    pilot_dir = aside;
+    f.kept_repeats = 0;
+  }
+  std::cout << "running " << plan_text(*chosen, f.folds) << " (predicted) in " << cmd.run.out
+            << (pilot_dir == cmd.run.out ? fmt::format(", keeping the pilot's {} repeats", f.repeats)
+                                         : fmt::format(" (the pilot is in {})", pilot_dir))
+            << "\n";
   memscope::RunConfig rc = cmd.run;
   rc.plan.repeats = chosen->repeats;
   rc.eval.iw_samples = chosen->samples;

@@ -18,15 +18,16 @@ done
 /usr/bin/python3 - "$out" "${budgets[@]}" << 'PY'
 import json, sys
 out, budgets = sys.argv[1], sys.argv[2:]
-print("| budget | pilot s | plan (repeats x S) | predicted M (range) | measured M | predicted mem_log | measured mem_log "
-      "| predicted s | measured s | total s |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| budget | pilot s | plan (repeats x S) | pilot's repeats kept | predicted M (range) | measured M "
+      "| predicted mem_log | measured mem_log | predicted s | measured s | total s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for b in budgets:
     j = json.load(open(f"{out}/{b}/budget.json"))
     p, m, pilot = j["predicted"], j["measured"], j["pilot"]
     lo, hi = p["reliability_mem_range"]
-    print(f"| {b} | {pilot['seconds']:.0f} | {p['repeats']} x {p['samples']} | {p['reliability_mem']:.2f} "
-          f"({lo:.2f} to {hi:.2f}) | {m['reliability_mem']:.2f} | {p['reliability_mem_log']:.2f} | "
+    print(f"| {b} | {pilot['seconds']:.0f} | {p['repeats']} x {p['samples']} | {pilot['kept_repeats']} | "
+          f"{p['reliability_mem']:.2f} ({lo:.2f} to {hi:.2f}) | {m['reliability_mem']:.2f} | "
+          f"{p['reliability_mem_log']:.2f} | "
           f"{m['reliability_mem_log']:.2f} | {p['seconds']:.0f} | {m['seconds']:.0f} | "
           f"{pilot['seconds'] + m['seconds']:.0f} |")
 PY

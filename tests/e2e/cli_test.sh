@@ -150,6 +150,10 @@ p = j["predicted"]
 assert cfg["plan"]["repeats"] == p["repeats"] >= 2 and cfg["eval"]["iw_samples"] == p["samples"] >= 8, (cfg, p)
 assert p["seconds"] <= j["budget_seconds"] - j["pilot"]["seconds"] + 1e-6, j
 assert j["measured"]["seconds"] > 0 and j["pilot"]["monte_carlo"]["between"] > 0, j
+# The pilot ran here at 8 samples: a plan at 8 keeps its 2 repeats; one at other samples set it aside.
+kept = p["samples"] == 8
+assert j["pilot"]["kept_repeats"] == (2 if kept else 0), j
+assert j["pilot"]["dir"] == (sys.argv[1] if kept else sys.argv[1] + "-pilot"), j
 PY
 [[ ! -e "$work/e1" && ! -e "$work/e3" ]] || fail "a failed run left a run directory behind"
 echo "e2e: all checks passed"

@@ -49,6 +49,13 @@ TEST(Budget, PredictionsFollowSpearmanBrownInUnitsOfPilotNoise) {
   p = predict_plan(f, 2, 1024);
   EXPECT_NEAR(p.mem, spearman_brown(1.0 / 3, k), 1e-12);
   EXPECT_NEAR(p.seconds, 10 * (2 + 102.4 + 0.5), 1e-9);
+  // A pilot in the plan's directory: a plan at its samples trains only the repeats it adds, and still scores all.
+  PilotFacts kept = f;
+  kept.kept_repeats = 2;
+  EXPECT_NEAR(predict_plan(kept, 2, 8).seconds, 10 * 0.5, 1e-9);
+  EXPECT_NEAR(predict_plan(kept, 20, 8).seconds, 5 * (18 * 2.8 + 20 * 0.5), 1e-9);
+  EXPECT_NEAR(predict_plan(kept, 20, 8).mem, 5.0 / 6, 1e-12);
+  EXPECT_NEAR(predict_plan(kept, 2, 1024).seconds, 10 * (2 + 102.4 + 0.5), 1e-9);
   // No signal in the pilot: nothing to project.
   PilotFacts none = f;
   none.mem = -0.05;
@@ -108,7 +115,9 @@ TEST(Budget, APilotMeasuresTimesNoiseAndReliability) {
   const PilotFacts f = run_pilot(c, dir + "/pilot");
   EXPECT_EQ(f.folds, 4);
   EXPECT_EQ(f.repeats, 2);
-  EXPECT_GE(f.samples, 8);
+  EXPECT_EQ(f.samples, 8);  // kept at 8, its noise measured as auto measures it
+  EXPECT_EQ(f.mc.samples, 8);
+  EXPECT_EQ(f.kept_repeats, 0);  // the caller knows where the plan runs
   EXPECT_TRUE(f.mc.fallback.empty());
   EXPECT_GT(f.mc.between, 0);
   EXPECT_GT(f.mc.scale, 0);

@@ -156,6 +156,9 @@ struct EvalConfig {
   std::vector<int64_t> loss_timesteps;
   /// iw_samples auto: the largest share of the variance of a model's log p that its Monte Carlo error may take.
   double mc_share = 0.05;
+  /// With iw_samples fixed, measure its Monte Carlo noise as auto does and record it in each job's result
+  /// (run --budget's pilot; not an option, not part of a run's identity).
+  bool measure_samples = false;
 };
 
 /// Samples per example of the log p estimate: ELBO timesteps for diffusion models, importance samples otherwise.

@@ -40,7 +40,9 @@ PlanPrediction predict_plan(const PilotFacts& f, int64_t repeats, int64_t sample
   p.mem_log = project(f.mem_log, double(f.repeats), units);
   p.mem_lo = project(f.mem_lo, double(f.repeats), units);
   p.mem_hi = project(f.mem_hi, double(f.repeats), units);
-  p.seconds = double(repeats * f.folds) * (f.train_per_model + f.eval_per_sample * double(samples) + f.other_per_model);
+  const int64_t kept = samples == f.samples ? std::min(repeats, f.kept_repeats) : 0;
+  p.seconds = double(f.folds) * (double(repeats - kept) * (f.train_per_model + f.eval_per_sample * double(samples)) +
+                                 double(repeats) * f.other_per_model);
   return p;
 }
 
@@ -68,8 +70,8 @@ PilotFacts run_pilot(const RunConfig& c, const std::string& dir) {
   p.out = dir;
   p.plan.repeats = 2;
   p.plan.until_reliability = 0;
-  p.eval.iw_samples = 0;
-  p.eval.mc_share = 0.25;
+  p.eval.iw_samples = 8;
+  p.eval.measure_samples = true;
   const auto t0 = std::chrono::steady_clock::now();
   const RunOutcome o = run(p);
   MEMSCOPE_CHECK(o.missing.empty() && o.reliability, "budget: the pilot in ", dir, " did not finish");
@@ -120,6 +122,7 @@ nlohmann::json to_json(const PilotFacts& f) {
           {"train_per_model", f.train_per_model},
           {"eval_per_sample", f.eval_per_sample},
           {"other_per_model", f.other_per_model},
+          {"kept_repeats", f.kept_repeats},
           {"monte_carlo", to_json(f.mc)}};
 }
 

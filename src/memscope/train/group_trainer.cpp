@@ -300,18 +300,21 @@ SampleChoice GroupTrainer::choose_samples(int64_t epoch) {
     }
     pilot.push_back(level);
   }
-  SampleChoice c = choose_iw_samples(pilot, cfg_.eval.mc_share);
+  // A fixed S is kept (measure_samples); auto takes the smallest S whose share is small enough.
+  const int64_t fixed = eval_samples(cfg_.model, cfg_.eval);
+  SampleChoice c = fixed > 0 ? choose_iw_samples(pilot, cfg_.eval.mc_share, fixed, fixed)
+                             : choose_iw_samples(pilot, cfg_.eval.mc_share);
   c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / double(members_);
   if (!c.fallback.empty()) {
-    spdlog::warn("importance samples: auto falls back to {}: {}", c.samples, c.fallback);
+    spdlog::warn("importance samples: {} {}: {}", fixed > 0 ? "kept at" : "auto falls back to", c.samples, c.fallback);
     return c;
   }
   spdlog::info(
-      "importance samples: auto chose {} at epoch {} (pilot of {} examples x {} models: Monte Carlo variance of log p "
+      "importance samples: {} {} at epoch {} (pilot of {} examples x {} models: Monte Carlo variance of log p "
       "{:.3g} / {:.3g} / {:.3g} at 8 / 32 / 128 samples, fitted {:.3g} S^-{:.2f}; between models {:.3g}; Monte Carlo "
       "share at {}: {:.1f}%)",
-      c.samples, epoch, x.size(0), members_, c.mc[0], c.mc[1], c.mc[2], c.scale, c.decay, c.between, c.samples,
-      100 * c.share);
+      fixed > 0 ? "kept" : "auto chose", c.samples, epoch, x.size(0), members_, c.mc[0], c.mc[1], c.mc[2], c.scale,
+      c.decay, c.between, c.samples, 100 * c.share);
   return c;
 }
 
@@ -319,7 +322,7 @@ void GroupTrainer::evaluate(int64_t epoch) {
   const auto eval_start = std::chrono::steady_clock::now();
   int64_t S = eval_samples(cfg_.model, cfg_.eval);
   std::optional<SampleChoice> choice;
-  if (S == 0) S = (choice = choose_samples(epoch))->samples;
+  if (S == 0 || cfg_.eval.measure_samples) S = (choice = choose_samples(epoch))->samples;
   std::vector<torch::Tensor> lps, ses, losses;
   const bool last_epoch = epoch == cfg_.train.epochs;
   for (Lane& lane : lanes_) {  // one lane after another, each on all cores
