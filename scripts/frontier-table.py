@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The frontier's table and chart from the runs of scripts/frontier.sh: per point the models, the CPU
-and wall seconds (NAME/seconds: "CPU WALL"), the examples memorized, and the split-half reliability of M and of mem_log projected to the whole
+and wall seconds (NAME/seconds: "CPU WALL"), the examples memorized (and how many the run's permutation null
+discovers on average), and the split-half reliability of M and of mem_log projected to the whole
 run. A point NAME-seed1 is checked against NAME: the Spearman correlation of M between the two seeds and
 the share of NAME's discoveries that the second seed finds again.
 
@@ -26,7 +27,7 @@ def load_point(path):
         rows = {int(r["index"]): r for r in csv.DictReader(f)}
     cpu, wall = (float(v) for v in open(f"{path}/seconds").read().split())
     return {"seconds": cpu, "wall": wall, "models": s["run"]["jobs"],
-            "memorized": s["memorized"]["examples"], "n": s["run"]["n"], "M": rel["mem"]["projected_whole_run"],
+            "memorized": s["memorized"]["examples"], "noise": s["null"]["mem"]["discoveries"]["mean"], "n": s["run"]["n"], "M": rel["mem"]["projected_whole_run"],
             "mem_log": rel["mem_log"]["projected_whole_run"], "rows": rows, "config": s["run"]["config"]}
 
 
@@ -48,7 +49,7 @@ def main():
     out = sys.argv[1]
     names = sorted(n for n in os.listdir(out) if os.path.isfile(f"{out}/{n}/seconds"))
     points = {n: load_point(f"{out}/{n}") for n in names}
-    print("| point | models | images | CPU s | wall s | memorized | M (projected) | mem_log (projected) "
+    print("| point | models | images | CPU s | wall s | memorized (noise alone) | M (projected) | mem_log (projected) "
           "| M between seeds | mem_log between seeds | discoveries found again |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sorted(points, key=lambda n: points[n]["seconds"]):
@@ -56,7 +57,7 @@ def main():
         seeds = ["", "", ""]
         if n.endswith("-seed1") and n[:-6] in points:
             seeds = [f"{v:.2f}" for v in between_seeds(points[n[:-6]], p)]
-        print(f"| {n} | {p['models']} | {p['n']} | {p['seconds']:.0f} | {p['wall']:.0f} | {p['memorized']} | {p['M']:.2f} | "
+        print(f"| {n} | {p['models']} | {p['n']} | {p['seconds']:.0f} | {p['wall']:.0f} | {p['memorized']} ({p['noise']:.1f}) | {p['M']:.2f} | "
               f"{p['mem_log']:.2f} | " + " | ".join(seeds) + " |")
     if len(sys.argv) > 2:
         chart(points, sys.argv[2])
