@@ -2,8 +2,8 @@
 """The frontier's table and chart from the runs of scripts/frontier.sh: per point the models, the CPU
 and wall seconds (NAME/seconds: "CPU WALL"), the examples memorized (and how many the run's permutation null
 discovers on average), and the split-half reliability of M and of mem_log projected to the whole
-run. A point NAME-seed1 is checked against NAME: the Spearman correlation of M between the two seeds and
-the share of NAME's discoveries that the second seed finds again.
+run. A point NAME-seed1 is checked against NAME: the Spearman correlation of M and of mem_log between the
+two seeds, and the share of NAME's discoveries that the second seed finds again.
 
 usage: scripts/frontier-table.py OUT [CHART.svg]   (python3-numpy; python3-matplotlib for the chart)
 """
@@ -14,7 +14,8 @@ import sys
 
 import numpy as np
 
-# the dimension each point varies, and its value, for the chart's lines (the base is on all of them)
+# the chart's lines: a point's name prefix -> (the configuration key it varies, the line's label); the base
+# point is on every line but the subsets design's
 DIMENSIONS = {"repeats": ("repeats", "models (5 folds x R repeats)"), "epochs": ("epochs", "epochs"),
               "images": ("limit", "images"), "samples": ("iw_samples", "importance samples"),
               "subsets": ("models", "subsets design (models)")}
@@ -26,9 +27,10 @@ def load_point(path):
     with open(f"{path}/scores.csv", newline="") as f:
         rows = {int(r["index"]): r for r in csv.DictReader(f)}
     cpu, wall = (float(v) for v in open(f"{path}/seconds").read().split())
-    return {"seconds": cpu, "wall": wall, "models": s["run"]["jobs"],
-            "memorized": s["memorized"]["examples"], "noise": s["null"]["mem"]["discoveries"]["mean"], "n": s["run"]["n"], "M": rel["mem"]["projected_whole_run"],
-            "mem_log": rel["mem_log"]["projected_whole_run"], "rows": rows, "config": s["run"]["config"]}
+    return {"seconds": cpu, "wall": wall, "models": s["run"]["jobs"], "n": s["run"]["n"],
+            "memorized": s["memorized"]["examples"], "noise": s["null"]["mem"]["discoveries"]["mean"],
+            "M": rel["mem"]["projected_whole_run"], "mem_log": rel["mem_log"]["projected_whole_run"],
+            "rows": rows, "config": s["run"]["config"]}
 
 
 def spearman(x, y):
@@ -57,7 +59,8 @@ def main():
         seeds = ["", "", ""]
         if n.endswith("-seed1") and n[:-6] in points:
             seeds = [f"{v:.2f}" for v in between_seeds(points[n[:-6]], p)]
-        print(f"| {n} | {p['models']} | {p['n']} | {p['seconds']:.0f} | {p['wall']:.0f} | {p['memorized']} ({p['noise']:.1f}) | {p['M']:.2f} | "
+        print(f"| {n} | {p['models']} | {p['n']} | {p['seconds']:.0f} | {p['wall']:.0f} | "
+              f"{p['memorized']} ({p['noise']:.1f}) | {p['M']:.2f} | "
               f"{p['mem_log']:.2f} | " + " | ".join(seeds) + " |")
     if len(sys.argv) > 2:
         chart(points, sys.argv[2])
@@ -66,6 +69,7 @@ def main():
 def chart(points, path):
     import matplotlib
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "memscope"  # the same file from the same runs
     import matplotlib.pyplot as plt
     from matplotlib.ticker import ScalarFormatter
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
