@@ -41,6 +41,15 @@ def pearson(x, y):
     return sxy / (sxx * syy) ** 0.5
 
 
+def spearman(x, y):
+    return pearson(ranks(x), ranks(y))
+
+
+def discovered(run, keys, q="mem_q"):
+    """The examples with q <= 0.05."""
+    return {i for i in keys if float(run[i][q]) <= 0.05}
+
+
 def ks_distance(x, y):
     xs, ys = sorted(x), sorted(y)
     return max(abs(bisect.bisect_right(xs, v) / len(xs) - bisect.bisect_right(ys, v) / len(ys)) for v in xs + ys)
@@ -62,7 +71,7 @@ def main():
     ma = [float(a[i]["mem"]) for i in keys]
     mb = [float(b[i]["mem"]) for i in keys]
     print(f"KS distance {ks_distance(ma, mb):.4f} (5% critical value {1.358 * (2 / n) ** 0.5:.4f})")
-    print(f"Spearman per example {pearson(ranks(ma), ranks(mb)):.3f}")
+    print(f"Spearman per example {spearman(ma, mb):.3f}")
     top = max(1, n // 20)
     ta = set(sorted(keys, key=lambda i: -float(a[i]["mem"]))[:top])
     tb = set(sorted(keys, key=lambda i: -float(b[i]["mem"]))[:top])
@@ -78,8 +87,7 @@ def main():
 
 
 def print_discoveries(a, b, keys, q):
-    da = {i for i in keys if float(a[i][q]) <= 0.05}
-    db = {i for i in keys if float(b[i][q]) <= 0.05}
+    da, db = discovered(a, keys, q), discovered(b, keys, q)
     if da or db:
         print(f"discoveries ({q} <= 0.05): A {len(da)}, B {len(db)}, both {len(da & db)}; overlap (both / either) "
               f"{len(da & db) / len(da | db):.3f}; A's found by B {len(da & db) / max(1, len(da)):.3f}, B's by A "

@@ -5,14 +5,18 @@ discovers on average), and the split-half reliability of M and of mem_log projec
 run. A point NAME-seed1 is checked against NAME: the Spearman correlation of M and of mem_log between the
 two seeds, and the share of NAME's discoveries that the second seed finds again.
 
-usage: scripts/frontier-table.py OUT [CHART.svg]   (python3-numpy; python3-matplotlib for the chart)
+usage: scripts/frontier-table.py OUT [CHART.svg]   (python3-matplotlib for the chart)
 """
-import csv
+import importlib.util
 import json
 import os
 import sys
 
-import numpy as np
+# scripts/compare-scores.py, whose loading, Spearman and discoveries this table shares
+_spec = importlib.util.spec_from_file_location("compare_scores", os.path.join(os.path.dirname(__file__),
+                                                                              "compare-scores.py"))
+compare = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare)
 
 # the chart's lines: a point's name prefix -> (the configuration key it varies, the line's label); the base
 # point is on every line but the subsets design's
@@ -24,8 +28,7 @@ DIMENSIONS = {"repeats": ("repeats", "models (5 folds x R repeats)"), "epochs": 
 def load_point(path):
     s = json.load(open(f"{path}/summary.json"))
     rel = s["reliability"]
-    with open(f"{path}/scores.csv", newline="") as f:
-        rows = {int(r["index"]): r for r in csv.DictReader(f)}
+    rows = compare.load(f"{path}/scores.csv")
     cpu, wall = (float(v) for v in open(f"{path}/seconds").read().split())
     return {"seconds": cpu, "wall": wall, "models": s["run"]["jobs"], "n": s["run"]["n"],
             "memorized": s["memorized"]["examples"], "noise": s["null"]["mem"]["discoveries"]["mean"],
@@ -33,17 +36,11 @@ def load_point(path):
             "rows": rows, "config": s["run"]["config"]}
 
 
-def spearman(x, y):
-    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def between_seeds(a, b):
     keys = sorted(a["rows"])
-    m = lambda p, k: np.array([float(p["rows"][i][k]) for i in keys])
-    found = lambda p: {i for i in keys if float(p["rows"][i]["mem_q"]) <= 0.05}
-    da, db = found(a), found(b)
-    return spearman(m(a, "mem"), m(b, "mem")), spearman(m(a, "mem_log"), m(b, "mem_log")), \
+    m = lambda p, k: [float(p["rows"][i][k]) for i in keys]
+    da, db = compare.discovered(a["rows"], keys), compare.discovered(b["rows"], keys)
+    return compare.spearman(m(a, "mem"), m(b, "mem")), compare.spearman(m(a, "mem_log"), m(b, "mem_log")), \
         len(da & db) / max(1, len(da))
 
 
