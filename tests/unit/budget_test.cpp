@@ -7,6 +7,7 @@
 #include "memscope/config/names.h"
 #include "memscope/score/reliability.h"
 #include "test_util.h"
+#include "tiny_run.h"
 
 using namespace memscope;
 
@@ -101,17 +102,10 @@ TEST(Budget, TimesParseAndNonsenseIsAnErrorNamingTheFlag) {
 
 TEST(Budget, APilotMeasuresTimesNoiseAndReliability) {
   const std::string dir = test::scratch_dir();
-  test::write_image_set(dir, 200, 8, 8);
-  RunConfig c;
-  c.data.source = parse_data_source("idx:" + dir + "/images.idx:" + dir + "/labels.idx");
-  c.model.hidden = {32, 16};
-  c.model.latent = 4;
+  RunConfig c = test::tiny_run(dir, 200);  // the pilot sets its own repeats, samples and directory
   c.train.epochs = 3;
-  c.train.batch_size = 16;
-  c.plan.folds = 4;
+  c.eval.eval_every = 0;
   c.analysis.null_draws = 2;
-  c.progress = ProgressMode::kNone;
-  c.threads = 1;
   const PilotFacts f = run_pilot(c, dir + "/pilot");
   EXPECT_EQ(f.folds, 4);
   EXPECT_EQ(f.repeats, 2);

@@ -18,31 +18,12 @@
 #include "memscope/report/images.h"
 
 #include "test_util.h"
+#include "tiny_run.h"
 
 using namespace memscope;
 namespace fs = std::filesystem;
 
-namespace {
-
-RunConfig tiny_run(const std::string& dir, uint32_t n = 160) {
-  test::write_image_set(dir, n, 8, 8);
-  RunConfig c;
-  c.data.source = parse_data_source("idx:" + dir + "/images.idx:" + dir + "/labels.idx");
-  c.model.hidden = {32, 16};
-  c.model.latent = 4;
-  c.train.epochs = 4;
-  c.train.batch_size = 16;
-  c.plan.folds = 4;
-  c.plan.repeats = 2;
-  c.eval.iw_samples = 16;
-  c.eval.eval_every = 2;
-  c.out = dir + "/run";
-  c.progress = ProgressMode::kNone;
-  c.threads = 1;
-  return c;
-}
-
-}  // namespace
+using test::tiny_run;
 
 TEST(Run, EndToEndOnAFewHundredExamples) {
   const std::string dir = test::scratch_dir();
